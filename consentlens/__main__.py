@@ -1,0 +1,3 @@
+from consentlens.cli import main
+
+raise SystemExit(main())

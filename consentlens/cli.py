@@ -1,0 +1,170 @@
+"""The `consentlens` command: demo data, canonical import and the metrics JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import date
+
+from data.store import ENV_VAR, StoreError, open_store
+
+EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Arguments the command cannot act on (exit status 2)."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return value
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Write a synthetic dataset into the store, replacing what it held."""
+    from data.generator import SCENARIOS, generate
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
+    started = time.perf_counter()
+    _say(f"generating {args.customers:,} customers (seed {args.seed}, {args.scenario})")
+    tables = generate(args.customers, args.seed, args.scenario, progress=lambda m: _say(f"  {m}"))
+    with open_store(args.db) as store:
+        _say(f"writing to {store.path}")
+        written = store.replace_all(
+            tables,
+            info={
+                "source": "demo",
+                "seed": str(args.seed),
+                "scenario": args.scenario,
+                "customers": str(args.customers),
+            },
+        )
+    rows = ", ".join(f"{name} {n:,}" for name, n in written.items())
+    print(f"demo store written in {time.perf_counter() - started:.1f} s: {rows}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import canonical CSV or Parquet files in one transaction."""
+    from data.loader import ImportRejected, import_files
+
+    with open_store(args.db) as store:
+        try:
+            result = import_files(store, args.paths, replace=args.replace)
+        except ImportRejected as rejected:
+            for problem in rejected.problems:
+                _say(str(problem))
+            _say(f"import refused: {len(rejected.problems)} problem(s); the store is unchanged")
+            return EXIT_REJECTED
+    for note in result.notes:
+        _say(note)
+    rows = ", ".join(f"{name} {n:,}" for name, n in result.rows.items()) or "nothing"
+    print(f"imported into {store.path}: {rows}")
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Print the metrics JSON of the spec."""
+    from metrics.params import ParamsError, resolve_params
+    from metrics.report import compute, to_json
+    from metrics.rules import Tables
+
+    purposes = tuple(args.marketing_purposes.split(",")) if args.marketing_purposes else None
+    with open_store(args.db, read_only=True) as store:
+        try:
+            params = resolve_params(
+                store.date_range(),
+                as_of=args.as_of,
+                start=args.start,
+                end=args.end,
+                min_cell=args.min_cell,
+                marketing_purposes=purposes,
+            )
+        except ParamsError as error:
+            raise UsageError(str(error)) from None
+        result = compute(Tables.from_backend(store.backend), params)
+        print(json.dumps(to_json(result), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    db_help = f"store file (default: ${ENV_VAR}, else var/consentlens.duckdb)"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+
+    parser = argparse.ArgumentParser(
+        prog="consentlens",
+        description="Privacy-aware marketing analytics over a DuckDB store.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[common], help="write a synthetic dataset")
+    demo.add_argument("--customers", type=_positive, default=50_000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--scenario", default="baseline")
+    demo.set_defaults(func=cmd_demo)
+
+    imp = sub.add_parser("import", parents=[common], help="import canonical CSV/Parquet files")
+    imp.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files named after tables, or folders"
+    )
+    imp.add_argument("--replace", action="store_true", help="empty the store first")
+    imp.set_defaults(func=cmd_import)
+
+    met = sub.add_parser("metrics", parents=[common], help="print the metrics JSON")
+    met.add_argument("--as-of", type=_date, help="as-of date D (sets end too)")
+    met.add_argument("--start", type=_date, help="first day of the period")
+    met.add_argument("--end", type=_date, help="last day of the period (sets D too)")
+    met.add_argument("--min-cell", type=_positive, default=11, help="minimum cell size k")
+    met.add_argument("--marketing-purposes", help="comma-separated purposes M")
+    met.set_defaults(func=cmd_metrics)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    args.db = getattr(args, "db", None)
+    try:
+        return int(args.func(args))
+    except UsageError as error:
+        _say(f"consentlens: {error}")
+        return EXIT_REJECTED
+    except StoreError as error:
+        _say(f"consentlens: {error}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _say("consentlens: interrupted; nothing was committed")
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - last resort: one line, no values
+        if os.environ.get("CONSENTLENS_DEBUG"):
+            traceback.print_exc()
+        _say(
+            f"consentlens: unexpected {type(error).__name__}; "
+            "set CONSENTLENS_DEBUG=1 to see the details"
+        )
+        return EXIT_ERROR

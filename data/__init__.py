@@ -1,0 +1,1 @@
+"""Data layer: schema, store, synthetic generator and loaders."""

@@ -1,0 +1,330 @@
+"""The canonical tables: the single definition of tables, columns, types, synonyms and rules.
+
+Everything that reads, writes, generates or documents data takes it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a column's text is converted and checked."""
+
+    ID = "id"  # text kept exactly as given apart from surrounding white space
+    TEXT = "text"  # free text, trimmed
+    LOWER = "lower"  # text, trimmed and lower-cased
+    UPPER = "upper"  # text, trimmed and upper-cased
+    COUNTRY = "country"  # ISO 3166-1 alpha-2, upper-cased
+    JURISDICTION = "jurisdiction"  # known names canonicalised, others kept as given
+    TIMESTAMP = "timestamp"  # ISO 8601 date or date-time, offsets converted to UTC
+    DECIMAL = "decimal"  # non-negative decimal number
+    BOOLEAN = "boolean"  # synonyms of section 2; empty means false
+    DECISION = "decision"  # granted / denied / withdrawn with synonyms
+    REQUEST_TYPE = "request_type"
+    REQUEST_STATUS = "request_status"
+
+
+# Storage type of each kind in the DuckDB store.
+SQL_TYPE: dict[Kind, str] = {
+    Kind.ID: "VARCHAR",
+    Kind.TEXT: "VARCHAR",
+    Kind.LOWER: "VARCHAR",
+    Kind.UPPER: "VARCHAR",
+    Kind.COUNTRY: "VARCHAR",
+    Kind.JURISDICTION: "VARCHAR",
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.DECIMAL: "DECIMAL(18, 4)",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.DECISION: "VARCHAR",
+    Kind.REQUEST_TYPE: "VARCHAR",
+    Kind.REQUEST_STATUS: "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column and its rules."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    unique: bool = False
+    references: str | None = None  # table whose customer_id this value must name
+    personal: bool = False  # personal data: never shown in aggregates
+    description: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        """DuckDB type the column is stored as."""
+        return SQL_TYPE[self.kind]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table: its columns in canonical order."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    optional: bool = False
+    timestamp_columns: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        """The column called `name`."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the columns in canonical order."""
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        """CREATE TABLE statement for the store."""
+        cols = ",\n  ".join(f'"{c.name}" {c.sql_type}' for c in self.columns)
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols}\n)'
+
+
+def _table(name: str, description: str, *columns: Column, optional: bool = False) -> Table:
+    stamps = tuple(c.name for c in columns if c.kind is Kind.TIMESTAMP)
+    return Table(name, description, tuple(columns), optional, stamps)
+
+
+CUSTOMER_ID_REF = "customers"
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _table(
+            "customers",
+            "One row per person the company knows.",
+            Column("customer_id", Kind.ID, required=True, unique=True),
+            Column("created_at", Kind.TIMESTAMP, required=True),
+            Column("country", Kind.COUNTRY, description="ISO 3166-1 alpha-2"),
+            Column("state", Kind.UPPER, description="US state code, e.g. CA"),
+            Column("jurisdiction", Kind.JURISDICTION, description="derived when absent"),
+            Column("acquisition_channel", Kind.TEXT),
+            Column("segment", Kind.TEXT, description="absent means unknown"),
+            Column("email", Kind.TEXT, personal=True),
+            Column("full_name", Kind.TEXT, personal=True),
+            Column("phone", Kind.TEXT, personal=True),
+        ),
+        _table(
+            "consent_events",
+            "Every consent decision a person made, per purpose.",
+            Column("customer_id", Kind.ID, required=True, references=CUSTOMER_ID_REF),
+            Column("purpose", Kind.LOWER, required=True),
+            Column("decision", Kind.DECISION, required=True),
+            Column("occurred_at", Kind.TIMESTAMP, required=True),
+            Column("source", Kind.TEXT),
+            Column("method", Kind.LOWER, description="explicit, implied or gpc"),
+            Column("notice_version", Kind.TEXT),
+            Column("prompt_variant", Kind.TEXT),
+        ),
+        _table(
+            "touchpoints",
+            "Engagement events: visits, e-mail opens and clicks, cart additions.",
+            Column("customer_id", Kind.ID, required=True, references=CUSTOMER_ID_REF),
+            Column("occurred_at", Kind.TIMESTAMP, required=True),
+            Column("type", Kind.LOWER, required=True),
+            Column("channel", Kind.TEXT),
+            Column("campaign_id", Kind.ID),
+        ),
+        _table(
+            "orders",
+            "Orders; customer_id is null once the person is erased.",
+            Column("order_id", Kind.ID, required=True, unique=True),
+            Column("customer_id", Kind.ID, references=CUSTOMER_ID_REF),
+            Column("ordered_at", Kind.TIMESTAMP, required=True),
+            Column("revenue", Kind.DECIMAL, required=True),
+            Column("currency", Kind.UPPER),
+        ),
+        _table(
+            "privacy_requests",
+            "Data-subject requests; customer_id is null once the person is erased.",
+            Column("request_id", Kind.ID, required=True, unique=True),
+            Column("customer_id", Kind.ID, description="may name a person not in customers"),
+            Column("type", Kind.REQUEST_TYPE, required=True),
+            Column("received_at", Kind.TIMESTAMP, required=True),
+            Column("completed_at", Kind.TIMESTAMP),
+            Column("status", Kind.REQUEST_STATUS, description="derived when absent"),
+            Column("extended", Kind.BOOLEAN),
+            Column("jurisdiction", Kind.JURISDICTION),
+            Column("channel", Kind.TEXT),
+        ),
+        _table(
+            "sharing",
+            "With whom a person's data was shared or sold.",
+            Column("customer_id", Kind.ID, required=True, references=CUSTOMER_ID_REF),
+            Column("recipient", Kind.TEXT, required=True),
+            Column("recipient_category", Kind.TEXT),
+            Column("purpose", Kind.LOWER),
+            Column("sold", Kind.BOOLEAN),
+            Column("shared_at", Kind.TIMESTAMP),
+            optional=True,
+        ),
+    )
+}
+
+# Tables in the order they are loaded and emptied (parents first).
+TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
+
+PURPOSES: tuple[str, ...] = (
+    "email_marketing",
+    "sms_marketing",
+    "personalization",
+    "analytics",
+    "third_party_sharing",
+)
+DEFAULT_MARKETING_PURPOSES: tuple[str, ...] = ("email_marketing", "sms_marketing")
+
+GRANTED, DENIED, WITHDRAWN, NO_DECISION = "granted", "denied", "withdrawn", "no_decision"
+DECISIONS: tuple[str, ...] = (GRANTED, DENIED, WITHDRAWN)
+CONSENT_STATES: tuple[str, ...] = (GRANTED, DENIED, WITHDRAWN, NO_DECISION)
+# On equal timestamps the most restrictive decision wins: lower rank wins.
+RESTRICTIVENESS: dict[str, int] = {WITHDRAWN: 0, DENIED: 1, GRANTED: 2}
+
+DECISION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    GRANTED: (
+        "granted",
+        "grant",
+        "opt_in",
+        "opt-in",
+        "optin",
+        "yes",
+        "y",
+        "true",
+        "1",
+        "accepted",
+        "accept",
+    ),
+    DENIED: (
+        "denied",
+        "deny",
+        "opt_out",
+        "opt-out",
+        "optout",
+        "no",
+        "n",
+        "false",
+        "0",
+        "rejected",
+        "reject",
+        "declined",
+    ),
+    WITHDRAWN: ("withdrawn", "withdraw", "revoked", "revoke"),
+}
+BOOLEAN_SYNONYMS: dict[bool, tuple[str, ...]] = {
+    True: ("true", "yes", "y", "1"),
+    False: ("false", "no", "n", "0", ""),
+}
+
+REQUEST_TYPES: tuple[str, ...] = (
+    "erasure",
+    "access",
+    "rectification",
+    "portability",
+    "opt_out_of_sale",
+    "restriction",
+    "objection",
+)
+ERASURE = "erasure"
+OPEN, COMPLETED, REJECTED = "open", "completed", "rejected"
+REQUEST_STATUSES: tuple[str, ...] = (OPEN, COMPLETED, REJECTED)
+
+SEGMENT_UNKNOWN = "unknown"
+
+YES, MAYBE, NO = "yes", "maybe", "no"
+CLASSES: tuple[str, ...] = (YES, MAYBE, NO)
+
+# Section 3: jurisdictions and legal deadlines.
+EU_COUNTRIES: tuple[str, ...] = (
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+)
+EEA_EXTRA: tuple[str, ...] = ("IS", "LI", "NO")
+GDPR_COUNTRIES: tuple[str, ...] = EU_COUNTRIES + EEA_EXTRA
+GDPR, UK_GDPR, CCPA, US_STATE, LGPD, PIPEDA, OTHER = (
+    "GDPR",
+    "UK_GDPR",
+    "CCPA",
+    "US_STATE",
+    "LGPD",
+    "PIPEDA",
+    "OTHER",
+)
+JURISDICTIONS: tuple[str, ...] = (GDPR, UK_GDPR, CCPA, US_STATE, LGPD, PIPEDA, OTHER)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Time allowed to answer a request: `months` calendar months or `days` days."""
+
+    months: int = 0
+    days: int = 0
+
+    def __str__(self) -> str:
+        if self.months:
+            return f"{self.months} calendar month{'s' if self.months > 1 else ''}"
+        return f"{self.days} days"
+
+
+# jurisdiction -> (normal period, period when extended)
+DEADLINES: dict[str, tuple[Deadline, Deadline]] = {
+    GDPR: (Deadline(months=1), Deadline(months=3)),
+    UK_GDPR: (Deadline(months=1), Deadline(months=3)),
+    CCPA: (Deadline(days=45), Deadline(days=90)),
+    US_STATE: (Deadline(days=45), Deadline(days=90)),
+    LGPD: (Deadline(days=15), Deadline(days=15)),
+    PIPEDA: (Deadline(days=30), Deadline(days=60)),
+    OTHER: (Deadline(days=30), Deadline(days=60)),
+}
+
+
+def derive_jurisdiction(country: str | None, state: str | None) -> str:
+    """Jurisdiction of a person from country and state (spec section 3)."""
+    if country in GDPR_COUNTRIES:
+        return GDPR
+    if country == "GB":
+        return UK_GDPR
+    if country == "US":
+        return CCPA if state == "CA" else US_STATE
+    if country == "BR":
+        return LGPD
+    if country == "CA":
+        return PIPEDA
+    return OTHER
+
+
+def timestamp_columns() -> list[tuple[str, str]]:
+    """Every (table, column) holding a timestamp: these define the default period."""
+    return [(t.name, c) for t in TABLES.values() for c in t.timestamp_columns]

@@ -1,0 +1,1 @@
+"""Metrics layer: pure functions over the canonical tables, with suppression."""

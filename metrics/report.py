@@ -1,0 +1,213 @@
+"""Every figure of the spec, computed once and suppressed once, as the metrics JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from data import schema
+from metrics.params import Params
+from metrics.registry import METRICS, Query
+from metrics.rules import Tables
+from metrics.suppression import Cells
+
+CUSTOMERS = ("customers",)
+STAGES = ("engaged", "intent", "converted")
+ERASURE_BREAKDOWNS = ("received", "completed", "overdue")
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Raw query results (unsuppressed: never shown as they are) and the suppression cells."""
+
+    params: Params
+    frames: dict[str, pd.DataFrame]
+    cells: Cells
+
+
+def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
+    """Run each distinct query of the registry once."""
+    unique: dict[str, Query] = {}
+    for metric in METRICS:
+        unique.setdefault(metric.query.__name__, metric.query)
+    return {name: query(tables, params).execute() for name, query in unique.items()}
+
+
+def months(start: date, end: date) -> list[str]:
+    """Every calendar month from start to end, as YYYY-MM."""
+    return [p.strftime("%Y-%m") for p in pd.period_range(start, end, freq="M")]
+
+
+def _consent_counts(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for row in frame.itertuples(index=False):
+        counts = out.setdefault(row.purpose, dict.fromkeys(schema.DECISIONS, 0))
+        if isinstance(row.state, str):
+            counts[row.state] = int(row.customers)
+    return out
+
+
+def _purpose_order(purposes: list[str]) -> list[str]:
+    canonical = [p for p in schema.PURPOSES if p in purposes]
+    return canonical + sorted(p for p in purposes if p not in schema.PURPOSES)
+
+
+def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
+    """Register every count with its figure key and every breakdown that adds up to a total."""
+    cells = Cells(params.min_cell)
+    customers = int(frames["customer_count"]["customers"].iloc[0])
+    cells.add(CUSTOMERS, customers)
+
+    consent = _consent_counts(frames["consent_by_state"])
+    for purpose, counts in consent.items():
+        decided = sum(counts.values())
+        for state, n in {**counts, schema.NO_DECISION: customers - decided}.items():
+            cells.add(("consent", purpose, state), n)
+        cells.breakdown(CUSTOMERS, [("consent", purpose, s) for s in schema.CONSENT_STATES])
+
+    segments = frames["granted_by_segment"]
+    for purpose, group in segments.groupby("purpose", sort=True):
+        members = []
+        for row in group.sort_values("segment").itertuples(index=False):
+            key = ("segment", purpose, row.segment)
+            cells.add(key, int(row.granted))
+            members.append(key)
+        cells.breakdown(("consent", purpose, schema.GRANTED), members)
+
+    outcomes = frames["class_outcomes"].set_index("cls")
+    for cls in schema.CLASSES:
+        cells.add(("class", cls), int(outcomes.at[cls, "customers"]))
+        for stage in STAGES:
+            cells.add(("funnel", cls, stage), int(outcomes.at[cls, stage]))
+    cells.breakdown(CUSTOMERS, [("class", c) for c in schema.CLASSES])
+
+    summary = frames["erasure_summary"].iloc[0]
+    for figure in ("received", "completed", "open", "overdue", "on_time"):
+        cells.add(("erasure", figure), _int(summary[figure]))
+    by_jurisdiction = frames["erasure_by_jurisdiction"]
+    for figure in ERASURE_BREAKDOWNS:
+        members = []
+        for row in by_jurisdiction.itertuples(index=False):
+            key = ("erasure_jurisdiction", row.jurisdiction, figure)
+            cells.add(key, _int(getattr(row, figure)))
+            members.append(key)
+        cells.breakdown(("erasure", figure), members)
+    monthly = frames["erasure_monthly"].set_index("month")
+    for figure in ("received", "completed"):
+        members = []
+        for month in months(params.start, params.end):
+            n = _int(monthly[figure].get(month, 0))
+            cells.add(("erasure_month", month, figure), n)
+            members.append(("erasure_month", month, figure))
+        cells.breakdown(("erasure", figure), members)
+
+    for row in frames["requests_by_type"].itertuples(index=False):
+        cells.add(_request_key(row.type), int(row.received))
+    return cells
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _request_key(request_type: str) -> tuple[str, ...]:
+    # Erasure requests received in the period are one figure, wherever they appear.
+    if request_type == schema.ERASURE:
+        return ("erasure", "received")
+    return ("requests", request_type)
+
+
+def compute(tables: Tables, params: Params) -> Computed:
+    """Run the queries and resolve suppression for the given parameters."""
+    frames = run_queries(tables, params)
+    return Computed(params, frames, build_cells(params, frames))
+
+
+def to_json(result: Computed) -> dict[str, Any]:
+    """The metrics JSON of spec section 6, every figure suppressed as section 5 says."""
+    p, frames, cells = result.params, result.frames, result.cells
+    count = cells.count
+
+    consent: dict[str, Any] = {}
+    purposes = _purpose_order(list(_consent_counts(frames["consent_by_state"])))
+    for purpose in purposes:
+        keys = {s: ("consent", purpose, s) for s in schema.CONSENT_STATES}
+        decided = [keys[s] for s in schema.DECISIONS]
+        granted = cells.values[keys[schema.GRANTED]]
+        answered = sum(cells.values[k] for k in decided)
+        consent[purpose] = {s: count(k) for s, k in keys.items()}
+        consent[purpose]["opt_in_rate"] = cells.ratio(granted, answered, decided)
+
+    segments = frames["granted_by_segment"]
+    opted_in = {
+        purpose: {
+            seg: count(("segment", purpose, seg))
+            for seg in sorted(segments.loc[segments.purpose == purpose, "segment"])
+        }
+        for purpose in purposes
+    }
+
+    outcomes = frames["class_outcomes"].set_index("cls")
+    ymn = {c: count(("class", c)) for c in schema.CLASSES}
+    funnel = {
+        c: {"customers": count(("class", c))}
+        | {stage: count(("funnel", c, stage)) for stage in STAGES}
+        for c in schema.CLASSES
+    }
+    conversion = {}
+    for c in schema.CLASSES:
+        people, converters = ("class", c), ("funnel", c, "converted")
+        revenue = outcomes.at[c, "revenue"]
+        conversion[c] = {
+            "customers": count(people),
+            "converters": count(converters),
+            "rate": cells.ratio(
+                cells.values[converters], cells.values[people], [converters, people]
+            ),
+            # Revenue, like the rate, rests on the class's customers and its converters.
+            "revenue": cells.derived(float(revenue), cells.values[people], [converters, people]),
+        }
+
+    summary = frames["erasure_summary"].iloc[0]
+    completed = ("erasure", "completed")
+    n_completed = cells.values[completed]
+    median = summary["median_days"]
+    erasure = {
+        "received": count(("erasure", "received")),
+        "completed": count(completed),
+        "open": count(("erasure", "open")),
+        "overdue": count(("erasure", "overdue")),
+        "on_time_rate": cells.ratio(
+            cells.values[("erasure", "on_time")], n_completed, [("erasure", "on_time"), completed]
+        ),
+        "median_days_to_complete": cells.derived(
+            None if pd.isna(median) else float(median), n_completed, [completed]
+        ),
+        "by_jurisdiction": {
+            j: {f: count(("erasure_jurisdiction", j, f)) for f in ERASURE_BREAKDOWNS}
+            for j in frames["erasure_by_jurisdiction"]["jurisdiction"]
+        },
+        "monthly": [
+            {"month": m} | {f: count(("erasure_month", m, f)) for f in ("received", "completed")}
+            for m in months(p.start, p.end)
+        ],
+    }
+    requests = {t: count(_request_key(t)) for t in frames["requests_by_type"]["type"]}
+    return {
+        "as_of": p.as_of.isoformat(),
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "min_cell": p.min_cell,
+        "marketing_purposes": list(p.marketing_purposes),
+        "customers": count(CUSTOMERS),
+        "consent": consent,
+        "opted_in_by_segment": opted_in,
+        "ymn": ymn,
+        "funnel": funnel,
+        "conversion": conversion,
+        "erasure": erasure,
+        "requests_by_type": requests,
+    }

@@ -1,0 +1,171 @@
+"""The spec's rules as Ibis expressions, each written once: customers at D, consent state,
+erasure requested, yes/maybe/no class, jurisdiction and legal due date.
+
+Every metric is built from these, so a rule changes in one place only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from data import schema
+from metrics.params import Params
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The canonical tables as Ibis expressions, on whatever backend holds them."""
+
+    customers: ir.Table
+    consent_events: ir.Table
+    touchpoints: ir.Table
+    orders: ir.Table
+    privacy_requests: ir.Table
+    sharing: ir.Table
+
+    @classmethod
+    def from_backend(cls, backend: ibis.BaseBackend) -> Tables:
+        """Bind the canonical tables of a connected backend."""
+        return cls(**{name: backend.table(name) for name in schema.TABLE_ORDER})
+
+
+def in_period(ts: ir.TimestampValue, p: Params) -> ir.BooleanValue:
+    """The UTC date of `ts` lies in [start, end]."""
+    day = ts.date()
+    return (day >= p.start) & (day <= p.end)
+
+
+def customers_at(t: Tables, p: Params) -> ir.Table:
+    """Customers at D: created on or before D."""
+    c = t.customers
+    return c.filter(c.created_at.date() <= p.as_of)
+
+
+def consent_states(t: Tables, p: Params) -> ir.Table:
+    """(customer_id, purpose, state) at D for customers at D who decided anything by then.
+
+    The latest event dated on or before D wins; on equal timestamps the most restrictive.
+    """
+    e = t.consent_events
+    e = e.filter(e.occurred_at.date() <= p.as_of)
+    e = e.semi_join(customers_at(t, p), "customer_id")
+    rank = e.decision.cases(*schema.RESTRICTIVENESS.items())
+    latest = e.occurred_at.max().over(group_by=[e.customer_id, e.purpose])
+    e = e.mutate(rank=rank, latest=latest)
+    e = e.filter(e.occurred_at == e.latest)
+    won = e.group_by(["customer_id", "purpose"]).agg(rank=e.rank.min())
+    by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
+    return won.select("customer_id", "purpose", state=won.rank.cases(*by_rank))
+
+
+def erasure_requesters(t: Tables, p: Params) -> ir.Table:
+    """customer_id of everyone with a non-rejected erasure request received on or before D."""
+    r = t.privacy_requests
+    r = r.filter(
+        (r.type == schema.ERASURE)
+        & (r.received_at.date() <= p.as_of)
+        & (r.status != schema.REJECTED)
+        & r.customer_id.notnull()
+    )
+    return r.select("customer_id").distinct()
+
+
+def classes(t: Tables, p: Params) -> ir.Table:
+    """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
+    s = consent_states(t, p)
+    s = s.filter(s.purpose.isin(p.marketing_purposes))
+    votes = s.group_by("customer_id").agg(
+        granted=(s.state == schema.GRANTED).any(),
+        refused=s.state.isin([schema.DENIED, schema.WITHDRAWN]).any(),
+    )
+    erasure = erasure_requesters(t, p).mutate(erasure=ibis.literal(True))
+    c = customers_at(t, p).select("customer_id")
+    c = c.left_join(votes, "customer_id").left_join(erasure, "customer_id")
+    granted = c.granted.fill_null(False)
+    refused = c.refused.fill_null(False)
+    erased = c.erasure.fill_null(False)
+    cls = ibis.cases(
+        (erased | (~granted & refused), schema.NO),
+        (granted, schema.YES),
+        else_=schema.MAYBE,
+    )
+    return c.select("customer_id", cls=cls)
+
+
+def derived_jurisdiction(country: ir.StringValue, state: ir.StringValue) -> ir.StringValue:
+    """Jurisdiction from country and state (spec section 3)."""
+    return ibis.cases(
+        (country.isin(schema.GDPR_COUNTRIES), schema.GDPR),
+        (country == "GB", schema.UK_GDPR),
+        ((country == "US") & (state == "CA"), schema.CCPA),
+        (country == "US", schema.US_STATE),
+        (country == "BR", schema.LGPD),
+        (country == "CA", schema.PIPEDA),
+        else_=schema.OTHER,
+    )
+
+
+def customer_jurisdiction(c: ir.Table) -> ir.StringValue:
+    """The customer's own jurisdiction when given, else derived from country and state."""
+    return c.jurisdiction.fill_null(derived_jurisdiction(c.country, c.state))
+
+
+def _add(day: ir.DateValue, deadline: schema.Deadline) -> ir.DateValue:
+    if deadline.months:
+        return day + ibis.interval(months=deadline.months)
+    return day + ibis.interval(days=deadline.days)
+
+
+def due_date(
+    received: ir.DateValue, jurisdiction: ir.StringValue, extended: ir.BooleanValue
+) -> ir.DateValue:
+    """Legal due date: date received plus the jurisdiction's period (spec section 3).
+
+    Calendar months end on the same day number, or the month's last day when it has none.
+    A jurisdiction the spec does not name gets OTHER's period.
+    """
+    branches = []
+    for name, (normal, longer) in schema.DEADLINES.items():
+        if name == schema.OTHER:
+            continue
+        branches.append(((jurisdiction == name) & extended, _add(received, longer)))
+        branches.append(((jurisdiction == name) & ~extended, _add(received, normal)))
+    normal, longer = schema.DEADLINES[schema.OTHER]
+    branches.append((extended, _add(received, longer)))
+    return ibis.cases(*branches, else_=_add(received, normal))
+
+
+def erasure_requests(t: Tables, p: Params) -> ir.Table:
+    """Erasure requests with jurisdiction, received/completed dates, due date and flags at D."""
+    r = t.privacy_requests
+    r = r.filter(r.type == schema.ERASURE)
+    c = t.customers
+    people = c.select(customer_id=c.customer_id, person_jurisdiction=customer_jurisdiction(c))
+    r = r.left_join(people, "customer_id")
+    jurisdiction = r.jurisdiction.fill_null(r.person_jurisdiction).fill_null(schema.OTHER)
+    received = r.received_at.date()
+    completed_on = r.completed_at.date()
+    r = r.select(
+        jurisdiction=jurisdiction,
+        received=received,
+        completed_on=completed_on,
+        status=r.status,
+        due=due_date(received, jurisdiction, r.extended.fill_null(False)),
+    )
+    is_open = (
+        (r.received <= p.as_of)
+        & (r.status != schema.REJECTED)
+        & (r.completed_on.isnull() | (r.completed_on > p.as_of))
+    )
+    done = (r.status == schema.COMPLETED) & r.completed_on.notnull()
+    return r.mutate(
+        received_in_period=(r.received >= p.start) & (r.received <= p.end),
+        completed_in_period=done & (r.completed_on >= p.start) & (r.completed_on <= p.end),
+        open=is_open,
+        overdue=is_open & (ibis.literal(p.as_of) > r.due),
+        on_time=done & (r.completed_on <= r.due),
+        days=r.completed_on.delta(r.received, unit="day"),
+    )

@@ -1,0 +1,76 @@
+"""The store: a locked-down DuckDB file, one transaction per write, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from data.schema import TABLES
+from data.store import StoreError, open_store
+
+
+def test_creates_every_canonical_table_with_the_schema_columns(store):
+    for name, table in TABLES.items():
+        cols = store.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        assert [c for (c,) in cols] == table.column_names
+
+
+def test_a_failed_write_leaves_the_store_as_it_was(store):
+    good = pa.table({c: pa.array([None], pa.string()) for c in TABLES["customers"].column_names})
+    good = good.set_column(0, "customer_id", pa.array(["1"]))
+    with pytest.raises(StoreError):
+        store.replace_all({"customers": good, "orders": pa.table({"wrong": [1]})})
+    assert store.row_counts()["customers"] == 0
+
+
+def test_a_second_process_gets_one_line_instead_of_a_traceback(tmp_path):
+    path = tmp_path / "held.duckdb"
+    with open_store(path):
+        run = subprocess.run(
+            [sys.executable, "-m", "consentlens", "--db", str(path), "metrics"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        f"consentlens: the store {path} is in use by another ConsentLens process "
+        "(a running dashboard or command); stop it or use another --db"
+    ]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "COPY customers TO '/tmp/consentlens-leak.csv'",
+        "ATTACH '/tmp/consentlens-other.duckdb' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "SET allowed_directories = ['/']",
+    ],
+)
+def test_the_connection_is_locked_down(store, statement):
+    with pytest.raises(duckdb.Error):
+        store.con.execute(statement)
+
+
+def test_read_only_open_of_a_missing_store_explains_itself(tmp_path):
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(tmp_path / "absent.duckdb", read_only=True)
+
+
+def test_a_file_that_is_not_a_store_is_named_as_such(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("just text, not a database\n" * 200)
+    with pytest.raises(StoreError, match="not a ConsentLens store"):
+        open_store(path)
