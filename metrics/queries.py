@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from data import schema
 from metrics.params import Params
@@ -84,7 +85,7 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         .mutate(engaged=ibis.literal(True))
     )
     c = classes(t, p).left_join(activity, "customer_id")
-    grid = ibis.memtable({"cls": list(schema.CLASSES)})
+    grid = ibis.memtable(pa.table({"cls": list(schema.CLASSES)}))
     counts = c.group_by("cls").aggregate(
         customers=c.count(),
         engaged=c.engaged.fill_null(False).sum(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 from data import schema
 from metrics.params import Params
 from metrics.registry import METRICS, Query
-from metrics.rules import Tables
+from metrics.rules import Tables, consent_states
 from metrics.suppression import Cells
 
 CUSTOMERS = ("customers",)
@@ -29,11 +30,25 @@ class Computed:
 
 
 def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
-    """Run each distinct query of the registry once."""
+    """Run each distinct query of the registry once.
+
+    Consent states feed three queries: they are computed once into a temporary table.
+    """
     unique: dict[str, Query] = {}
     for metric in METRICS:
         unique.setdefault(metric.query.__name__, metric.query)
-    return {name: query(tables, params).execute() for name, query in unique.items()}
+    states = consent_states(tables, params)
+    backend = states.get_backend()
+    name = f"_consent_states_{uuid.uuid4().hex}"
+    backend.create_table(name, states, temp=True)
+    try:
+        shared = tables.with_computed("consent_states", backend.table(name))
+        # Through Arrow: Ibis's own pandas conversion trips a pandas 3 deprecation.
+        return {
+            label: query(shared, params).to_pyarrow().to_pandas() for label, query in unique.items()
+        }
+    finally:
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def months(start: date, end: date) -> list[str]:

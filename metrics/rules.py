@@ -6,7 +6,8 @@ Every metric is built from these, so a rule changes in one place only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import ibis
 import ibis.expr.types as ir
@@ -25,11 +26,17 @@ class Tables:
     orders: ir.Table
     privacy_requests: ir.Table
     sharing: ir.Table
+    # Intermediate results already materialised for one set of parameters, by rule name.
+    computed: Mapping[str, ir.Table] = field(default_factory=dict)
 
     @classmethod
     def from_backend(cls, backend: ibis.BaseBackend) -> Tables:
         """Bind the canonical tables of a connected backend."""
         return cls(**{name: backend.table(name) for name in schema.TABLE_ORDER})
+
+    def with_computed(self, name: str, table: ir.Table) -> Tables:
+        """The same tables, with the rule `name` answered by an already computed table."""
+        return replace(self, computed={**self.computed, name: table})
 
 
 def in_period(ts: ir.TimestampValue, p: Params) -> ir.BooleanValue:
@@ -49,16 +56,21 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
 
     The latest event dated on or before D wins; on equal timestamps the most restrictive.
     """
+    if "consent_states" in t.computed:
+        return t.computed["consent_states"]
     e = t.consent_events
     e = e.filter(e.occurred_at.date() <= p.as_of)
     e = e.semi_join(customers_at(t, p), "customer_id")
+    # One sortable number per event: its time in microseconds, then how restrictive it is,
+    # so a plain max() picks the winner (a grouped aggregate is far cheaper than a window).
+    levels = len(schema.RESTRICTIVENESS)
     rank = e.decision.cases(*schema.RESTRICTIVENESS.items())
-    latest = e.occurred_at.max().over(group_by=[e.customer_id, e.purpose])
-    e = e.mutate(rank=rank, latest=latest)
-    e = e.filter(e.occurred_at == e.latest)
-    won = e.group_by(["customer_id", "purpose"]).agg(rank=e.rank.min())
+    micros = e.occurred_at.delta(ibis.timestamp("1970-01-01 00:00:00"), unit="microsecond")
+    key = micros * levels + (levels - 1 - rank)
+    won = e.group_by(["customer_id", "purpose"]).agg(key=key.max())
+    winner = (levels - 1) - won.key % levels
     by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
-    return won.select("customer_id", "purpose", state=won.rank.cases(*by_rank))
+    return won.select("customer_id", "purpose", state=winner.cases(*by_rank))
 
 
 def erasure_requesters(t: Tables, p: Params) -> ir.Table:

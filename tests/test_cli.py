@@ -9,16 +9,39 @@ from pathlib import Path
 
 from tests.conftest import write_csvs
 
-KEYS = ["as_of", "start", "end", "min_cell", "marketing_purposes", "customers", "consent",
-        "opted_in_by_segment", "ymn", "funnel", "conversion", "erasure", "requests_by_type"]
-ERASURE_KEYS = ["received", "completed", "open", "overdue", "on_time_rate",
-                "median_days_to_complete", "by_jurisdiction", "monthly"]
+KEYS = [
+    "as_of",
+    "start",
+    "end",
+    "min_cell",
+    "marketing_purposes",
+    "customers",
+    "consent",
+    "opted_in_by_segment",
+    "ymn",
+    "funnel",
+    "conversion",
+    "erasure",
+    "requests_by_type",
+]
+ERASURE_KEYS = [
+    "received",
+    "completed",
+    "open",
+    "overdue",
+    "on_time_rate",
+    "median_days_to_complete",
+    "by_jurisdiction",
+    "monthly",
+]
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "consentlens", "--db", str(db), *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -64,11 +87,16 @@ def test_rejected_import_exits_2_with_one_problem_a_line_and_no_traceback(tmp_pa
     db = tmp_path / "s.duckdb"
     cli(db, "import", *map(str, write_csvs(tmp_path, FILES)))
     before = cli(db, "metrics", "--min-cell", "1").stdout
-    bad = write_csvs(tmp_path / "bad", {"orders": """\
+    bad = write_csvs(
+        tmp_path / "bad",
+        {
+            "orders": """\
         order_id,customer_id,ordered_at,revenue
         o1,001,2026-01-05,ten
         o2,009,2026-01-05,10
-    """})
+    """
+        },
+    )
     run = cli(db, "import", *map(str, bad))
     assert run.returncode == 2
     assert run.stderr.splitlines() == [
@@ -84,7 +112,9 @@ def test_bad_arguments_are_refused_with_status_2(tmp_path):
     cli(db, "import", *map(str, write_csvs(tmp_path, FILES)))
     run = cli(db, "metrics", "--start", "2026-03-01", "--end", "2026-01-01")
     assert (run.returncode, run.stderr.strip()) == (
-        2, "consentlens: start 2026-03-01 is after end 2026-01-01")
+        2,
+        "consentlens: start 2026-03-01 is after end 2026-01-01",
+    )
     assert cli(db, "metrics", "--as-of", "31/01/2026").returncode == 2
     assert cli(db, "metrics", "--min-cell", "0").returncode == 2
     assert "Traceback" not in run.stderr
