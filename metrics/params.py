@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
 from data.schema import DEFAULT_MARKETING_PURPOSES
 
@@ -15,6 +15,28 @@ class ParamsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Restrict every figure to customers with these attributes (empty means everyone).
+
+    Privacy requests follow their customer; a jurisdiction filter matches a request's own
+    jurisdiction (else its customer's), so erased people's requests still count under it.
+    """
+
+    jurisdictions: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+    @property
+    def by_customer(self) -> bool:
+        """Whether any filter needs the customer's own attributes."""
+        return bool(self.countries or self.channels or self.segments)
+
+    def __bool__(self) -> bool:
+        return bool(self.jurisdictions) or self.by_customer
+
+
+@dataclass(frozen=True)
 class Params:
     """As-of date D, period [start, end] (inclusive), minimum cell size k, purposes M."""
 
@@ -23,6 +45,7 @@ class Params:
     end: date
     min_cell: int = DEFAULT_MIN_CELL
     marketing_purposes: tuple[str, ...] = field(default=DEFAULT_MARKETING_PURPOSES)
+    filters: Filters = field(default_factory=Filters)
 
     def __post_init__(self) -> None:
         if self.start > self.end:
@@ -47,6 +70,7 @@ def resolve_params(
     end: date | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
     marketing_purposes: tuple[str, ...] | None = None,
+    filters: Filters | None = None,
 ) -> Params:
     """Fill the defaults of spec section 4 from the store's earliest and latest dates.
 
@@ -65,4 +89,11 @@ def resolve_params(
     # An as-of date before the first data keeps the period non-empty: it starts on D.
     start = start or (min(first, end) if first else end)
     purposes = tuple(p.strip().lower() for p in marketing_purposes or DEFAULT_MARKETING_PURPOSES)
-    return Params(d, start, end, min_cell, tuple(p for p in purposes if p))
+    return Params(d, start, end, min_cell, tuple(p for p in purposes if p), filters or Filters())
+
+
+def previous_period(p: Params) -> Params:
+    """The period of equal length just before p's, as of its last day."""
+    length = p.end - p.start
+    end = p.start - timedelta(days=1)
+    return replace(p, as_of=end, start=end - length, end=end)

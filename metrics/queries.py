@@ -19,6 +19,7 @@ from metrics.rules import (
     customers_at,
     erasure_requests,
     in_period,
+    requests,
 )
 
 
@@ -149,6 +150,6 @@ def erasure_monthly(t: Tables, p: Params) -> ir.Table:
 
 def requests_by_type(t: Tables, p: Params) -> ir.Table:
     """(type, received) for every request type received in the period."""
-    r = t.privacy_requests
-    r = r.filter(in_period(r.received_at, p))
+    r = requests(t, p)
+    r = r.filter((r.received >= p.start) & (r.received <= p.end))
     return r.group_by("type").aggregate(received=r.count()).order_by("type")

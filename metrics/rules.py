@@ -45,14 +45,30 @@ def in_period(ts: ir.TimestampValue, p: Params) -> ir.BooleanValue:
     return (day >= p.start) & (day <= p.end)
 
 
+def filtered_customers(t: Tables, p: Params) -> ir.Table:
+    """Customers matching the filters of p (all of them when there are none)."""
+    c, f = t.customers, p.filters
+    conditions = []
+    if f.jurisdictions:
+        conditions.append(customer_jurisdiction(c).isin(f.jurisdictions))
+    if f.countries:
+        conditions.append(c.country.isin(f.countries))
+    if f.channels:
+        conditions.append(c.acquisition_channel.isin(f.channels))
+    if f.segments:
+        conditions.append(c.segment.fill_null(schema.SEGMENT_UNKNOWN).isin(f.segments))
+    return c.filter(*conditions) if conditions else c
+
+
 def customers_at(t: Tables, p: Params) -> ir.Table:
-    """Customers at D: created on or before D."""
-    c = t.customers
+    """Customers at D: created on or before D (and matching the filters)."""
+    c = filtered_customers(t, p)
     return c.filter(c.created_at.date() <= p.as_of)
 
 
 def consent_states(t: Tables, p: Params) -> ir.Table:
-    """(customer_id, purpose, state) at D for customers at D who decided anything by then.
+    """(customer_id, purpose, state, method, prompt_variant) at D for customers at D who
+    decided anything by then; method and prompt variant are those of the deciding event.
 
     The latest event dated on or before D wins; on equal timestamps the most restrictive.
     """
@@ -67,10 +83,16 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
     rank = e.decision.cases(*schema.RESTRICTIVENESS.items())
     micros = e.occurred_at.delta(ibis.timestamp("1970-01-01 00:00:00"), unit="microsecond")
     key = micros * levels + (levels - 1 - rank)
-    won = e.group_by(["customer_id", "purpose"]).agg(key=key.max())
+    won = e.group_by(["customer_id", "purpose"]).agg(
+        key=key.max(),
+        method=e.method.argmax(key),
+        prompt_variant=e.prompt_variant.argmax(key),
+    )
     winner = (levels - 1) - won.key % levels
     by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
-    return won.select("customer_id", "purpose", state=winner.cases(*by_rank))
+    return won.select(
+        "customer_id", "purpose", "method", "prompt_variant", state=winner.cases(*by_rank)
+    )
 
 
 def erasure_requesters(t: Tables, p: Params) -> ir.Table:
@@ -150,23 +172,39 @@ def due_date(
     return ibis.cases(*branches, else_=_add(received, normal))
 
 
-def erasure_requests(t: Tables, p: Params) -> ir.Table:
-    """Erasure requests with jurisdiction, received/completed dates, due date and flags at D."""
+def requests(t: Tables, p: Params) -> ir.Table:
+    """Privacy requests with their jurisdiction and legal due date, under the filters of p.
+
+    Jurisdiction: the request's own, else its customer's, else OTHER.
+    """
     r = t.privacy_requests
-    r = r.filter(r.type == schema.ERASURE)
     c = t.customers
     people = c.select(customer_id=c.customer_id, person_jurisdiction=customer_jurisdiction(c))
     r = r.left_join(people, "customer_id")
     jurisdiction = r.jurisdiction.fill_null(r.person_jurisdiction).fill_null(schema.OTHER)
     received = r.received_at.date()
-    completed_on = r.completed_at.date()
     r = r.select(
+        "request_id",
+        "customer_id",
+        "type",
+        "status",
+        "channel",
         jurisdiction=jurisdiction,
         received=received,
-        completed_on=completed_on,
-        status=r.status,
+        completed_on=r.completed_at.date(),
         due=due_date(received, jurisdiction, r.extended.fill_null(False)),
     )
+    if p.filters.jurisdictions:
+        r = r.filter(r.jurisdiction.isin(p.filters.jurisdictions))
+    if p.filters.by_customer:
+        r = r.semi_join(filtered_customers(t, p), "customer_id")
+    return r
+
+
+def erasure_requests(t: Tables, p: Params) -> ir.Table:
+    """Erasure requests with jurisdiction, received/completed dates, due date and flags at D."""
+    r = requests(t, p)
+    r = r.filter(r.type == schema.ERASURE)
     is_open = (
         (r.received <= p.as_of)
         & (r.status != schema.REJECTED)
