@@ -1,27 +1,103 @@
-"""Overview: the headline figures of the store."""
+"""Overview: the headline figures, each against the previous period of equal length."""
 
+import pandas as pd
 import streamlit as st
 
-from pages._data import load_metrics
+from metrics.overview import headline
+from pages import _charts as charts
+from pages import _widgets as w
 
-st.title("ConsentLens")
-st.caption("Who said yes, who has not decided, who said no, and how erasure requests are handled.")
+info, params = w.context()
+k = params.min_cell
+w.header(
+    "Overview",
+    "Who has said yes, who has not decided and who has said no, how each group buys, and "
+    "whether erasure requests are answered in time.",
+)
+w.freshness(info, params)
+tiles = {t.key: t for t in w.figures(headline, params)}
+FORMAT = {"count": w.count, "rate": w.rate, "money": w.money}
 
-figures = load_metrics()
-if figures is not None:
-    k = figures["min_cell"]
 
-    def shown(value: int | None) -> str:
-        return f"<{k}" if value is None else f"{value:,}"
+def tile(column, key: str) -> None:
+    t = tiles[key]
+    fmt = FORMAT[t.unit]
+    delta = None
+    if t.change is not None:
+        delta = f"{t.change * 100:+.1f} pts" if t.unit == "rate" else f"{t.change:+,.0f}"
+    column.metric(
+        t.label,
+        fmt(t.value, k),
+        delta,
+        delta_color="off" if "overdue" not in key else "inverse",
+        help=f"Previous period: {fmt(t.previous, k)}",
+    )
 
-    st.write(f"As of **{figures['as_of']}**, period {figures['start']} to {figures['end']}.")
-    cols = st.columns(4)
-    cols[0].metric("Customers", shown(figures["customers"]))
-    for col, cls in zip(cols[1:], ("yes", "maybe", "no"), strict=True):
-        col.metric(cls.capitalize(), shown(figures["ymn"][cls]))
-    erasure = figures["erasure"]
-    cols = st.columns(4)
-    cols[0].metric("Erasure requests received", shown(erasure["received"]))
-    cols[1].metric("Completed", shown(erasure["completed"]))
-    cols[2].metric("Open", shown(erasure["open"]))
-    cols[3].metric("Overdue", shown(erasure["overdue"]))
+
+row = st.columns(1 + len(params.marketing_purposes))
+tile(row[0], "customers")
+for column, purpose in zip(row[1:], params.marketing_purposes, strict=True):
+    tile(column, f"opted_in_{purpose}")
+w.meaning(
+    "Opted-in share is the part of all customers who currently allow each marketing purpose. "
+    "The small figure under each tile is the change against the previous period of the same "
+    "length."
+)
+
+st.subheader("Yes, maybe, no")
+for prefix in ("class", "conversion", "revenue"):
+    columns = st.columns(3)
+    for column, cls in zip(columns, ("yes", "maybe", "no"), strict=True):
+        tile(column, f"{prefix}_{cls}")
+w.meaning(
+    '"Yes" customers allow at least one marketing purpose; "maybe" customers have not '
+    'decided; "no" customers refused or asked to be forgotten. Conversion is the share who '
+    "ordered in the period; revenue is what their orders in the period brought in."
+)
+classes = pd.DataFrame(
+    {
+        "class": ["yes", "maybe", "no"],
+        "revenue": [tiles[f"revenue_{c}"].value for c in ("yes", "maybe", "no")],
+        "customers": [tiles[f"class_{c}"].value for c in ("yes", "maybe", "no")],
+    }
+)
+left, right = st.columns(2)
+left.plotly_chart(
+    charts.bars(classes, x="class", y="customers", series="class", title="Customers by class"),
+    key="overview_classes",
+)
+right.plotly_chart(
+    charts.bars(classes, x="class", y="revenue", series="class", title="Revenue by class"),
+    key="overview_revenue",
+)
+
+st.subheader("Erasure requests")
+columns = st.columns(2)
+tile(columns[0], "erasure_open")
+tile(columns[1], "erasure_overdue")
+w.meaning(
+    "Open requests are erasure requests received and not yet completed; overdue ones have "
+    "passed their jurisdiction's legal deadline. Overdue should be zero."
+)
+
+table = pd.DataFrame(
+    {
+        "figure": [t.label for t in tiles.values()],
+        "value": [t.value for t in tiles.values()],
+        "previous_period": [t.previous for t in tiles.values()],
+        "unit": [t.unit for t in tiles.values()],
+    }
+)
+w.download(table, "overview", k)
+w.how_computed(
+    [
+        "customers",
+        "consent_state",
+        "ymn",
+        "conversion_rate",
+        "revenue",
+        "erasure_open",
+        "erasure_overdue",
+    ],
+    params,
+)

@@ -1,0 +1,121 @@
+"""What the dashboard asks of the metrics layer: the store's shape and evaluated figures.
+
+Pages never open the store themselves; they call these, which open it read-only, run one
+metric function over the canonical tables and close it again.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import ibis
+
+from data import schema
+from data.store import open_store
+from metrics.params import Filters, Params, resolve_params
+from metrics.report import compute, to_json
+from metrics.rules import Tables, customer_jurisdiction
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What the sidebar needs: the data's dates, sources, sizes and filter choices."""
+
+    first: date | None
+    last: date | None
+    row_counts: dict[str, int]
+    info: dict[str, str]
+    jurisdictions: tuple[str, ...]
+    countries: tuple[str, ...]
+    channels: tuple[str, ...]
+    segments: tuple[str, ...]
+    purposes: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when the store holds no customers."""
+        return self.row_counts.get("customers", 0) == 0
+
+
+def _distinct(expr: ibis.Column) -> tuple[str, ...]:
+    values = expr.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist()
+    return tuple(sorted(v for v in values if v is not None))
+
+
+def summarize(path: str | Path) -> StoreSummary:
+    """Dates, row counts, provenance and the values each filter can take."""
+    with open_store(path, read_only=True) as store:
+        first, last = store.date_range()
+        t = Tables.from_backend(store.backend)
+        c = t.customers
+        return StoreSummary(
+            first=first.date() if first else None,
+            last=last.date() if last else None,
+            row_counts=store.row_counts(),
+            info=store.info(),
+            jurisdictions=_distinct(customer_jurisdiction(c)),
+            countries=_distinct(c.country),
+            channels=_distinct(c.acquisition_channel),
+            segments=_distinct(c.segment.fill_null(schema.SEGMENT_UNKNOWN)),
+            purposes=_order_purposes(_distinct(t.consent_events.purpose)),
+        )
+
+
+def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:
+    canonical = [p for p in schema.PURPOSES if p in found]
+    return tuple(canonical + [p for p in found if p not in schema.PURPOSES])
+
+
+def evaluate(path: str | Path, fn: Callable[..., T], params: Params, *args: Any) -> T:
+    """fn(tables, params, *args) on the store at `path`, opened read-only for the call."""
+    with open_store(path, read_only=True) as store:
+        return fn(Tables.from_backend(store.backend), params, *args)
+
+
+def published(tables: Tables, params: Params) -> dict[str, Any]:
+    """The metrics JSON (suppressed) for params: the figures every page starts from."""
+    return to_json(compute(tables, params))
+
+
+def metric_sql(tables: Tables, params: Params, module: str, query: str) -> str:
+    """The SQL the store runs for the query function `query` of metrics module `module`."""
+    if not module.startswith("metrics."):
+        raise ValueError("queries live in the metrics package")
+    fn = getattr(importlib.import_module(module), query)
+    return str(ibis.to_sql(fn(tables, params)))
+
+
+def default_params(
+    summary: StoreSummary, *, months: int | None = 12, min_cell: int | None = None
+) -> Params:
+    """Defaults for the dashboard: the last `months` months of data, as of its end."""
+    params = resolve_params((summary.first, summary.last))
+    if months is None or summary.last is None:
+        return params
+    start = _months_before(params.end, months)
+    start = max(start, params.start)
+    kwargs: dict[str, Any] = {"start": start, "as_of": params.end}
+    if min_cell is not None:
+        kwargs["min_cell"] = min_cell
+    return resolve_params((summary.first, summary.last), filters=Filters(), **kwargs)
+
+
+def _months_before(end: date, months: int) -> date:
+    """The day after the same date `months` months earlier: a period of whole months."""
+    year, month = divmod(end.month - 1 - months, 12)
+    first = date(end.year + year, month + 1, 1)
+    day = min(end.day, _month_days(first.year, first.month))
+    anchor = date(first.year, first.month, day)
+    return date.fromordinal(anchor.toordinal() + 1)
+
+
+def _month_days(year: int, month: int) -> int:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - date(year, month, 1)).days

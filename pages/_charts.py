@@ -1,0 +1,123 @@
+"""Pure Plotly figure builders shared by the pages. They take published tables only: a
+withheld value (None) never becomes a bar, a point, a hover label or an axis value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# Okabe-Ito colours: distinguishable with colour-blindness, legible on light and dark themes.
+CLASS_COLOURS = {"yes": "#009E73", "maybe": "#E69F00", "no": "#D55E00"}
+CLASS_LABELS = {"yes": "Yes (opted in)", "maybe": "Maybe (undecided)", "no": "No (refused/erasure)"}
+STATE_COLOURS = {
+    "granted": "#009E73",
+    "denied": "#D55E00",
+    "withdrawn": "#CC79A7",
+    "no_decision": "#999999",
+}
+SERIES_COLOURS = ("#0072B2", "#56B4E9", "#CC79A7", "#E69F00", "#009E73", "#D55E00", "#999999")
+
+
+def layout(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:
+    """Common layout: transparent background (follows the app theme), compact margins."""
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hovermode="closest",
+    )
+    return fig
+
+
+def colour_for(name: str, index: int) -> str:
+    """The class or state colour for `name`, else a series colour by position."""
+    return (
+        CLASS_COLOURS.get(name)
+        or STATE_COLOURS.get(name)
+        or SERIES_COLOURS[index % len(SERIES_COLOURS)]
+    )
+
+
+def published_only(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Rows whose `value` is published (withheld rows dropped, never drawn)."""
+    return frame[frame[value].notna()]
+
+
+def bars(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    series: str | None = None,
+    horizontal: bool = False,
+    percent: bool = False,
+    barmode: str = "group",
+    title: str | None = None,
+    order: Sequence[str] | None = None,
+) -> go.Figure:
+    """Bars of published values, one trace per series; withheld cells are left out."""
+    fig = go.Figure()
+    groups = [(None, frame)] if series is None else list(frame.groupby(series, sort=False))
+    if order is not None and series is not None:
+        rank = {name: i for i, name in enumerate(order)}
+        groups.sort(key=lambda g: rank.get(g[0], len(rank)))
+    fmt = ".1%" if percent else ",.0f"
+    for i, (name, group) in enumerate(groups):
+        shown = published_only(group, y)
+        values, labels = shown[y].astype(float), shown[x].astype(str)
+        fig.add_trace(
+            go.Bar(
+                x=values if horizontal else labels,
+                y=labels if horizontal else values,
+                orientation="h" if horizontal else "v",
+                name=str(name) if name is not None else y,
+                marker_color=colour_for(str(name), i) if name is not None else SERIES_COLOURS[0],
+                hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: "
+                f"%{{{'x' if horizontal else 'y'}:{fmt}}}<extra>{name or ''}</extra>",
+            )
+        )
+    fig.update_layout(barmode=barmode, showlegend=series is not None)
+    axis = {"tickformat": ".0%" if percent else ",", "rangemode": "tozero"}
+    if horizontal:
+        fig.update_xaxes(**axis)
+        fig.update_yaxes(autorange="reversed")
+    else:
+        fig.update_yaxes(**axis)
+    return layout(fig, title=title)
+
+
+def lines(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    series: str | None = None,
+    percent: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """Lines of published values over time; a withheld point is a gap, not a value."""
+    fig = go.Figure()
+    groups = [(None, frame)] if series is None else list(frame.groupby(series, sort=False))
+    fmt = ".1%" if percent else ",.0f"
+    for i, (name, group) in enumerate(groups):
+        group = group.sort_values(x)
+        values = [None if pd.isna(v) else float(v) for v in group[y]]
+        fig.add_trace(
+            go.Scatter(
+                x=list(group[x].astype(str)),
+                y=values,
+                mode="lines+markers",
+                connectgaps=False,
+                name=str(name) if name is not None else y,
+                line={"color": colour_for(str(name), i) if name is not None else SERIES_COLOURS[0]},
+                hovertemplate=f"%{{x}}: %{{y:{fmt}}}<extra>{name or ''}</extra>",
+            )
+        )
+    fig.update_yaxes(tickformat=".0%" if percent else ",", rangemode="tozero")
+    fig.update_layout(showlegend=series is not None)
+    return layout(fig, title=title)

@@ -1,0 +1,291 @@
+"""Shared page parts: the sidebar and its URL, cached figures, formatting, explanations,
+downloads. Pages draw; everything they show comes from metrics/ through here."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from data.store import StoreError, resolve_path
+from metrics import api
+from metrics.params import DEFAULT_MIN_CELL, Filters, Params, ParamsError
+from metrics.registry import BY_NAME, Metric
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FILTERS = {  # URL key -> (label, StoreSummary attribute, Filters field)
+    "jurisdiction": ("Jurisdiction", "jurisdictions", "jurisdictions"),
+    "country": ("Country", "countries", "countries"),
+    "channel": ("Acquisition channel", "channels", "channels"),
+    "segment": ("Segment", "segments", "segments"),
+}
+
+
+def min_cell() -> int:
+    """The minimum cell size k of this deployment (CONSENTLENS_MIN_CELL, default 11)."""
+    try:
+        return max(1, int(os.environ.get("CONSENTLENS_MIN_CELL", DEFAULT_MIN_CELL)))
+    except ValueError:
+        return DEFAULT_MIN_CELL
+
+
+def store_path() -> Path:
+    """The store the dashboard reads."""
+    return resolve_path()
+
+
+def _stamp(path: Path) -> float:
+    # A new write changes the file (or its write-ahead log), and so the cache key.
+    wal = path.with_name(path.name + ".wal")
+    return max(path.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _summary(path: str, stamp: float) -> api.StoreSummary:
+    return api.summarize(path)
+
+
+@st.cache_data(show_spinner="Computing figures…", max_entries=256)
+def _evaluate(path: str, stamp: float, module: str, name: str, params: Params, args: tuple) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    return api.evaluate(path, fn, params, *args)
+
+
+def summary() -> api.StoreSummary | None:
+    """The store's summary, or None after explaining why there is none."""
+    path = store_path()
+    if not path.exists():
+        st.info(
+            f"There is no store at `{path}` yet. Create the demo with `consentlens demo` "
+            "(or `make run`), or import your extracts with `consentlens import`."
+        )
+        return None
+    try:
+        return _summary(str(path), _stamp(path))
+    except StoreError as error:
+        st.error(str(error))
+        return None
+
+
+def figures(fn: Callable[..., Any], params: Params, *args: Any) -> Any:
+    """fn(tables, params, *args) from metrics/, cached per store version and parameters."""
+    path = store_path()
+    return _evaluate(str(path), _stamp(path), fn.__module__, fn.__name__, params, tuple(args))
+
+
+def published(params: Params) -> dict[str, Any]:
+    """The metrics JSON for params (already suppressed)."""
+    return figures(api.published, params)
+
+
+def context() -> tuple[api.StoreSummary, Params]:
+    """The store summary and the sidebar's parameters; stops the page with an explanation
+    when there is nothing to show yet."""
+    info = st.session_state.get("summary")
+    params = st.session_state.get("params")
+    if info is None:
+        st.stop()
+    if info.empty or params is None:
+        st.info(
+            "The store holds no customers yet. Import your extracts with "
+            "`consentlens import PATH...`, or fill it with the synthetic demo: "
+            "`consentlens demo`."
+        )
+        st.stop()
+    return info, params
+
+
+# The sidebar, mirrored in the URL so that a view can be shared and reopened.
+
+
+def _url_date(key: str, low: date, high: date) -> date | None:
+    text = st.query_params.get(key)
+    try:
+        value = date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return value if value and low <= value <= high else None
+
+
+def sidebar(info: api.StoreSummary) -> Params:
+    """Render the shared filters and return the parameters every page uses."""
+    defaults = api.default_params(info, min_cell=min_cell())
+    first = info.first or defaults.start
+    last = info.last or defaults.end
+    bar = st.sidebar
+    bar.header("Filters")
+    if "period" not in st.session_state:
+        start = _url_date("start", first, last) or defaults.start
+        end = _url_date("end", first, last) or defaults.end
+        st.session_state["period"] = (min(start, end), end)
+    period = bar.date_input(
+        "Period (as of its last day)",
+        min_value=first,
+        max_value=last,
+        key="period",
+        help="Defaults to the last 12 months of data. Figures are as of the period's end.",
+    )
+    start, end = (period[0], period[-1]) if len(period) else (defaults.start, defaults.end)
+
+    chosen: dict[str, tuple[str, ...]] = {}
+    for key, (label, options_attr, _field) in FILTERS.items():
+        options = getattr(info, options_attr)
+        if key not in st.session_state:
+            st.session_state[key] = [v for v in st.query_params.get_all(key) if v in options]
+        chosen[key] = tuple(bar.multiselect(label, options, key=key, placeholder="All"))
+    if "purpose" not in st.session_state:
+        wanted = [v for v in st.query_params.get_all("purpose") if v in info.purposes]
+        st.session_state["purpose"] = wanted or list(info.purposes)
+    purposes = tuple(bar.multiselect("Purposes shown", info.purposes, key="purpose"))
+
+    filters = Filters(**{FILTERS[k][2]: v for k, v in chosen.items()})
+    try:
+        params = replace(defaults, as_of=end, start=start, end=end, filters=filters)
+    except ParamsError:
+        params = defaults
+    _write_url(params, defaults, chosen, purposes, info.purposes)
+    st.session_state["purposes_shown"] = purposes or info.purposes
+    return params
+
+
+def _write_url(
+    params: Params,
+    defaults: Params,
+    chosen: dict[str, tuple[str, ...]],
+    purposes: tuple[str, ...],
+    all_purposes: tuple[str, ...],
+) -> None:
+    wanted: dict[str, str | list[str]] = {}
+    if (params.start, params.end) != (defaults.start, defaults.end):
+        wanted["start"], wanted["end"] = params.start.isoformat(), params.end.isoformat()
+    for key, values in chosen.items():
+        if values:
+            wanted[key] = list(values)
+    if purposes and tuple(purposes) != tuple(all_purposes):
+        wanted["purpose"] = list(purposes)
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if current != normal:
+        st.query_params.from_dict(wanted)
+
+
+def purposes_shown() -> tuple[str, ...]:
+    """The purposes the reader chose to see."""
+    return tuple(st.session_state.get("purposes_shown", ()))
+
+
+def freshness(info: api.StoreSummary, params: Params) -> None:
+    """One line: as-of date, period, where the data came from and how much there is."""
+    source = info.info.get("source", "unknown source")
+    if source == "demo":
+        source = f"synthetic demo (seed {info.info.get('seed', '?')})"
+    rows = ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in info.row_counts.items())
+    note = " · filtered" if params.filters else ""
+    st.caption(
+        f"As of **{params.as_of}** · period {params.start} to {params.end} · {source} · "
+        f"{rows} · cells under {params.min_cell} withheld{note}"
+    )
+
+
+# Formatting: suppressed values read "<k" everywhere.
+
+
+def count(value: int | None, k: int) -> str:
+    """A published count, or "<k" when withheld."""
+    return f"<{k}" if value is None else f"{value:,}"
+
+
+def rate(value: float | None, k: int, digits: int = 1) -> str:
+    """A published rate as a percentage, or "<k" when withheld."""
+    return f"<{k}" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def money(value: float | None, k: int) -> str:
+    """A published amount, or "<k" when withheld."""
+    return f"<{k}" if value is None else f"{value:,.0f}"
+
+
+def shown(
+    frame: pd.DataFrame, k: int, formats: dict[str, Callable[[Any, int], str]]
+) -> pd.DataFrame:
+    """A copy of a published table for display: each listed column formatted, None as "<k"."""
+    out = frame.copy()
+    for column, fmt in formats.items():
+        out[column] = [fmt(None if _missing(v) else v, k) for v in out[column]]
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+# Explanations and downloads.
+
+
+def header(title: str, purpose: str) -> None:
+    """Page title and its one-sentence purpose."""
+    st.title(title)
+    st.markdown(purpose)
+
+
+def meaning(text: str) -> None:
+    """The "what this means" note under a chart."""
+    st.caption(f"**What this means:** {text}")
+
+
+def how_computed(metrics: Sequence[str | Metric], params: Params) -> None:
+    """An expander with each metric's definition and the SQL the store runs for it.
+
+    Give registry names for the core metrics, or Metric objects for a page's own.
+    """
+    with st.expander("How is this computed?"):
+        for item in metrics:
+            metric = BY_NAME[item] if isinstance(item, str) else item
+            st.markdown(
+                f"**{metric.title}** (`{metric.name}`, {metric.unit}): {metric.description}"
+            )
+            sql = figures(api.metric_sql, params, metric.query.__module__, metric.query.__name__)
+            st.code(sql, language="sql")
+        st.markdown(
+            f"Counts from 1 to {params.min_cell - 1} are withheld and shown as "
+            f"<{params.min_cell}, together with whatever would let them be worked back out; "
+            "rates need every count they rest on to be shown and at least "
+            f"{params.min_cell} people behind them."
+        )
+
+
+def escape_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, made inert with a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame, k: int) -> bytes:
+    """The published table as CSV: withheld cells read "<k", formula triggers escaped."""
+    out = frame.astype(object).where(frame.notna(), f"<{k}")
+    out = out.map(escape_formula)
+    out.columns = [escape_formula(str(c)) for c in out.columns]
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+def download(frame: pd.DataFrame, name: str, k: int) -> None:
+    """A download button for one published table."""
+    st.download_button(
+        f"Download {name.replace('_', ' ')} (CSV)",
+        data=csv_bytes(frame, k),
+        file_name=f"consentlens_{name}.csv",
+        mime="text/csv",
+        key=f"download_{name}",
+        on_click="ignore",
+    )

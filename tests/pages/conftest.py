@@ -1,0 +1,54 @@
+"""AppTest fixtures: the real app over a real demo store in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from data.generator import generate
+from data.store import open_store
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pages") / "demo.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(5_000, seed=11), info={"source": "demo", "seed": "11"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    open_store(path).close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    """An AppTest of the dashboard on the demo store; call it with a page path to switch."""
+    monkeypatch.setenv("CONSENTLENS_DB", str(demo_db))
+
+    def run(page: str | None = None, query: dict[str, str | list[str]] | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        if page is not None:
+            at.switch_page(page)
+            at.run()
+        return at
+
+    return run
