@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+E2E_STAMP := $(VENV)/.installed-e2e
 PORT ?= 8501
 export CONSENTLENS_DB ?= $(CURDIR)/var/consentlens.duckdb
 
-.PHONY: install run test lint bench demo clean
+.PHONY: install run test lint e2e browser bench demo clean
 
 install: $(STAMP)
 
@@ -28,7 +29,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/e2e
+
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
+	touch $(E2E_STAMP)
+
+# Browser tests drive Debian's chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make e2e needs Debian's chromium: run 'sudo apt-get install chromium'"; exit 1; \
+	  fi; }
+
+e2e: $(E2E_STAMP) browser
+	$(BIN)/python -m pytest tests/e2e
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -207,11 +208,75 @@ def bench_metrics(db: Path, repeat: int) -> dict:
         }
 
 
+PAGES = {
+    "Overview": "pages/overview.py",
+    "Consent & segments": "pages/consent.py",
+    "Yes / maybe / no": "pages/ymn.py",
+    "Erasure & requests": "pages/erasure.py",
+    "Conversion impact": "pages/impact.py",
+}
+
+PAGE_CHILD = """
+import json, os, sys, time
+from streamlit.testing.v1 import AppTest
+import streamlit as st
+app, pages, repeat = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+out = {}
+for title, path in pages.items():
+    at = AppTest.from_file(app, default_timeout=600)
+    at.run()
+    at.switch_page(path)
+    at.run()
+    def timed():
+        started = time.perf_counter()
+        at.run()
+        if at.exception:
+            raise SystemExit(f"{title}: {at.exception[0].message}")
+        return time.perf_counter() - started
+    st.cache_data.clear()
+    cold = timed()
+    warm = sorted(timed() for _ in range(repeat))[repeat // 2]
+    out[title] = [cold, warm]
+print(json.dumps(out))
+"""
+
+
+def bench_pages(db: Path, repeat: int) -> dict[str, list[float]]:
+    """Render every page with AppTest on the store: cold (empty cache) and warm (median)."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PAGE_CHILD,
+            str(HERE.parent / "app.py"),
+            json.dumps(PAGES),
+            str(repeat),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=HERE.parent,
+        env={**os.environ, "CONSENTLENS_DB": str(db)},
+    )
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def report_pages(label: str, times: dict[str, list[float]]) -> None:
+    print(f"\nPage render, AppTest, {label} (cold = empty cache; warm = median of reruns)")
+    for title, (cold, warm) in times.items():
+        line(
+            title,
+            f"{cold:.2f} s / {warm:.2f} s",
+            "target warm < 1 s" if "1,000,000" in label else "",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--faker-sample", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--small", type=int, default=50_000, help="the demo-sized store")
     args = parser.parse_args()
     n = args.customers
     print(f"ConsentLens benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {n:,} customers")
@@ -247,6 +312,24 @@ def main() -> None:
         line("one hand-written DuckDB query", f"{m['handwritten_s']:.2f} s")
         line("ratio", f"{m['ours_s'] / m['handwritten_s']:.2f}x", "target <= 1.5x")
         line("figures agree", "yes" if m["agree"] else "NO")
+
+        small = Path(tmp) / "small.duckdb"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "consentlens",
+                "--db",
+                str(small),
+                "demo",
+                "--customers",
+                str(args.small),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        report_pages(f"{args.small:,} customers", bench_pages(small, 3))
+        report_pages(f"{n:,} customers", bench_pages(db, 3))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""The dashboard in a real browser: every page loads, charts draw, filters work, no errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import wait_for_app
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PAGES = {  # url path -> (heading, screenshot name)
+    "": ("Overview", "overview"),
+    "consent-and-segments": ("Consent & segments", "consent"),
+    "yes-maybe-no": ("Yes / maybe / no", "ymn"),
+    "erasure-and-requests": ("Erasure & requests", "erasure"),
+    "conversion-impact": ("Conversion impact", "impact"),
+}
+
+
+def no_errors(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=lambda p: p or "overview")
+def test_each_page_loads_draws_its_charts_and_shows_no_error(page: Page, server: str, path: str):
+    heading, shot = PAGES[path]
+    page.goto(f"{server}/{path}")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+    charts = page.locator(".js-plotly-plot .main-svg")
+    expect(charts.first).to_be_visible()
+    no_errors(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # A tall window: the app scrolls inside its own container, not the document.
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+
+
+def customers_tile(page: Page) -> str:
+    tile = page.locator('[data-testid="stMetric"]').filter(has_text="Customers").first
+    return tile.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_a_sidebar_filter_changes_the_figures_and_the_url(page: Page, server: str):
+    page.goto(server)
+    wait_for_app(page)
+    before = customers_tile(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Country").click()
+    page.get_by_role("option", name="DE", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"country=DE"))
+    assert customers_tile(page) != before
+    no_errors(page)
+
+
+def test_navigation_keeps_the_sidebar_and_its_filters(page: Page, server: str):
+    page.goto(f"{server}/?country=FR")
+    wait_for_app(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Yes / maybe / no").click()
+    wait_for_app(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(
+        sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Country")
+    ).to_contain_text("FR")
+    no_errors(page)
