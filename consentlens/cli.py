@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import date
 
+from data import audit
 from data.store import ENV_VAR, StoreError, open_store
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
@@ -41,6 +42,19 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _checksums(paths: Sequence[str]) -> dict[str, str]:
+    """File name -> SHA-256 of every file given or inside a folder given."""
+    import hashlib
+    from pathlib import Path
+
+    out = {}
+    for given in map(Path, paths):
+        for path in sorted(given.iterdir()) if given.is_dir() else [given]:
+            if path.is_file():
+                out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data.generator import SCENARIOS, generate
@@ -61,6 +75,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "customers": str(args.customers),
             },
         )
+    audit.record(
+        store.path,
+        "demo",
+        {
+            "customers": args.customers,
+            "seed": args.seed,
+            "scenario": args.scenario,
+            "rows": written,
+        },
+    )
     rows = ", ".join(f"{name} {n:,}" for name, n in written.items())
     print(f"demo store written in {time.perf_counter() - started:.1f} s: {rows}")
     return EXIT_OK
@@ -77,7 +101,21 @@ def cmd_import(args: argparse.Namespace) -> int:
             for problem in rejected.problems:
                 _say(str(problem))
             _say(f"import refused: {len(rejected.problems)} problem(s); the store is unchanged")
+            audit.record(
+                store.path,
+                "import refused",
+                {"files": _checksums(args.paths), "problems": len(rejected.problems)},
+            )
             return EXIT_REJECTED
+    audit.record(
+        store.path,
+        "import",
+        {
+            "files": _checksums(args.paths),
+            "rows": result.rows,
+            "mode": "replace" if args.replace else "append",
+        },
+    )
     for note in result.notes:
         _say(note)
     rows = ", ".join(f"{name} {n:,}" for name, n in result.rows.items()) or "nothing"
@@ -106,6 +144,49 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
         result = compute(Tables.from_backend(store.backend), params)
         print(json.dumps(to_json(result), indent=2))
+    return EXIT_OK
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase people (right to be forgotten), compact the store and verify."""
+    from data.erasure import ErasureError, erase
+    from data.store import resolve_path
+
+    try:
+        result = erase(resolve_path(args.db), args.customer_ids, request_id=args.request_id)
+    except ErasureError as error:
+        _say(f"consentlens: {error}")
+        return EXIT_REJECTED if error.rejected else EXIT_ERROR
+    print(f"erased {result.people} person(s)")
+    for name, n in result.deleted.items():
+        print(f"  {name:<18} {n:>8,} row(s) deleted")
+    for name, n in result.anonymised.items():
+        print(f"  {name:<18} {n:>8,} row(s) kept for accounting, identifier removed")
+    if result.request_completed:
+        print("  the erasure request is marked completed")
+    print(
+        f"verified: no row left in any table; {result.scanned_values} identifying value(s) "
+        f"absent from the store's files (compacted {result.bytes_before:,} -> "
+        f"{result.bytes_after:,} bytes); the suppression list refuses them on import"
+    )
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Verify or list the audit trail."""
+    from data import audit
+    from data.store import resolve_path
+
+    path = resolve_path(args.db)
+    if args.action == "verify":
+        verdict = audit.verify(path)
+        if verdict.ok:
+            print(f"audit log intact: {verdict.checked} entries, chain and head verified")
+            return EXIT_OK
+        _say(f"consentlens: audit log altered: {verdict.problem}")
+        return EXIT_ERROR
+    for entry in audit.entries(path):
+        print(json.dumps(entry, sort_keys=True))
     return EXIT_OK
 
 
@@ -142,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--min-cell", type=_positive, default=11, help="minimum cell size k")
     met.add_argument("--marketing-purposes", help="comma-separated purposes M")
     met.set_defaults(func=cmd_metrics)
+
+    era = sub.add_parser("erase", parents=[common], help="erase people (right to be forgotten)")
+    era.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
+    era.add_argument("--request-id", help="the erasure request this answers (marked completed)")
+    era.set_defaults(func=cmd_erase)
+
+    aud = sub.add_parser("audit", parents=[common], help="verify or list the audit trail")
+    aud.add_argument("action", choices=["verify", "list"])
+    aud.set_defaults(func=cmd_audit)
     return parser
 
 

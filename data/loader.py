@@ -19,6 +19,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data import schema
+from data.erasure import suppressed_hashes
+from data.keys import keyed_hash, load_key
 from data.schema import Column, Kind, Table
 from data.store import Store
 
@@ -401,6 +403,52 @@ def _key_problems(
     return problems
 
 
+def _erased_people(store: Store, staged: list[tuple[SourceFile, str]]) -> list[Problem]:
+    """Rows naming someone on the erasure suppression list, one problem each."""
+    hashes = suppressed_hashes(store)
+    if not hashes:
+        return []
+    key = load_key(store.path, create=False)
+    if key is None:
+        return [
+            Problem(
+                str(store.path),
+                0,
+                "",
+                "the store's key is missing: the erasure "
+                "suppression list cannot be checked, so nothing is imported",
+            )
+        ]
+    problems = []
+    for src, stage in staged:
+        if "customer_id" not in src.table.column_names:
+            continue
+        ids = store.con.execute(
+            f'SELECT DISTINCT customer_id FROM "{stage}" WHERE customer_id IS NOT NULL'
+        ).fetchall()
+        erased = [i for (i,) in ids if keyed_hash(key, i) in hashes]
+        if not erased:
+            continue
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _erased (customer_id VARCHAR)")
+        store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
+        lines = store.con.execute(
+            f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE customer_id IN '
+            "(SELECT customer_id FROM _erased)"
+        ).fetchall()
+        store.con.execute("DROP TABLE _erased")
+        problems += [
+            Problem(
+                src.label,
+                line,
+                "customer_id",
+                "this person was erased (right to be forgotten): row refused",
+                src.unit,
+            )
+            for (line,) in lines
+        ]
+    return problems
+
+
 def import_files(
     store: Store, paths: Iterable[str | Path], *, replace: bool = False
 ) -> ImportResult:
@@ -440,6 +488,7 @@ def import_files(
         for n, (src, stage) in enumerate(staged):
             earlier = [s for other, s in staged[:n] if other.table.name == src.table.name]
             problems += _key_problems(con, src, stage, earlier, replace)
+        problems += _erased_people(store, staged)
         if problems:
             raise ImportRejected(problems)
         rows: dict[str, int] = {}

@@ -1,0 +1,263 @@
+"""The right to be forgotten (spec section 7): erase people from every table, keep orders and
+requests with the identifier nulled, compact the file so no byte of them remains, remember a
+keyed hash so a later import of them is refused, and prove it before reporting success.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from data import audit, schema
+from data.keys import keyed_hash, load_key
+from data.store import Store, StoreError, open_store
+
+SUPPRESSION_TABLE = "erasure_suppression"
+PERSONAL = [c.name for c in schema.TABLES["customers"].columns if c.personal]
+# Values shorter than this are too common as bytes to prove anything by a scan of the file;
+# they are checked by query only.
+MIN_SCAN_BYTES = 6
+
+
+class ErasureError(StoreError):
+    """An erasure that could not be carried out or proven; the message says which.
+
+    `rejected` is true when the input itself was refused (nothing was touched).
+    """
+
+    def __init__(self, message: str, *, rejected: bool = False):
+        super().__init__(message)
+        self.rejected = rejected
+
+
+@dataclass
+class ErasureResult:
+    """What an erasure did: rows per table, and how it was verified."""
+
+    people: int
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    request_completed: str | None = None
+    scanned_values: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+
+def ensure_suppression_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the suppression list if the store does not have it yet."""
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {SUPPRESSION_TABLE} (hash VARCHAR, erased_at TIMESTAMP)"
+    )
+
+
+def suppressed_hashes(store: Store) -> set[str]:
+    """Keyed hashes of every erased person."""
+    tables = {
+        name for (name,) in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    if SUPPRESSION_TABLE not in tables:
+        return set()
+    return {h for (h,) in store.con.execute(f"SELECT hash FROM {SUPPRESSION_TABLE}").fetchall()}
+
+
+def _ids_table(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _erase_ids (customer_id VARCHAR)")
+    con.executemany("INSERT INTO _erase_ids VALUES (?)", [[i] for i in ids])
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> int:
+    [(n,)] = con.execute(sql, list(params)).fetchall()
+    return int(n)
+
+
+def _personal_values(con: duckdb.DuckDBPyConnection) -> list[str]:
+    cols = ", ".join(f'"{c}"' for c in PERSONAL)
+    rows = con.execute(
+        f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN "
+        "(SELECT customer_id FROM _erase_ids)"
+    ).fetchall()
+    return [v for row in rows for v in row[1:] if v]
+
+
+def _stamp_jurisdictions(con: duckdb.DuckDBPyConnection) -> None:
+    """Requests keep the person's jurisdiction once their identifier is gone."""
+    people = con.execute(
+        "SELECT customer_id, country, state, jurisdiction FROM customers "
+        "WHERE customer_id IN (SELECT customer_id FROM _erase_ids)"
+    ).fetchall()
+    for customer_id, country, state, jurisdiction in people:
+        own = jurisdiction or schema.derive_jurisdiction(country, state)
+        con.execute(
+            "UPDATE privacy_requests SET jurisdiction = ? "
+            "WHERE customer_id = ? AND jurisdiction IS NULL",
+            [own, customer_id],
+        )
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def compact(path: Path) -> tuple[int, int]:
+    """Rewrite the store into a fresh file and swap it in: deleted rows leave no bytes."""
+    fresh = path.with_name(path.name + ".compact")
+    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    before = path.stat().st_size
+    con = duckdb.connect(config={"autoload_known_extensions": False})
+    try:
+        con.execute(f"ATTACH {_quote(path)} AS old (READ_ONLY)")
+        con.execute(f"ATTACH {_quote(fresh)} AS fresh")
+        con.execute("COPY FROM DATABASE old TO fresh")
+        con.execute("DETACH old")
+        con.execute("DETACH fresh")
+    finally:
+        con.close()
+    with open(fresh, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(fresh, path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    return before, path.stat().st_size
+
+
+def _files(path: Path) -> list[Path]:
+    candidates = [path, path.with_name(path.name + ".wal"), path.with_name(path.name + ".tmp")]
+    found = [p for p in candidates if p.is_file()]
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.is_dir():
+        found += [p for p in tmp.rglob("*") if p.is_file()]
+    return found
+
+
+def _still_held(store: Store, value: str) -> bool:
+    """Whether any remaining text value in the store contains `value` (someone else's)."""
+    for table in schema.TABLES.values():
+        text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]
+        condition = " OR ".join(f'contains("{c}", ?)' for c in text)
+        sql = f'SELECT count(*) FROM "{table.name}" WHERE {condition}'
+        if _count(store.con, sql, [value] * len(text)):
+            return True
+    return False
+
+
+def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
+    """Re-query every table and scan the store's files; returns how many values were scanned."""
+    for table in schema.TABLES.values():
+        if "customer_id" in table.column_names:
+            left = _count(
+                store.con,
+                f'SELECT count(*) FROM "{table.name}" WHERE customer_id IN '
+                "(SELECT customer_id FROM _erase_ids)",
+            )
+            if left:
+                raise ErasureError(f"verification failed: {left} row(s) remain in {table.name}")
+    scan = sorted({v for v in (*ids, *values) if len(v.encode("utf-8")) >= MIN_SCAN_BYTES})
+    blobs = [p.read_bytes() for p in _files(store.path)]
+    for value in scan:
+        needle = value.encode("utf-8")
+        if any(needle in blob for blob in blobs) and not _still_held(store, value):
+            raise ErasureError(
+                "verification failed: an erased value is still readable in the store's files"
+            )
+    return len(scan)
+
+
+def erase(
+    store_path: Path,
+    customer_ids: Sequence[str],
+    *,
+    request_id: str | None = None,
+    actor: str | None = None,
+    role: str = "admin",
+) -> ErasureResult:
+    """Erase the given people (spec section 7) and verify it; raises ErasureError if not."""
+    ids = sorted({i.strip() for i in customer_ids if i.strip()})
+    if not ids:
+        raise ErasureError("no customer id given", rejected=True)
+    key = load_key(store_path)
+    assert key is not None
+    result = ErasureResult(people=len(ids))
+    with open_store(store_path) as store:
+        con = store.con
+        ensure_suppression_table(con)
+        _ids_table(con, ids)
+        known = _count(
+            con,
+            "SELECT count(*) FROM customers WHERE customer_id IN "
+            "(SELECT customer_id FROM _erase_ids)",
+        )
+        if known != len(ids):
+            raise ErasureError(
+                f"{len(ids) - known} of the {len(ids)} given id(s) name no customer; "
+                "nothing was erased",
+                rejected=True,
+            )
+        if request_id is not None:
+            rows = con.execute(
+                "SELECT type, customer_id FROM privacy_requests WHERE request_id = ?",
+                [request_id],
+            ).fetchall()
+            if not rows:
+                raise ErasureError(
+                    "the request id names no privacy request; nothing was erased", rejected=True
+                )
+            request_type, owner = rows[0]
+            if request_type != schema.ERASURE or (owner is not None and owner not in ids):
+                raise ErasureError(
+                    "the request is not an erasure request of the people given; nothing was erased",
+                    rejected=True,
+                )
+        values = _personal_values(con)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with store.transaction():
+            _stamp_jurisdictions(con)
+            if request_id is not None:
+                con.execute(
+                    "UPDATE privacy_requests SET status = ?, "
+                    "completed_at = coalesce(completed_at, ?) WHERE request_id = ?",
+                    [schema.COMPLETED, now, request_id],
+                )
+                result.request_completed = request_id
+            for name in ("orders", "privacy_requests"):
+                [(n,)] = con.execute(
+                    f'UPDATE "{name}" SET customer_id = NULL WHERE customer_id IN '
+                    "(SELECT customer_id FROM _erase_ids)"
+                ).fetchall()
+                result.anonymised[name] = int(n)
+            for name in ("consent_events", "touchpoints", "sharing", "customers"):
+                [(n,)] = con.execute(
+                    f'DELETE FROM "{name}" WHERE customer_id IN '
+                    "(SELECT customer_id FROM _erase_ids)"
+                ).fetchall()
+                result.deleted[name] = int(n)
+            con.executemany(
+                f"INSERT INTO {SUPPRESSION_TABLE} VALUES (?, ?)",
+                [[keyed_hash(key, i), now] for i in ids],
+            )
+        con.execute("CHECKPOINT")
+        con.execute("DROP TABLE IF EXISTS _erase_ids")
+    result.bytes_before, result.bytes_after = compact(store_path)
+    with open_store(store_path) as store:
+        _ids_table(store.con, ids)
+        result.scanned_values = _verify(store, ids, values)
+        store.con.execute("DROP TABLE IF EXISTS _erase_ids")
+    audit.record(
+        store_path,
+        "erase",
+        {
+            "people": len(ids),
+            "subjects": [keyed_hash(key, i) for i in ids],
+            "deleted": result.deleted,
+            "anonymised": result.anonymised,
+            "request_id": request_id,
+            "verified": True,
+        },
+        actor=actor,
+        role=role,
+    )
+    return result
