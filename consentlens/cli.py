@@ -172,6 +172,42 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print what the store holds about one person (JSON or self-contained HTML)."""
+    from datetime import UTC, datetime
+
+    from data.keys import keyed_hash, load_key
+    from metrics.params import resolve_params
+    from metrics.person import person_report, report_html, report_json
+    from metrics.rules import Tables
+
+    with open_store(args.db, read_only=True) as store:
+        first, last = store.date_range()
+        today = datetime.now(UTC).date()
+        as_of = max(last.date(), today) if last else today
+        params = resolve_params((first, last), as_of=as_of)
+        report = person_report(Tables.from_backend(store.backend), params, args.customer_id)
+        path = store.path
+    key = load_key(path)
+    assert key is not None
+    audit.record(
+        path,
+        "report",
+        {
+            "subject": keyed_hash(key, args.customer_id),
+            "format": args.format,
+            "found": report.found,
+        },
+    )
+    if not report.found:
+        _say("consentlens: the store holds nothing under this identifier (exact match)")
+    if args.format == "html":
+        print(report_html(report))
+    else:
+        print(json.dumps(report_json(report), indent=2))
+    return EXIT_OK
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """Verify or list the audit trail."""
     from data import audit
@@ -228,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     era.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
     era.add_argument("--request-id", help="the erasure request this answers (marked completed)")
     era.set_defaults(func=cmd_erase)
+
+    rep = sub.add_parser("report", parents=[common], help="what the store holds about a person")
+    rep.add_argument("customer_id", metavar="CUSTOMER_ID", help="matched exactly")
+    rep.add_argument("--format", choices=["json", "html"], default="json")
+    rep.set_defaults(func=cmd_report)
 
     aud = sub.add_parser("audit", parents=[common], help="verify or list the audit trail")
     aud.add_argument("action", choices=["verify", "list"])

@@ -1,0 +1,289 @@
+"""What the store holds about one person (GDPR Art. 15): every row, table by table; their
+current consent with its history; the class the dashboards give them and why; recipients;
+requests and deadlines; and the categories, purposes, sources and retention that apply.
+
+The identifier is matched exactly: no trimming, no case folding, no merging of lookalikes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from data import schema
+from data.policy import CATEGORIES, Category
+from metrics.params import Filters, Params
+from metrics.rules import Tables, classes, consent_states, requests
+
+CLASS_TEXT = {
+    schema.YES: "yes: you allow at least one of our marketing purposes",
+    schema.MAYBE: "maybe: you have not decided on our marketing purposes",
+    schema.NO: "no: you refused our marketing purposes or asked to be forgotten",
+}
+
+
+@dataclass
+class PersonReport:
+    """Everything held about one person, ready for JSON or HTML."""
+
+    customer_id: str
+    as_of: date
+    generated_at: str
+    rows: dict[str, list[dict[str, Any]]]
+    consent: list[dict[str, Any]] = field(default_factory=list)
+    ymn: str | None = None
+    ymn_reason: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    categories: tuple[Category, ...] = CATEGORIES
+
+    @property
+    def found(self) -> bool:
+        """Whether the store holds anything about this identifier."""
+        return any(self.rows.values())
+
+
+def _only(t: Tables, customer_id: str) -> Tables:
+    """The canonical tables restricted to rows of exactly this identifier."""
+    limited = {}
+    for name in schema.TABLE_ORDER:
+        table = getattr(t, name)
+        limited[name] = table.filter(table.customer_id == customer_id)
+    return Tables(**limited)
+
+
+def _records(table) -> list[dict[str, Any]]:
+    return table.to_pyarrow().to_pylist()
+
+
+def _reason(states: dict[str, str], erasure: bool, purposes: tuple[str, ...]) -> str:
+    if erasure:
+        return "an erasure request (right to be forgotten) was received and not rejected"
+    decided = {p: states.get(p, schema.NO_DECISION) for p in purposes}
+    text = ", ".join(f"{p.replace('_', ' ')}: {s.replace('_', ' ')}" for p, s in decided.items())
+    return f"marketing purposes {text}"
+
+
+def person_report(t: Tables, params: Params, customer_id: str) -> PersonReport:
+    """The transparency report for `customer_id` as of params.as_of (filters ignored)."""
+    p = replace(params, filters=Filters())
+    mine = _only(t, customer_id)
+    rows = {
+        name: sorted(_records(getattr(mine, name)), key=lambda r: json.dumps(r, default=str))
+        for name in schema.TABLE_ORDER
+    }
+    report = PersonReport(
+        customer_id=customer_id,
+        as_of=p.as_of,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        rows=rows,
+    )
+    if not report.found:
+        return report
+    states = {r["purpose"]: r for r in _records(consent_states(mine, p))}
+    history = sorted(rows["consent_events"], key=lambda r: (r["purpose"], r["occurred_at"]))
+    for purpose in sorted({r["purpose"] for r in history}):
+        state = states.get(purpose)
+        events = [e for e in history if e["purpose"] == purpose]
+        deciding = [
+            e
+            for e in events
+            if state and e["decision"] == state["state"] and e["occurred_at"].date() <= p.as_of
+        ]
+        last = deciding[-1] if deciding else None
+        report.consent.append(
+            {
+                "purpose": purpose,
+                "state": state["state"] if state else schema.NO_DECISION,
+                "since": last["occurred_at"] if last else None,
+                "method": last["method"] if last else None,
+                "notice_version": last["notice_version"] if last else None,
+                "history": events,
+            }
+        )
+    found = _records(classes(mine, p))
+    if found:
+        report.ymn = found[0]["cls"]
+        erasure = any(
+            r["type"] == schema.ERASURE
+            and r["status"] != schema.REJECTED
+            and r["received_at"].date() <= p.as_of
+            for r in rows["privacy_requests"]
+        )
+        report.ymn_reason = _reason(
+            {k: v["state"] for k, v in states.items()}, erasure, p.marketing_purposes
+        )
+    for r in sorted(_records(requests(mine, p)), key=lambda r: r["received"]):
+        deadline = schema.DEADLINES.get(r["jurisdiction"], schema.DEADLINES[schema.OTHER])
+        r["legal_period"] = str(deadline[0])
+        r["overdue"] = (
+            r["status"] != schema.REJECTED and r["completed_on"] is None and p.as_of > r["due"]
+        )
+        report.requests.append(r)
+    return report
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_json(report: PersonReport) -> dict[str, Any]:
+    """The report as plain JSON types."""
+    return _plain(
+        {
+            "customer_id": report.customer_id,
+            "as_of": report.as_of,
+            "generated_at": report.generated_at,
+            "found": report.found,
+            "data": report.rows,
+            "consent": report.consent,
+            "class": report.ymn,
+            "class_reason": report.ymn_reason,
+            "shared_with": report.rows.get("sharing", []),
+            "privacy_requests": report.requests,
+            "how_we_use_it": [
+                {
+                    "category": c.name,
+                    "fields": list(c.fields),
+                    "purposes": c.purposes,
+                    "source": c.source,
+                    "retention": c.retention,
+                }
+                for c in report.categories
+            ],
+        }
+    )
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6rem}
+h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}
+.note{color:#555;font-size:.9rem}.yes{color:#00704f}.no{color:#a33a00}.maybe{color:#8a5a00}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}th{background:#222}
+th,td{border-color:#444}.note{color:#aaa}}
+"""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return html.escape(str(_plain(value)))
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    if not rows:
+        return '<p class="note">None.</p>'
+    columns = columns or list(rows[0])
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(report: PersonReport) -> str:
+    """A self-contained HTML document a privacy officer can send to the person."""
+    e = html.escape
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>What we hold about you: {e(report.customer_id)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>What we hold about you</h1>",
+        f"<p>Customer reference <strong>{e(report.customer_id)}</strong>. Report as of "
+        f"{e(report.as_of.isoformat())}, generated {e(report.generated_at)}.</p>",
+    ]
+    if not report.found:
+        parts.append("<p>We hold no data under this reference.</p></body></html>")
+        return "".join(parts)
+    if report.ymn:
+        parts.append(
+            f"<h2>How our dashboards count you</h2><p class='{e(report.ymn)}'>"
+            f"{e(CLASS_TEXT[report.ymn])}.</p><p class='note'>Because: "
+            f"{e(report.ymn_reason)}. Dashboards only ever show counts of at least 11 people, "
+            "never you alone.</p>"
+        )
+    parts.append("<h2>Your consent</h2>")
+    parts.append(
+        _table(
+            [{k: v for k, v in c.items() if k != "history"} for c in report.consent],
+            ["purpose", "state", "since", "method", "notice_version"],
+        )
+    )
+    parts.append("<h3>Full history</h3>")
+    parts.append(
+        _table(
+            [h for c in report.consent for h in c["history"]],
+            [
+                "purpose",
+                "decision",
+                "occurred_at",
+                "source",
+                "method",
+                "notice_version",
+                "prompt_variant",
+            ],
+        )
+    )
+    parts.append("<h2>With whom your data was shared or sold</h2>")
+    parts.append(
+        _table(
+            report.rows.get("sharing", []),
+            ["recipient", "recipient_category", "purpose", "sold", "shared_at"],
+        )
+    )
+    parts.append("<h2>Your privacy requests and their deadlines</h2>")
+    parts.append(
+        _table(
+            report.requests,
+            [
+                "request_id",
+                "type",
+                "received",
+                "status",
+                "completed_on",
+                "jurisdiction",
+                "legal_period",
+                "due",
+                "overdue",
+            ],
+        )
+    )
+    parts.append("<h2>Everything we hold, table by table</h2>")
+    for name, rows in report.rows.items():
+        parts.append(f"<h3>{e(name.replace('_', ' '))} ({len(rows)})</h3>{_table(rows)}")
+    parts.append("<h2>How we use it</h2>")
+    parts.append(
+        _table(
+            [
+                {
+                    "category": c.name,
+                    "fields": ", ".join(c.fields),
+                    "purposes": c.purposes,
+                    "source": c.source,
+                    "retention": c.retention,
+                }
+                for c in report.categories
+            ],
+        )
+    )
+    parts.append("</body></html>")
+    return "".join(parts)
