@@ -1,25 +1,79 @@
-"""ConsentLens dashboard: page frame, router and the shared sidebar."""
+"""ConsentLens dashboard: page frame, router, sign-in and the shared sidebar."""
 
 import streamlit as st
 
+from pages import _access as access
 from pages import _widgets as w
 
 st.set_page_config(page_title="ConsentLens", page_icon=":material/shield_person:", layout="wide")
 
 # Each url_path differs from its file's name: Streamlit still treats a pages/ folder beside the
 # entrypoint as legacy pages, and a shared name would let a rerun run a page without this
-# frame (and its sidebar).
-PAGES = [
-    st.Page(
-        "pages/overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        default=True,
-        url_path="home",
-    ),
-]
+# frame (and its sidebar). Pages are listed by the permission they need; a page the role lacks
+# is not routed at all, so a direct URL to it finds nothing.
+PAGES = {
+    "Dashboards": [
+        ("pages/overview.py", "Overview", ":material/dashboard:", "home", "view_aggregates"),
+        (
+            "pages/consent.py",
+            "Consent & segments",
+            ":material/how_to_reg:",
+            "consent-and-segments",
+            "view_aggregates",
+        ),
+        (
+            "pages/ymn.py",
+            "Yes / maybe / no",
+            ":material/alt_route:",
+            "yes-maybe-no",
+            "view_aggregates",
+        ),
+        (
+            "pages/erasure.py",
+            "Erasure & requests",
+            ":material/delete_sweep:",
+            "erasure-and-requests",
+            "view_aggregates",
+        ),
+        (
+            "pages/impact.py",
+            "Conversion impact",
+            ":material/trending_up:",
+            "conversion-impact",
+            "view_aggregates",
+        ),
+    ],
+    "Rights & accountability": [
+        (
+            "pages/person.py",
+            "What we know about you",
+            ":material/badge:",
+            "person-report",
+            "view_person",
+        ),
+        (
+            "pages/forget.py",
+            "Right to be forgotten",
+            ":material/person_remove:",
+            "right-to-be-forgotten",
+            "erase",
+        ),
+        ("pages/audit.py", "Audit", ":material/fact_check:", "audit-trail", "audit"),
+    ],
+}
 
-page = st.navigation(PAGES)
+identity = access.identify()
+st.session_state["identity"] = identity
+routes = {
+    section: [
+        st.Page(path, title=title, icon=icon, url_path=url, default=(url == "home"))
+        for path, title, icon, url, permission in pages
+        if identity.can(permission)
+    ]
+    for section, pages in PAGES.items()
+}
+page = st.navigation({section: items for section, items in routes.items() if items})
+access.banner(identity)
 info = w.summary()
 if info is not None and not info.empty:
     st.session_state["params"] = w.sidebar(info)

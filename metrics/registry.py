@@ -169,10 +169,3 @@ METRICS: tuple[Metric, ...] = (
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
-
-
-def glossary_markdown() -> str:
-    """The metric glossary as Markdown, as the README carries it."""
-    rows = ["| metric | unit | definition |", "|---|---|---|"]
-    rows += [f"| `{m.name}` | {m.unit} | {m.description} |" for m in METRICS]
-    return "\n".join(rows)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from consentlens import actions
 from data.store import StoreError, resolve_path
 from metrics import api
 from metrics.params import DEFAULT_MIN_CELL, Filters, Params, ParamsError
@@ -280,10 +281,18 @@ def csv_bytes(frame: pd.DataFrame, k: int) -> bytes:
 
 
 def download(frame: pd.DataFrame, name: str, k: int) -> None:
-    """A download button for one published table."""
+    """A download button for one published table; the file is made, and the export
+    recorded in the audit trail, only when it is clicked."""
+    identity = st.session_state.get("identity")
+
+    def make() -> bytes:
+        if identity is not None:
+            actions.record_export(identity, name, len(frame))
+        return csv_bytes(frame, k)
+
     st.download_button(
         f"Download {name.replace('_', ' ')} (CSV)",
-        data=csv_bytes(frame, k),
+        data=make,
         file_name=f"consentlens_{name}.csv",
         mime="text/csv",
         key=f"download_{name}",

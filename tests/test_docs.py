@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from consentlens.cli import build_parser
-from metrics.registry import METRICS, glossary_markdown
+from metrics.catalog import METRICS, glossary_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

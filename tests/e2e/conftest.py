@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -52,18 +53,20 @@ def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90.0) -> 
 def demo_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("e2e") / "store" / "demo.duckdb"
     subprocess.run(
-        [sys.executable, "-m", "consentlens", "--db", str(path), "demo", "--customers", "5000"],
+        [sys.executable, "-m", "consentlens", "--db", str(path), "demo", "--customers", "50000"],
         check=True,
         capture_output=True,
     )
     return path
 
 
-@pytest.fixture(scope="session")
-def server(demo_store: Path) -> Iterator[str]:
-    port = _free_port()
+@contextmanager
+def streamlit_server(
+    store: Path, *, port: int | None = None, args: Sequence[str] = (), env: dict | None = None
+) -> Iterator[str]:
+    """`streamlit run app.py` on loopback over `store`; yields its base URL."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CONSENTLENS_DB": str(demo_store)}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,9 +82,10 @@ def server(demo_store: Path) -> Iterator[str]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *args,
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "CONSENTLENS_DB": str(store), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -91,6 +95,12 @@ def server(demo_store: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(demo_store: Path) -> Iterator[str]:
+    with streamlit_server(demo_store) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

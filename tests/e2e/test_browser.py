@@ -20,6 +20,13 @@ PAGES = {  # url path -> (heading, screenshot name)
 }
 
 
+RIGHTS = {  # pages without charts: load and show no error
+    "person-report": "What we know about you",
+    "right-to-be-forgotten": "Right to be forgotten",
+    "audit-trail": "Audit",
+}
+
+
 def no_errors(page: Page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
@@ -39,6 +46,14 @@ def test_each_page_loads_draws_its_charts_and_shows_no_error(page: Page, server:
     page.set_viewport_size({"width": 1400, "height": 2600})
     wait_for_app(page)
     page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+
+
+@pytest.mark.parametrize("path", list(RIGHTS))
+def test_rights_pages_load_in_local_mode(page: Page, server: str, path: str):
+    page.goto(f"{server}/{path}")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=RIGHTS[path], exact=True).first).to_be_visible()
+    no_errors(page)
 
 
 def customers_tile(page: Page) -> str:

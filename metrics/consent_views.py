@@ -1,0 +1,378 @@
+"""Consent figures for the consent page: the state split per purpose, opted-in and decided
+customers broken down by a customer or decision attribute, and new decisions over time.
+
+The state counts, opt-in rates and opted-in customers per segment are the metrics JSON's own
+(compute()/to_json()), so they read the same here as on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from data import schema
+from metrics.params import Params
+from metrics.registry import Metric
+from metrics.report import CUSTOMERS, compute, months, to_json
+from metrics.rules import Tables, consent_states, customer_jurisdiction, customers_at, in_period
+from metrics.suppression import Cells
+
+UNKNOWN = "unknown"
+REFUSED = (schema.DENIED, schema.WITHDRAWN)
+
+# dimension -> label; the first four are the customer's, the last two the deciding event's.
+DIMENSIONS: dict[str, str] = {
+    "segment": "Segment",
+    "country": "Country",
+    "jurisdiction": "Jurisdiction",
+    "acquisition_channel": "Acquisition channel",
+    "prompt_variant": "Prompt variant",
+    "method": "Consent method",
+}
+CUSTOMER_DIMENSIONS = ("segment", "country", "jurisdiction", "acquisition_channel")
+EVENT_DIMENSIONS = ("prompt_variant", "method")
+GRAINS: dict[str, str] = {"week": "Week", "month": "Month"}
+
+OVERVIEW_COLUMNS = (
+    "purpose",
+    "customers",
+    *schema.CONSENT_STATES,
+    "opt_in_rate",
+    *(f"{s}_share" for s in schema.CONSENT_STATES),
+)
+BY_COLUMNS = ("granted", "refused", "decided", "opt_in_rate")
+TREND_COLUMNS = ("period", "purpose", *schema.DECISIONS, "decisions", "opt_in_rate")
+
+
+def _purpose_order(purposes: Sequence[str]) -> list[str]:
+    canonical = [p for p in schema.PURPOSES if p in purposes]
+    return canonical + sorted(p for p in purposes if p not in schema.PURPOSES)
+
+
+def _frame(rows: list[dict], columns: Sequence[str], rates: Sequence[str]) -> pd.DataFrame:
+    """Rows as a frame whose withheld counts stay None (not NaN in a float column)."""
+    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    for column in rates:
+        frame[column] = pd.to_numeric(frame[column]).astype(float)
+    return frame
+
+
+def select_purposes(frame: pd.DataFrame, purposes: Sequence[str]) -> pd.DataFrame:
+    """The rows of a published frame for the given purposes (all rows when none are given)."""
+    if not purposes:
+        return frame
+    return frame[frame["purpose"].isin(list(purposes))].reset_index(drop=True)
+
+
+# The consent state split: straight from the metrics JSON.
+
+
+def state_shares(t: Tables, p: Params) -> ir.Table:
+    """(purpose, state, customers, all_customers) at D: state counts and the customers they
+    are a share of."""
+    c = customers_at(t, p)
+    s = consent_states(t, p)
+    counts = s.group_by(["purpose", "state"]).aggregate(customers=s.count())
+    purposes = t.consent_events.select("purpose").distinct()
+    out = purposes.left_join(counts, "purpose").cross_join(c.aggregate(all_customers=c.count()))
+    return out.select("purpose", "state", "customers", "all_customers")
+
+
+def consent_overview(tables: Tables, params: Params) -> pd.DataFrame:
+    """Per purpose: customers at D in each consent state, opt-in rate and each state's share
+    of customers, published as the metrics JSON publishes them (empty without customers)."""
+    result = compute(tables, params)
+    figures, cells = to_json(result), result.cells
+    if cells.values[CUSTOMERS] == 0:
+        return _frame([], OVERVIEW_COLUMNS, [])
+    customers = cells.values[CUSTOMERS]
+    rows = []
+    for purpose, states in figures["consent"].items():
+        row = {"purpose": purpose, "customers": figures["customers"]}
+        row |= {s: states[s] for s in schema.CONSENT_STATES}
+        row["opt_in_rate"] = states["opt_in_rate"]
+        for s in schema.CONSENT_STATES:
+            key = ("consent", purpose, s)
+            row[f"{s}_share"] = cells.ratio(cells.values[key], customers, [key, CUSTOMERS])
+        rows.append(row)
+    rates = ["opt_in_rate", *(f"{s}_share" for s in schema.CONSENT_STATES)]
+    return _frame(rows, OVERVIEW_COLUMNS, rates)
+
+
+# Opted-in and decided customers by one attribute.
+
+
+def _customer_value(c: ir.Table, dimension: str) -> ir.StringValue:
+    if dimension == "jurisdiction":
+        return customer_jurisdiction(c)
+    return c[dimension].fill_null(UNKNOWN)
+
+
+def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
+    """(purpose, value, granted, refused) at D for every purpose in consent_events and every
+    value of `dimension` present: among customers at D for a customer attribute, among the
+    deciding events for prompt_variant and method. A missing value counts as unknown."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    s = consent_states(t, p)
+    if dimension in CUSTOMER_DIMENSIONS:
+        c = customers_at(t, p)
+        people = c.select("customer_id", value=_customer_value(c, dimension))
+        s = s.join(people, "customer_id")
+        values = people.select("value").distinct()
+    else:
+        s = s.mutate(value=s[dimension].fill_null(UNKNOWN))
+        values = s.select("value").distinct()
+    counts = s.group_by(["purpose", "value"]).aggregate(
+        granted=(s.state == schema.GRANTED).sum(),
+        refused=s.state.isin(REFUSED).sum(),
+    )
+    grid = t.consent_events.select("purpose").distinct().cross_join(values)
+    grid = grid.left_join(counts, ["purpose", "value"])
+    return grid.select(
+        "purpose",
+        "value",
+        granted=grid.granted.fill_null(0),
+        refused=grid.refused.fill_null(0),
+    )
+
+
+def consent_by_segment(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and segment."""
+    return decisions_by(t, p, "segment")
+
+
+def consent_by_country(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and country."""
+    return decisions_by(t, p, "country")
+
+
+def consent_by_jurisdiction(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and the customer's jurisdiction."""
+    return decisions_by(t, p, "jurisdiction")
+
+
+def consent_by_acquisition_channel(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and acquisition channel."""
+    return decisions_by(t, p, "acquisition_channel")
+
+
+def consent_by_prompt_variant(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and prompt variant of the deciding event."""
+    return decisions_by(t, p, "prompt_variant")
+
+
+def consent_by_method(t: Tables, p: Params) -> ir.Table:
+    """Granted and refused customers at D per purpose and method of the deciding event."""
+    return decisions_by(t, p, "method")
+
+
+def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
+    """Per purpose and value of `dimension`: granted and refused (denied or withdrawn)
+    customers at D, decided ones and the opt-in rate, suppressed.
+
+    Granted per value breaks down the purpose's granted of the metrics JSON; per segment it
+    is the JSON's opted_in_by_segment itself. Refused per value breaks down the purpose's
+    denied + withdrawn where the JSON publishes both. Decided and the rate need granted and
+    refused published, and the rate at least k decided customers.
+    """
+    result = compute(tables, params)
+    figures, cells = to_json(result), result.cells
+    if cells.values[CUSTOMERS] == 0:
+        return _frame([], ("purpose", dimension, *BY_COLUMNS), [])
+    raw = decisions_by(tables, params, dimension).to_pyarrow().to_pandas()
+    keys: list[tuple[str, str, tuple, tuple]] = []
+    for purpose in figures["consent"]:
+        group = raw[raw["purpose"] == purpose].sort_values("value")
+        granted_keys, refused_keys = [], []
+        for row in group.itertuples(index=False):
+            if dimension == "segment":
+                # The JSON's own figure: one key, published the same way everywhere.
+                granted_key: tuple = ("segment", purpose, row.value)
+            else:
+                granted_key = ("by", dimension, purpose, row.value, schema.GRANTED)
+                cells.add(granted_key, int(row.granted))
+            refused_key = ("by", dimension, purpose, row.value, "refused")
+            cells.add(refused_key, int(row.refused))
+            granted_keys.append(granted_key)
+            refused_keys.append(refused_key)
+            keys.append((purpose, row.value, granted_key, refused_key))
+        if dimension != "segment":
+            cells.breakdown(("consent", purpose, schema.GRANTED), granted_keys)
+        states = figures["consent"][purpose]
+        if states[schema.DENIED] is not None and states[schema.WITHDRAWN] is not None:
+            # Refused in total is public (denied + withdrawn): its members need complements.
+            total = ("consent_refused", purpose)
+            cells.add(total, states[schema.DENIED] + states[schema.WITHDRAWN])
+            cells.breakdown(total, refused_keys)
+    rows = []
+    for purpose, value, granted_key, refused_key in keys:
+        granted, refused = cells.count(granted_key), cells.count(refused_key)
+        both = granted is not None and refused is not None
+        raw_granted, raw_refused = cells.values[granted_key], cells.values[refused_key]
+        rows.append(
+            {
+                "purpose": purpose,
+                dimension: value,
+                "granted": granted,
+                "refused": refused,
+                "decided": granted + refused if both else None,
+                "opt_in_rate": cells.ratio(
+                    raw_granted, raw_granted + raw_refused, [granted_key, refused_key]
+                ),
+            }
+        )
+    return _frame(rows, ("purpose", dimension, *BY_COLUMNS), ["opt_in_rate"])
+
+
+# New decisions over time.
+
+
+def _period_label(day: ir.DateValue, grain: str) -> ir.StringValue:
+    if grain == "week":
+        # Weeks run Monday to Sunday and are named after their Monday.
+        return day.truncate("W").strftime("%Y-%m-%d")
+    return day.strftime("%Y-%m")
+
+
+def periods(start: date, end: date, grain: str) -> list[str]:
+    """Every week (named after its Monday) or calendar month (YYYY-MM) from start to end."""
+    if grain == "month":
+        return months(start, end)
+    if grain != "week":
+        raise ValueError(f"unknown grain {grain!r}")
+    monday = start - timedelta(days=start.weekday())
+    count = (end - monday).days // 7 + 1
+    return [(monday + timedelta(weeks=i)).isoformat() for i in range(count)]
+
+
+def decisions_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
+    """(period, purpose, decision, customers): customers at D with a consent event of that
+    decision dated in the period (and in [start, end]), per week or month."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    e = t.consent_events
+    e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
+    e = e.select(
+        "customer_id", "purpose", "decision", period=_period_label(e.occurred_at.date(), grain)
+    )
+    return e.group_by(["period", "purpose", "decision"]).aggregate(
+        customers=e.customer_id.nunique()
+    )
+
+
+def consent_decisions_weekly(t: Tables, p: Params) -> ir.Table:
+    """Customers deciding per week, purpose and decision."""
+    return decisions_per_period(t, p, "week")
+
+
+def consent_decisions_monthly(t: Tables, p: Params) -> ir.Table:
+    """Customers deciding per month, purpose and decision."""
+    return decisions_per_period(t, p, "month")
+
+
+def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
+    """Per week or month from start to end and per purpose: customers who granted, denied and
+    withdrew in it, their decisions in all, and the share of those that were grants, suppressed.
+
+    Every period and purpose is present (zeros filled). The three counts add up to the
+    decisions (complementary suppression within the period); the rate is granted / decisions,
+    published when both are and there are at least k decisions.
+    """
+    raw = decisions_per_period(tables, params, grain).to_pyarrow().to_pandas()
+    found = tables.consent_events.select("purpose").distinct().to_pyarrow()["purpose"]
+    purposes = _purpose_order(found.to_pylist())
+    counts = {
+        (row.period, row.purpose, row.decision): int(row.customers)
+        for row in raw.itertuples(index=False)
+    }
+    cells = Cells(params.min_cell)
+    grid = [
+        (period, purpose)
+        for period in periods(params.start, params.end, grain)
+        for purpose in purposes
+    ]
+    rows = []
+    for period, purpose in grid:
+        total = ("decisions", grain, period, purpose)
+        members = [(*total, d) for d in schema.DECISIONS]
+        for key, decision in zip(members, schema.DECISIONS, strict=True):
+            cells.add(key, counts.get((period, purpose, decision), 0))
+        cells.add(total, sum(cells.values[k] for k in members))
+        cells.breakdown(total, members)
+    for period, purpose in grid:
+        total = ("decisions", grain, period, purpose)
+        granted = (*total, schema.GRANTED)
+        rows.append(
+            {"period": period, "purpose": purpose}
+            | {d: cells.count((*total, d)) for d in schema.DECISIONS}
+            | {
+                "decisions": cells.count(total),
+                "opt_in_rate": cells.ratio(
+                    cells.values[granted], cells.values[total], [granted, total]
+                ),
+            }
+        )
+    return _frame(rows, TREND_COLUMNS, ["opt_in_rate"])
+
+
+# The registry entries of this page's figures.
+
+STATE_SHARE = Metric(
+    "consent_state_share",
+    "Share of customers per consent state",
+    "rate",
+    "Customers at D in a consent state for a purpose / customers at D; published when both "
+    "counts are and there are at least k customers.",
+    state_shares,
+)
+
+_BY_QUERIES = {
+    "segment": consent_by_segment,
+    "country": consent_by_country,
+    "jurisdiction": consent_by_jurisdiction,
+    "acquisition_channel": consent_by_acquisition_channel,
+    "prompt_variant": consent_by_prompt_variant,
+    "method": consent_by_method,
+}
+_WHOSE = {
+    "segment": "the customer's segment",
+    "country": "the customer's country",
+    "jurisdiction": "the customer's jurisdiction (given, else derived from country and state)",
+    "acquisition_channel": "the customer's acquisition channel",
+    "prompt_variant": "the prompt variant of the event that set the consent state",
+    "method": "the method (explicit, implied, gpc) of the event that set the consent state",
+}
+BY_DIMENSION: dict[str, Metric] = {
+    dimension: Metric(
+        f"consent_by_{dimension}",
+        f"Consent by {label.lower()}",
+        "count",
+        f"Customers at D per purpose and {_WHOSE[dimension]} (missing counts as unknown): "
+        "granted, refused (denied or withdrawn), decided (granted + refused) and the opt-in "
+        "rate granted / decided. Granted per value adds up to the purpose's granted; per "
+        "segment it is opted_in_by_segment.",
+        _BY_QUERIES[dimension],
+    )
+    for dimension, label in DIMENSIONS.items()
+}
+TREND: dict[str, Metric] = {
+    grain: Metric(
+        f"consent_decisions_{grain}ly",
+        f"New consent decisions per {grain}",
+        "count",
+        f"Customers at D with a consent event dated in the {grain} (within the period), per "
+        "purpose and decision (granted, denied, withdrawn); withdrawals are the withdrawn "
+        "ones. Opt-in rate of new decisions = granted / (granted + denied + withdrawn) of "
+        f"the {grain}." + (" Weeks run Monday to Sunday." if grain == "week" else ""),
+        query,
+    )
+    for grain, query in (
+        ("week", consent_decisions_weekly),
+        ("month", consent_decisions_monthly),
+    )
+}
+METRICS: tuple[Metric, ...] = (STATE_SHARE, *BY_DIMENSION.values(), *TREND.values())

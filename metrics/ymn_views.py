@@ -1,0 +1,360 @@
+"""Yes / maybe / no in depth: the three funnels with their step rates, how customers moved
+between classes since the previous period, and what the "maybe" class would add if it
+converted like the "yes" class. Every figure leaves here already suppressed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from data import schema
+from metrics import queries
+from metrics.params import Params, previous_period
+from metrics.registry import Metric
+from metrics.report import CUSTOMERS, STAGES, Computed, compute, to_json
+from metrics.rules import Tables, classes
+from metrics.suppression import Cells, Key
+
+NEW = "new"
+FUNNEL_STAGES: tuple[str, ...] = ("customers", *STAGES)
+FLOW_FROM: tuple[str, ...] = (*schema.CLASSES, NEW)
+FLOW_TO: tuple[str, ...] = schema.CLASSES
+
+
+def _stage_key(cls: str, stage: str) -> Key:
+    # The keys of metrics.report, so a stage is the very figure the metrics JSON publishes.
+    return ("class", cls) if stage == "customers" else ("funnel", cls, stage)
+
+
+# Funnels.
+
+
+def funnels(tables: Tables, params: Params) -> pd.DataFrame:
+    """Per class and funnel stage: published count, step rate and share of the class."""
+    return _funnels(compute(tables, params))
+
+
+def _funnels(result: Computed) -> pd.DataFrame:
+    published = to_json(result)["funnel"]
+    cells = result.cells
+    rows = []
+    for cls in schema.CLASSES:
+        people = _stage_key(cls, "customers")
+        for i, stage in enumerate(FUNNEL_STAGES):
+            key = _stage_key(cls, stage)
+            step = None
+            if i:
+                before = _stage_key(cls, FUNNEL_STAGES[i - 1])
+                step = cells.ratio(cells.values[key], cells.values[before], [key, before])
+            share = cells.ratio(cells.values[key], cells.values[people], [key, people])
+            rows.append(
+                {
+                    "class": cls,
+                    "stage": stage,
+                    "customers": published[cls][stage],
+                    "step_rate": step,
+                    "share_of_class": share,
+                }
+            )
+    return _frame(rows, ["class", "stage", "customers", "step_rate", "share_of_class"])
+
+
+def _frame(rows: list[dict], columns: Sequence[str]) -> pd.DataFrame:
+    # Object columns keep a withheld count as None and a published one as an exact int.
+    return pd.DataFrame(
+        {c: pd.Series([row[c] for row in rows], dtype=object) for c in columns},
+        columns=list(columns),
+    )
+
+
+# Flows between classes.
+
+
+def class_flow_counts(t: Tables, p: Params) -> ir.Table:
+    """(from_class, to_class, customers): class at the previous period's as-of date vs at D.
+
+    A customer created after the earlier date comes from `new`; every pair has a row.
+    """
+    # Consent states already computed for p hold at p's as-of date only.
+    earlier = replace(t, computed={})
+    before = classes(earlier, previous_period(p)).select("customer_id", from_class="cls")
+    now = classes(t, p).select("customer_id", to_class="cls")
+    # Customers at the earlier date are all customers at D: created earlier, same filters.
+    moved = now.left_join(before, "customer_id")
+    moved = moved.select(from_class=moved.from_class.fill_null(NEW), to_class=moved.to_class)
+    counts = moved.group_by(["from_class", "to_class"]).aggregate(customers=moved.count())
+    grid = ibis.memtable(
+        pa.table(
+            {
+                "from_class": [f for f in FLOW_FROM for _ in FLOW_TO],
+                "to_class": [c for _ in FLOW_FROM for c in FLOW_TO],
+            }
+        )
+    )
+    out = grid.left_join(counts, ["from_class", "to_class"])
+    return out.select("from_class", "to_class", customers=out.customers.fill_null(0))
+
+
+def _flow_key(source: str, target: str) -> Key:
+    return ("ymn_flow", source, target)
+
+
+def _earlier(key: Key) -> Key:
+    # A figure of the previous period's metrics JSON, kept apart from the current one's.
+    return ("previous", key)
+
+
+NEW_KEY: Key = ("ymn_new",)
+
+
+def _flow_breakdowns() -> list[tuple[Key, tuple[Key, ...]]]:
+    """Flows into a class add up to its size at D; flows out of a class (or out of new) to
+    its size at the earlier date; and customers at D are those at the earlier date plus the
+    flows out of new, so new customers count as known whenever both JSONs' customers are."""
+    out = [(("class", c), tuple(_flow_key(s, c) for s in FLOW_FROM)) for c in FLOW_TO]
+    for source in FLOW_FROM:
+        total = NEW_KEY if source == NEW else _earlier(("class", source))
+        out.append((total, tuple(_flow_key(source, c) for c in FLOW_TO)))
+    out.append((CUSTOMERS, (_earlier(CUSTOMERS), *(_flow_key(NEW, c) for c in FLOW_TO))))
+    return out
+
+
+def _flow_cells(
+    now: Computed, before: Computed, flows: dict[tuple[str, str], int], forced: set[Key]
+) -> Cells:
+    """Both metrics JSONs' cells, unchanged, then the flows, how they add up, and the flows
+    withheld for a reason Cells does not see (`forced`).
+
+    The JSONs' values and breakdowns come first and flows are members of none of them, so
+    the JSONs' suppression replays here exactly unless a flow breakdown withholds a total.
+    """
+    cells = Cells(now.params.min_cell)
+    for key, n in now.cells.values.items():
+        cells.add(key, n)
+    for total, members in now.cells.breakdowns:
+        cells.breakdown(total, members)
+    for key, n in before.cells.values.items():
+        cells.add(_earlier(key), n)
+    for total, members in before.cells.breakdowns:
+        cells.breakdown(_earlier(total), [_earlier(m) for m in members])
+    cells.add(NEW_KEY, sum(flows[(NEW, c)] for c in FLOW_TO))
+    for pair, n in flows.items():
+        cells.add(_flow_key(*pair), n)
+    for total, members in _flow_breakdowns():
+        cells.breakdown(total, members)
+    for key in sorted(forced):
+        # Cells withholds only for reasons it sees: a marker of one person that alone makes
+        # up `key` has the complementary rule withhold it (k = 1 never gets here).
+        marker = ("withheld", key)
+        cells.add(marker, 1)
+        cells.breakdown(key, [marker])
+    return cells
+
+
+def closing_flows(
+    values: dict[Key, int], hidden: set[Key], breakdowns: Sequence[tuple[Key, Sequence[Key]]]
+) -> set[Key]:
+    """Members to withhold so that no withheld total is the sum of published members.
+
+    Where a withheld total has every member published, its smallest non-zero member goes
+    (the first listed on a tie). A rule of small-cell suppression that
+    metrics.suppression.Cells does not apply yet.
+    """
+    out: set[Key] = set()
+    for total, members in breakdowns:
+        if total not in hidden or any(m in hidden for m in members):
+            continue
+        candidates = [m for m in members if values[m] > 0]
+        if candidates:
+            out.add(min(candidates, key=lambda m: values[m]))
+    return out
+
+
+def _withheld_flows(now: Computed, before: Computed, flows: dict[tuple[str, str], int]) -> set[Key]:
+    """The flow keys (and NEW_KEY) to withhold, so that no figure withheld in either metrics
+    JSON can be worked back out from the flows.
+
+    Should the flows' breakdowns ever withhold a figure that either JSON publishes (a class
+    size, or the customers), that figure cannot protect the flows: every flow is withheld
+    instead, and the JSONs stay the one source of those figures.
+    """
+    forced: set[Key] = set()
+    while True:
+        cells = _flow_cells(now, before, flows, forced)
+        hidden = cells.suppressed
+        more = closing_flows(cells.values, hidden, _flow_breakdowns()) - forced
+        if not more:
+            break
+        forced |= more
+    consistent = {k for k in now.cells.values if k in hidden} == now.cells.suppressed and {
+        k for k in before.cells.values if _earlier(k) in hidden
+    } == before.cells.suppressed
+    flow_keys = {_flow_key(*pair) for pair in flows}
+    if not consistent:
+        return flow_keys | ({NEW_KEY} & hidden)
+    return (flow_keys | {NEW_KEY}) & hidden
+
+
+def class_flows(tables: Tables, params: Params) -> pd.DataFrame:
+    """Moves between classes from the previous period's as-of date (or new) to D, suppressed.
+
+    Rows (from_class, to_class, customers, from_customers, to_customers); from_customers and
+    to_customers are the class sizes of the previous period's and this period's metrics JSON
+    (for new: the customers created since, withheld under the same rules as the flows).
+    """
+    return _class_flows(tables, params, compute(tables, params))
+
+
+def _class_flows(tables: Tables, params: Params, now: Computed) -> pd.DataFrame:
+    before = compute(tables, previous_period(params))
+    raw = class_flow_counts(tables, params).to_pyarrow().to_pandas()
+    flows = {
+        (row.from_class, row.to_class): int(row.customers) for row in raw.itertuples(index=False)
+    }
+    withheld = _withheld_flows(now, before, flows)
+    sizes_now = to_json(now)["ymn"]
+    sizes_before = to_json(before)["ymn"]
+    new_total = None if NEW_KEY in withheld else sum(flows[(NEW, c)] for c in FLOW_TO)
+    rows = [
+        {
+            "from_class": source,
+            "to_class": target,
+            "customers": None if _flow_key(source, target) in withheld else flows[(source, target)],
+            "from_customers": new_total if source == NEW else sizes_before[source],
+            "to_customers": sizes_now[target],
+        }
+        for source in FLOW_FROM
+        for target in FLOW_TO
+    ]
+    return _frame(rows, ["from_class", "to_class", "customers", "from_customers", "to_customers"])
+
+
+# The "maybe" opportunity.
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """What the maybe class would add if it converted like the yes class (None = withheld).
+
+    Assumption: maybe customers, once persuaded, would convert at the yes class's rate and
+    spend what a yes converter spends. Both classes differ in more than consent, so this is
+    the size of the gap, not a forecast. A negative gap means maybe customers already
+    convert better than yes customers.
+    """
+
+    maybe_customers: int | None
+    yes_rate: float | None
+    maybe_rate: float | None
+    extra_converters: float | None
+    revenue_per_converter: float | None
+    extra_revenue: float | None
+
+    def table(self) -> pd.DataFrame:
+        """The figures as a (figure, value, unit) table."""
+        rows = [
+            ("maybe_customers", self.maybe_customers, "count"),
+            ("yes_conversion_rate", self.yes_rate, "rate"),
+            ("maybe_conversion_rate", self.maybe_rate, "rate"),
+            ("extra_converters", self.extra_converters, "count"),
+            ("revenue_per_yes_converter", self.revenue_per_converter, "money"),
+            ("extra_revenue", self.extra_revenue, "money"),
+        ]
+        return _frame(
+            [{"figure": f, "value": v, "unit": u} for f, v, u in rows], ["figure", "value", "unit"]
+        )
+
+
+def maybe_opportunity(tables: Tables, params: Params) -> Opportunity:
+    """What the maybe class would add if it converted like the yes class (see Opportunity).
+
+    Extra converters = maybe customers x (yes rate - maybe rate); extra revenue = extra
+    converters x the yes class's revenue per converter. Every input is a figure of the
+    published metrics JSON; an output is None whenever any of its inputs is withheld.
+    Revenue per yes converter is published only when the yes converters number at least k.
+    """
+    return _opportunity(compute(tables, params))
+
+
+def _opportunity(result: Computed) -> Opportunity:
+    conversion = to_json(result)["conversion"]
+    yes, maybe = conversion[schema.YES], conversion[schema.MAYBE]
+    people = maybe["customers"]
+    extra = None
+    if None not in (people, yes["rate"], maybe["rate"]):
+        extra = people * (yes["rate"] - maybe["rate"])
+    per_converter = None
+    if yes["revenue"] is not None and yes["converters"]:
+        converters = _stage_key(schema.YES, "converted")
+        per_converter = result.cells.derived(
+            yes["revenue"] / yes["converters"],
+            yes["converters"],
+            [converters, _stage_key(schema.YES, "customers")],
+        )
+    return Opportunity(
+        maybe_customers=people,
+        yes_rate=yes["rate"],
+        maybe_rate=maybe["rate"],
+        extra_converters=extra,
+        revenue_per_converter=per_converter,
+        extra_revenue=None if extra is None or per_converter is None else extra * per_converter,
+    )
+
+
+@dataclass(frozen=True)
+class Views:
+    """Everything the yes / maybe / no page shows, from one run of the metrics."""
+
+    funnels: pd.DataFrame
+    flows: pd.DataFrame
+    opportunity: Opportunity
+
+
+def views(tables: Tables, params: Params) -> Views:
+    """Funnels, class flows and the maybe opportunity, computing the metrics JSON once."""
+    now = compute(tables, params)
+    return Views(_funnels(now), _class_flows(tables, params, now), _opportunity(now))
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "funnel_step_rate",
+        "Funnel step rate",
+        "rate",
+        "For each class, the share of one funnel stage that reached the next: engaged / "
+        "customers, intent / engaged, converted / intent; and each stage's share of the "
+        "class's customers (at converted, the conversion rate). Published when both counts "
+        "are and the denominator is at least k.",
+        queries.class_outcomes,
+    ),
+    Metric(
+        "class_flows",
+        "Moves between classes",
+        "count",
+        "Customers at D by their class at the previous period's as-of date (the day before "
+        "the period starts; new when created after it) and their class at D, both by the "
+        "yes / maybe / no rule. Flows from a class add up to its size at the earlier date, "
+        "flows into a class to its size at D.",
+        class_flow_counts,
+    ),
+    Metric(
+        "maybe_extra_converters",
+        "Extra converters if maybe converted like yes",
+        "count",
+        "Maybe customers x (yes conversion rate - maybe conversion rate): the converters the "
+        "maybe class would add at the yes class's rate; withheld when any input is.",
+        queries.class_outcomes,
+    ),
+    Metric(
+        "maybe_extra_revenue",
+        "Extra revenue if maybe converted like yes",
+        "currency",
+        "Extra converters x the yes class's revenue per converter (its revenue / its "
+        "converters, published when they number at least k); withheld when any input is.",
+        queries.class_outcomes,
+    ),
+)

@@ -1,0 +1,80 @@
+"""Sign-in and roles in the app: OIDC through st.login when configured, else local mode."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from consentlens.access import ADMIN, ROLES, Forbidden, Identity, role_for
+from data import audit
+from data.store import resolve_path
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def _roles_setting() -> dict[str, str]:
+    try:
+        return dict(st.secrets.get("consentlens", {}).get("roles", {}))
+    except FileNotFoundError:
+        return {}
+
+
+def identify() -> Identity:
+    """Who is here. Stops the script with a sign-in prompt, or a refusal, when needed."""
+    if not _auth_configured():
+        role = os.environ.get("CONSENTLENS_LOCAL_ROLE", ADMIN)
+        return Identity("local user", role if role in ROLES else ADMIN, "local")
+    if not st.user.is_logged_in:
+        st.title("ConsentLens")
+        st.write("Sign in to see your organisation's privacy and marketing figures.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    email = st.user.get("email")
+    role = role_for(email, _roles_setting())
+    if role is None:
+        st.error("Your account has no role in ConsentLens yet. Ask an administrator for one.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    identity = Identity(str(st.user.get("name") or email), role, "oidc")
+    if not st.session_state.get("login_recorded"):
+        audit.record(resolve_path(), "login", {}, actor=str(email), role=role)
+        st.session_state["login_recorded"] = True
+    return identity
+
+
+def banner(identity: Identity) -> None:
+    """The sidebar line saying who is signed in, or that this is local mode."""
+    if identity.mode == "local":
+        st.sidebar.warning(
+            f"Local mode: no sign-in, single user with the **{identity.role}** role. "
+            "Configure [auth] in secrets.toml to require sign-in.",
+            icon=":material/person_off:",
+        )
+    else:
+        st.sidebar.caption(f"Signed in as {identity.name} ({identity.role.replace('_', ' ')})")
+        st.sidebar.button("Sign out", on_click=st.logout)
+
+
+def current() -> Identity:
+    """The identity app.py established for this run."""
+    identity = st.session_state.get("identity")
+    if identity is None:
+        st.stop()
+    return identity
+
+
+def require(permission: str) -> Identity:
+    """The current identity, or stop the page with a refusal when it lacks `permission`."""
+    identity = current()
+    try:
+        identity.require(permission)
+    except Forbidden as refusal:
+        st.error(f"Not allowed: {refusal}.")
+        st.stop()
+    return identity

@@ -1,0 +1,127 @@
+"""Consent & segments: who allows each purpose, where opt-in is high or low, and how new
+decisions and withdrawals move over time."""
+
+import streamlit as st
+
+from metrics import consent_views as cv
+from pages import _consent_charts as cc
+from pages import _widgets as w
+
+info, params = w.context()
+k = params.min_cell
+w.header(
+    "Consent & segments",
+    "Who allows each use of their data, which segments, countries, channels, prompts and "
+    "methods opt in most, and how new decisions and withdrawals move over time.",
+)
+w.freshness(info, params)
+purposes = w.purposes_shown()
+COUNTS = dict.fromkeys(("customers", "granted", "denied", "withdrawn", "no_decision"), w.count)
+
+overview = cv.select_purposes(w.figures(cv.consent_overview, params), purposes)
+if overview.empty:
+    st.info(
+        f"No customers with consent records match these filters as of {params.as_of}. "
+        "Widen the filters in the sidebar to see consent figures."
+    )
+    st.stop()
+
+st.subheader("Consent state per purpose")
+st.plotly_chart(cc.state_split(overview), key="consent_state_split")
+w.meaning(
+    "Each bar is all customers, split by where they stand on that use of their data today: "
+    "granted (allowed), denied (said no when asked), withdrawn (allowed, then took it back) "
+    "and no decision (never asked or never answered). The opt-in rate in the table is the "
+    "share of granted among those who decided; people without a decision do not count in it."
+)
+shares = {f"{s}_share": w.rate for s in ("granted", "denied", "withdrawn", "no_decision")}
+st.dataframe(
+    w.shown(overview, k, COUNTS | {"opt_in_rate": w.rate} | shares),
+    hide_index=True,
+)
+w.download(overview, "consent_states", k)
+
+st.subheader("Opted-in customers by group")
+dimension = st.selectbox(
+    "Break down by",
+    list(cv.DIMENSIONS),
+    format_func=cv.DIMENSIONS.get,
+    key="consent_dimension",
+)
+label = cv.DIMENSIONS[dimension]
+by = cv.select_purposes(w.figures(cv.opted_in_by, params, dimension), purposes)
+if by.empty:
+    st.info(f"No consent decisions to break down by {label.lower()} for these filters.")
+else:
+    st.plotly_chart(cc.opted_in_bars(by, dimension, label), key="consent_opted_in_by")
+    w.meaning(
+        f"How many customers in each {label.lower()} currently allow each purpose. Bigger "
+        "groups naturally have more opted-in customers; compare the rates below to see which "
+        "groups are more willing. A missing bar is a group too small to show."
+    )
+    st.plotly_chart(cc.opt_in_rate_bars(by, dimension, label), key="consent_rate_by")
+    latest = (
+        f" The {label.lower()} is that of each customer's latest choice, so someone who "
+        "withdrew counts under the withdrawal's, which is often unknown."
+        if dimension in cv.EVENT_DIMENSIONS
+        else ""
+    )
+    w.meaning(
+        f"Of the customers in each {label.lower()} who made a choice, the share who said yes."
+        f"{latest} Rates resting on fewer than {k} people, or on a withheld count, are not shown."
+    )
+    st.dataframe(
+        w.shown(
+            by,
+            k,
+            dict.fromkeys(("granted", "refused", "decided"), w.count) | {"opt_in_rate": w.rate},
+        ),
+        hide_index=True,
+    )
+    w.download(by, f"opted_in_by_{dimension}", k)
+
+st.subheader("New decisions over time")
+grain = st.radio(
+    "Per",
+    list(cv.GRAINS),
+    index=1,
+    format_func=cv.GRAINS.get,
+    horizontal=True,
+    key="consent_grain",
+)
+trend = cv.select_purposes(w.figures(cv.consent_trend, params, grain), purposes)
+st.plotly_chart(cc.trend_rate(trend, grain), key="consent_trend_rate")
+w.meaning(
+    f"Of the choices customers made in each {grain}, the share that were a yes. A rising "
+    "line means new visitors and customers are more willing to opt in than before; a gap "
+    f"means too few choices that {grain} to show a rate. The first and last {grain} may be "
+    "partly outside the selected period."
+)
+st.plotly_chart(cc.withdrawals(trend, grain), key="consent_withdrawals")
+w.meaning(
+    f"How many customers took back a permission they had given, per {grain}. A spike after "
+    "a campaign or a change in mailing frequency is a warning sign. A gap is a "
+    f"{grain} whose count is withheld: fewer than {k} people, or a figure that would let a "
+    "small one be worked out."
+)
+st.dataframe(
+    w.shown(
+        trend,
+        k,
+        dict.fromkeys(("granted", "denied", "withdrawn", "decisions"), w.count)
+        | {"opt_in_rate": w.rate},
+    ),
+    hide_index=True,
+)
+w.download(trend, f"consent_decisions_{grain}ly", k)
+
+w.how_computed(
+    [
+        "consent_state",
+        "opt_in_rate",
+        cv.STATE_SHARE,
+        cv.BY_DIMENSION[dimension],
+        cv.TREND[grain],
+    ],
+    params,
+)

@@ -1,0 +1,202 @@
+"""Erasure & requests: privacy requests received and completed, the erasure backlog, what is
+overdue or due soon, and the on-time rate against each jurisdiction's legal deadline."""
+
+import streamlit as st
+
+from metrics import erasure_views as ev
+from pages import _erasure_charts as charts
+from pages import _widgets as w
+
+info, params = w.context()
+k = params.min_cell
+w.header(
+    "Erasure & requests",
+    "How many privacy requests arrive and get done, how many requests to be forgotten are "
+    "waiting or late, and how reliably each jurisdiction's legal deadline is met.",
+)
+w.freshness(info, params)
+figures = w.figures(ev.erasure_figures, params)
+METRICS = [
+    "erasure_received",
+    "erasure_completed",
+    "erasure_open",
+    "erasure_overdue",
+    "erasure_on_time_rate",
+    "erasure_median_days_to_complete",
+    "erasure_by_jurisdiction",
+    "erasure_monthly",
+    "requests_by_type",
+    *ev.METRICS,
+]
+
+
+def days(value: float | None, k: int) -> str:
+    """A published number of days, or "<k" when withheld."""
+    return f"<{k}" if value is None else f"{value:,.1f}".removesuffix(".0")
+
+
+if figures.empty:
+    st.info(
+        "No privacy request was received or completed in this period for the chosen filters, "
+        "and no erasure request is open. Widen the period or clear a filter."
+    )
+    w.how_computed(METRICS, params)
+    st.stop()
+
+summary = figures.summary
+st.subheader("Requests to be forgotten")
+tiles = st.columns(6)
+tiles[0].metric("Received", w.count(summary["received"], k))
+tiles[1].metric("Completed", w.count(summary["completed"], k))
+tiles[2].metric("Open now", w.count(summary["open"], k))
+tiles[3].metric("Overdue now", w.count(summary["overdue"], k))
+tiles[4].metric("On time", w.rate(summary["on_time_rate"], k))
+tiles[5].metric("Median days to complete", days(summary["median_days_to_complete"], k))
+w.meaning(
+    "Requests to be forgotten received and completed in the period; open ones were received "
+    f"and not yet completed on {params.as_of}, and overdue ones have passed their legal "
+    "deadline, which should never happen. On time means completed within the jurisdiction's "
+    "deadline."
+)
+st.markdown(f"**In plain words:** {figures.trend}")
+
+st.subheader("Requests received and completed")
+left, right = st.columns(2)
+grain = left.radio(
+    "Per", ev.GRAINS, format_func=str.capitalize, horizontal=True, key="erasure_grain"
+)
+by = right.radio(
+    "Broken down by",
+    ev.BREAKDOWNS,
+    format_func=lambda b: "Request type" if b == "type" else "Jurisdiction (erasure requests)",
+    horizontal=True,
+    key="erasure_by",
+)
+frame = figures.requests_over_time(grain, by)
+if figures.withheld_share(grain, by) > 0.5:
+    st.info(
+        f"Most of these {grain}ly counts are under {k} and withheld, so the bars show little. "
+        "Per month, or by request type, shows more."
+    )
+what = "Privacy requests" if by == "type" else "Erasure requests"
+left, right = st.columns(2)
+left.plotly_chart(
+    charts.period_bars(frame, "received", by, title=f"{what} received per {grain}"),
+    key="erasure_received",
+)
+right.plotly_chart(
+    charts.period_bars(frame, "completed", by, title=f"{what} completed per {grain}"),
+    key="erasure_completed",
+)
+w.meaning(
+    f"Each bar is one {grain}: how many requests came in (left) and how many were completed "
+    f"(right), coloured by {'type of request' if by == 'type' else 'the law that applies'}. "
+    f"A piece with fewer than {k} requests is left out to protect the people behind it, so a "
+    "bar can be shorter than the true total; the table below gives the totals for the whole "
+    "period."
+)
+totals = figures.totals_by(by)
+st.dataframe(
+    w.shown(totals, k, {"received": w.count, "completed": w.count}),
+    hide_index=True,
+    column_config={
+        "group": "Request type" if by == "type" else "Jurisdiction",
+        "received": "Received",
+        "completed": "Completed",
+    },
+)
+w.download(frame, f"requests_per_{grain}_by_{by}", k)
+w.download(totals, f"request_totals_by_{by}", k)
+
+st.subheader("Backlog of erasure requests")
+backlog = figures.backlog_by(grain)
+st.plotly_chart(
+    charts.backlog_lines(backlog, title=f"Open and overdue erasure requests at each {grain}'s end"),
+    key="erasure_backlog",
+)
+w.meaning(
+    f"The blue line counts requests to be forgotten still waiting at the end of each {grain}; "
+    "the red line counts those among them already past their legal deadline. A rising blue "
+    "line means requests arrive faster than the team completes them; the red line should stay "
+    f"at zero. A gap is a {grain} with fewer than {k} requests."
+)
+w.download(backlog, f"erasure_backlog_per_{grain}", k)
+
+st.subheader(f"Open erasure requests on {params.as_of}, by due date")
+due = figures.due_totals
+columns = st.columns(4)
+columns[0].metric("Open", w.count(due["open"], k))
+columns[1].metric("Overdue", w.count(due["overdue"], k))
+columns[2].metric(f"Due within {figures.horizon_days} days", w.count(due["due_soon"], k))
+columns[3].metric("Due later", w.count(due["due_later"], k))
+status = figures.due_status()
+if status.empty:
+    st.info("No erasure request is open for the chosen filters.")
+else:
+    st.plotly_chart(
+        charts.due_status_bars(
+            status,
+            horizon_days=figures.horizon_days,
+            title="Open erasure requests per jurisdiction",
+        ),
+        key="erasure_due",
+    )
+    w.meaning(
+        "Each bar splits the requests still waiting in one jurisdiction: red ones are already "
+        f"late, orange ones reach their legal deadline within {figures.horizon_days} days and "
+        "need attention first, blue ones have more time. Pieces with fewer than "
+        f"{k} requests are left out; the table shows them as <{k}."
+    )
+    st.dataframe(
+        w.shown(
+            status,
+            k,
+            {c: w.count for c in ("open", "overdue", "due_soon", "due_later")},
+        ),
+        hide_index=True,
+        column_config={
+            "jurisdiction": "Jurisdiction",
+            "deadline": "Legal deadline",
+            "extended_deadline": "If extended",
+            "open": "Open",
+            "overdue": "Overdue",
+            "due_soon": f"Due within {figures.horizon_days} days",
+            "due_later": "Due later",
+        },
+    )
+    w.download(status, "erasure_due_status", k)
+
+st.subheader("Completed on time, against each jurisdiction's legal deadline")
+on_time = figures.on_time()
+if on_time.empty:
+    st.info("No erasure request was completed in this period for the chosen filters.")
+else:
+    st.plotly_chart(
+        charts.on_time_bars(on_time, title="Share completed within the legal deadline"),
+        key="erasure_on_time",
+    )
+    w.meaning(
+        "Each bar is the share of requests to be forgotten that were completed within the "
+        "deadline of the law that applies (written under its name); 100% means none was late. "
+        f"A jurisdiction with fewer than {k} completed requests has no bar: too few to show a "
+        "fair rate."
+    )
+    st.dataframe(
+        w.shown(
+            on_time,
+            k,
+            {"completed": w.count, "on_time_rate": w.rate, "median_days": days},
+        ),
+        hide_index=True,
+        column_config={
+            "jurisdiction": "Jurisdiction",
+            "deadline": "Legal deadline",
+            "extended_deadline": "If extended",
+            "completed": "Completed",
+            "on_time_rate": "On time",
+            "median_days": "Median days to complete",
+        },
+    )
+    w.download(on_time, "erasure_on_time_by_jurisdiction", k)
+
+w.how_computed(METRICS, params)

@@ -1,0 +1,145 @@
+"""Erasure & requests page: renders, shows what metrics publishes, reacts to filters, never
+shows a withheld value, and explains an empty store or an empty selection."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from metrics import erasure_views as ev
+from metrics.api import evaluate
+
+PAGE = "pages/erasure.py"
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def tiles(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def figures_of(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+COUNT_COLUMNS = ("received", "completed", "open", "overdue", "due_soon", "due_later")
+
+
+def counts_shown(at) -> list[int]:
+    """Every count the page shows: tiles, table cells, chart data and hover labels (medians
+    in days and rates are not counts)."""
+    out = []
+    for metric in at.metric:
+        if "days" not in metric.label and re.fullmatch(r"[\d,]+", metric.value):
+            out.append(int(metric.value.replace(",", "")))
+    for table in at.dataframe:
+        frame = table.value
+        for name in COUNT_COLUMNS:
+            if name in frame:
+                out += [int(v.replace(",", "")) for v in frame[name] if v[0].isdigit()]
+    for figure in figures_of(at):
+        for trace in figure["data"]:
+            for axis in ("x", "y"):
+                out += [v for v in trace.get(axis, []) if isinstance(v, int)]
+            for item in trace.get("customdata", []):
+                out += [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) completed", item[0])]
+    return out
+
+
+def test_the_page_renders_the_figures_metrics_publish(app, demo_db):
+    at = app(PAGE)
+    assert not at.exception
+    params = at.session_state["params"]
+    summary = evaluate(demo_db, ev.erasure_summary, params)
+    shown = tiles(at)
+    k = params.min_cell
+    for label, figure in (("Received", "received"), ("Completed", "completed")):
+        value = summary[figure]
+        assert shown[label] == (f"<{k}" if value is None else f"{value:,}")
+    assert len(at.get("plotly_chart")) == 5
+    # The received chart draws exactly the published monthly counts per type.
+    frame = evaluate(demo_db, ev.requests_over_time, params, "month", "type")
+    received = figures_of(at)[0]
+    access = next(t for t in received["data"] if t["name"] == "access")
+    expected = frame[(frame.group == "access") & frame.received.notna()]
+    assert access["x"] == list(expected.period)
+    assert access["y"] == list(expected.received)
+    assert "In plain words" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_filter_changes_the_figures(app):
+    at = app(PAGE)
+    before = tiles(at)["Received"]
+    at.sidebar.multiselect(key="country").select("US").run()
+    assert not at.exception
+    assert tiles(at)["Received"] != before
+
+
+def test_grain_and_breakdown_switch_the_chart(app):
+    at = app(PAGE)
+    months = len(figures_of(at)[0]["layout"]["xaxis"]["categoryarray"])
+    at.radio(key="erasure_grain").set_value("week").run()
+    at.radio(key="erasure_by").set_value("jurisdiction").run()
+    assert not at.exception
+    received = figures_of(at)[0]
+    assert len(received["layout"]["xaxis"]["categoryarray"]) > months
+    names = {t["name"] for t in received["data"]}
+    assert names <= set(ev.schema.JURISDICTIONS)
+    # On the small demo most weekly counts per jurisdiction are withheld, and it says so.
+    assert any("withheld" in i.value for i in at.info)
+
+
+def test_a_withheld_figure_reads_less_than_k_and_its_value_is_nowhere(app, demo_db):
+    at = app(PAGE)
+    params = at.session_state["params"]
+    k = params.min_cell
+    published = evaluate(demo_db, ev.erasure_figures, params)
+    trusted = evaluate(demo_db, ev.erasure_figures, replace(params, min_cell=1))
+    # A headline figure withheld at k: find it, then look for its true value on the page.
+    labels = {"open": "Open now", "overdue": "Overdue now", "received": "Received"}
+    withheld = [f for f in labels if published.summary[f] is None]
+    assert withheld, "the demo store should withhold at least one headline figure"
+    figure = withheld[0]
+    true = trusted.summary[figure]
+    assert 0 < true < k
+    assert tiles(at)[labels[figure]] == f"<{k}"
+    # No count from 1 to k - 1 is shown anywhere, so neither is this one.
+    shown = counts_shown(at)
+    assert true not in shown
+    assert all(n == 0 or n >= k for n in shown)
+    # Nor in the plain-language reading (dates and percentages aside).
+    reading = next(m.value for m in at.markdown if "In plain words" in m.value)
+    prose = re.sub(r"\d{4}-\d{2}-\d{2}|\b\d{4}\b|\d+%", "", reading)
+    assert all(int(n) == 0 or int(n) >= k for n in re.findall(r"\b\d+\b", prose.replace(",", "")))
+
+
+def test_an_empty_selection_says_so(app, demo_db):
+    at = app(PAGE)
+    params = at.session_state["params"]
+    info = at.session_state["summary"]
+    empty = next(
+        c
+        for c in info.countries
+        if evaluate(
+            demo_db,
+            ev.erasure_figures,
+            replace(params, filters=replace(params.filters, countries=(c,))),
+        ).empty
+    )
+    at.sidebar.multiselect(key="country").select(empty).run()
+    assert not at.exception
+    assert any("No privacy request" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_an_empty_store_renders_its_explanation(empty_db, monkeypatch):
+    monkeypatch.setenv("CONSENTLENS_DB", str(empty_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.info and "no customers" in at.info[0].value

@@ -1,0 +1,58 @@
+"""Rights pages in local mode: look a person up, erase them, see it in the audit trail."""
+
+from __future__ import annotations
+
+import pytest
+
+from data.generator import generate
+from data.store import open_store
+
+
+@pytest.fixture
+def own_store(tmp_path, monkeypatch):
+    path = tmp_path / "store" / "rights.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(1_500, seed=21))
+        [(person,)] = store.con.execute(
+            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1"
+        ).fetchall()
+    monkeypatch.setenv("CONSENTLENS_DB", str(path))
+    return path, person
+
+
+def test_look_up_erase_and_audit(app, own_store):
+    path, person = own_store
+    at = app("pages/person.py")
+    at.text_input(key="person_id").input(person)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any(person in str(df.value.to_dict()) for df in at.dataframe)
+
+    at.switch_page("pages/forget.py")
+    at.run()
+    at.text_area(key="erase_ids").input(person)
+    at.checkbox(key="erase_ok").check()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Erased 1 person(s) and verified")
+
+    at.switch_page("pages/person.py")
+    at.run()
+    at.text_input(key="person_id").input(person)
+    at.button[0].click().run()
+    assert at.info[0].value == "The store holds nothing under this identifier."
+
+    at.switch_page("pages/audit.py")
+    at.run()
+    assert at.success[0].value.startswith("The log is intact")
+    log = at.dataframe[0].value
+    assert "erase" in set(log["action"])
+    assert person not in log.to_string()
+
+
+def test_erasure_needs_confirmation(app, own_store):
+    _, person = own_store
+    at = app("pages/forget.py")
+    at.text_area(key="erase_ids").input(person)
+    at.button[0].click().run()
+    assert at.error[0].value == "Tick the confirmation first."
