@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+# A cold page computes its figures first; on two cores that can take a few seconds.
+expect.set_options(timeout=60_000)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
