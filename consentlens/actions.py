@@ -12,9 +12,9 @@ from typing import Any
 from consentlens.access import Identity
 from data import audit
 from data.erasure import ErasureError, ErasureResult, erase
-from data.keys import keyed_hash, load_key
+from data.keys import keyed_hash, require_key
 from data.store import open_store, resolve_path
-from metrics.params import resolve_params
+from metrics.params import Params, resolve_params
 from metrics.person import PersonReport, person_report, report_html, report_json
 from metrics.rules import Tables
 
@@ -25,21 +25,39 @@ def _store() -> Path:
     return resolve_path()
 
 
+def report_params(data_range: tuple[datetime | None, datetime | None]) -> Params:
+    """Parameters of a transparency report: as of today, or the data's last day if later."""
+    first, last = data_range
+    today = datetime.now(UTC).date()
+    return resolve_params((first, last), as_of=max(last.date(), today) if last else today)
+
+
 def look_up(identity: Identity, customer_id: str) -> PersonReport:
-    """The transparency report for one exact identifier (privacy officer and admin)."""
+    """The transparency report for one exact identifier (privacy officer and admin); every
+    look-up is recorded in the audit trail, the person as a keyed hash."""
     identity.require("view_person")
     with open_store(_store(), read_only=True) as store:
-        first, last = store.date_range()
-        today = datetime.now(UTC).date()
-        params = resolve_params((first, last), as_of=max(last.date(), today) if last else today)
-        return person_report(Tables.from_backend(store.backend), params, customer_id)
+        params = report_params(store.date_range())
+        report = person_report(Tables.from_backend(store.backend), params, customer_id)
+    audit.record(
+        _store(),
+        "look-up",
+        {"subject": keyed_hash(require_key(_store()), customer_id), "found": report.found},
+        actor=identity.name,
+        role=identity.role,
+    )
+    return report
+
+
+def record_login(identity: Identity) -> None:
+    """Note a sign-in in the audit trail."""
+    audit.record(_store(), "login", {}, actor=identity.name, role=identity.role)
 
 
 def export_report(identity: Identity, report: PersonReport, fmt: str) -> bytes:
     """The report as a file, recorded in the audit trail (generated only when asked)."""
     identity.require("view_person")
-    key = load_key(_store())
-    assert key is not None
+    key = require_key(_store())
     audit.record(
         _store(),
         "report",

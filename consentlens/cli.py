@@ -1,4 +1,5 @@
-"""The `consentlens` command: demo data, canonical import and the metrics JSON."""
+"""The `consentlens` command: demo data, import, metrics, transparency reports, erasure and
+the audit trail."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from collections.abc import Sequence
 from datetime import date
 
 from data import audit
+from data.keys import StoreKeyError
 from data.store import ENV_VAR, StoreError, open_store
+from metrics.params import default_min_cell
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 
@@ -162,34 +165,35 @@ def cmd_erase(args: argparse.Namespace) -> int:
         print(f"  {name:<18} {n:>8,} row(s) deleted")
     for name, n in result.anonymised.items():
         print(f"  {name:<18} {n:>8,} row(s) kept for accounting, identifier removed")
-    if result.request_completed:
-        print("  the erasure request is marked completed")
+    if result.requests_closed:
+        print(f"  {result.requests_closed} erasure request(s) marked completed")
     print(
         f"verified: no row left in any table; {result.scanned_values} identifying value(s) "
-        f"absent from the store's files (compacted {result.bytes_before:,} -> "
-        f"{result.bytes_after:,} bytes); the suppression list refuses them on import"
+        f"readable in the store's files before are absent now (compacted "
+        f"{result.bytes_before:,} -> {result.bytes_after:,} bytes)"
+        + (
+            f"; {result.unscannable} value(s) stored compressed or too short to scan for are "
+            "covered by the row checks and the rewrite"
+            if result.unscannable
+            else ""
+        )
     )
+    print("the suppression list refuses them on any later import")
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print what the store holds about one person (JSON or self-contained HTML)."""
-    from datetime import UTC, datetime
-
-    from data.keys import keyed_hash, load_key
-    from metrics.params import resolve_params
+    from consentlens.actions import report_params
+    from data.keys import keyed_hash, require_key
     from metrics.person import person_report, report_html, report_json
     from metrics.rules import Tables
 
     with open_store(args.db, read_only=True) as store:
-        first, last = store.date_range()
-        today = datetime.now(UTC).date()
-        as_of = max(last.date(), today) if last else today
-        params = resolve_params((first, last), as_of=as_of)
+        params = report_params(store.date_range())
         report = person_report(Tables.from_backend(store.backend), params, args.customer_id)
         path = store.path
-    key = load_key(path)
-    assert key is not None
+    key = require_key(path)
     audit.record(
         path,
         "report",
@@ -239,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", parents=[common], help="write a synthetic dataset")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="write a synthetic dataset, replacing the store's data"
+    )
     demo.add_argument("--customers", type=_positive, default=50_000)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--scenario", default="baseline")
@@ -256,7 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--as-of", type=_date, help="as-of date D (sets end too)")
     met.add_argument("--start", type=_date, help="first day of the period")
     met.add_argument("--end", type=_date, help="last day of the period (sets D too)")
-    met.add_argument("--min-cell", type=_positive, default=11, help="minimum cell size k")
+    met.add_argument(
+        "--min-cell",
+        type=_positive,
+        default=default_min_cell(),
+        help="minimum cell size k (default: $CONSENTLENS_MIN_CELL, else 11)",
+    )
     met.add_argument("--marketing-purposes", help="comma-separated purposes M")
     met.set_defaults(func=cmd_metrics)
 
@@ -285,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         _say(f"consentlens: {error}")
         return EXIT_REJECTED
-    except StoreError as error:
+    except (StoreError, StoreKeyError) as error:
         _say(f"consentlens: {error}")
         return EXIT_ERROR
     except KeyboardInterrupt:

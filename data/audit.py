@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from data.keys import load_key
+from data.keys import load_key, require_key
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "at", "actor", "role", "action", "detail", "prev")
@@ -85,8 +85,7 @@ def record(
     role: str = "admin",
 ) -> dict[str, Any]:
     """Append one entry to the store's audit log and return it."""
-    key = load_key(store_path)
-    assert key is not None
+    key = require_key(store_path)
     path = log_path(store_path)
     with _locked(path):
         seq, prev = _read_head(store_path)
@@ -128,7 +127,7 @@ class Verdict:
 
 def verify(store_path: Path) -> Verdict:
     """Check the whole chain and the head; the first broken entry is named."""
-    key = load_key(store_path, create=False)
+    key = load_key(store_path)
     path = log_path(store_path)
     head_seq, head_mac = _read_head(store_path)
     if key is None:

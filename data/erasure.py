@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from data import audit, schema
-from data.keys import keyed_hash, load_key
+from data.keys import keyed_hash, require_key
 from data.store import Store, StoreError, open_store
 
 SUPPRESSION_TABLE = "erasure_suppression"
@@ -43,7 +43,9 @@ class ErasureResult:
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
     request_completed: str | None = None
+    requests_closed: int = 0
     scanned_values: int = 0
+    unscannable: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
 
@@ -156,15 +158,22 @@ def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
             )
             if left:
                 raise ErasureError(f"verification failed: {left} row(s) remain in {table.name}")
-    scan = sorted({v for v in (*ids, *values) if len(v.encode("utf-8")) >= MIN_SCAN_BYTES})
     blobs = [p.read_bytes() for p in _files(store.path)]
-    for value in scan:
+    for value in values:
         needle = value.encode("utf-8")
         if any(needle in blob for blob in blobs) and not _still_held(store, value):
             raise ErasureError(
                 "verification failed: an erased value is still readable in the store's files"
             )
-    return len(scan)
+    return len(values)
+
+
+def _readable(path: Path, values: Sequence[str]) -> list[str]:
+    """The values found as plain bytes in the store's files now: the scan after erasure can
+    only prove the absence of what it could see before (DuckDB compresses some strings)."""
+    blobs = [p.read_bytes() for p in _files(path)]
+    candidates = {v for v in values if len(v.encode("utf-8")) >= MIN_SCAN_BYTES}
+    return sorted(v for v in candidates if any(v.encode("utf-8") in b for b in blobs))
 
 
 def erase(
@@ -179,21 +188,25 @@ def erase(
     ids = sorted({i.strip() for i in customer_ids if i.strip()})
     if not ids:
         raise ErasureError("no customer id given", rejected=True)
-    key = load_key(store_path)
-    assert key is not None
+    key = require_key(store_path)
     result = ErasureResult(people=len(ids))
     with open_store(store_path) as store:
         con = store.con
         ensure_suppression_table(con)
         _ids_table(con, ids)
+        # Anyone named anywhere can be erased, also a person known only from a request.
+        named = " UNION ".join(
+            f'SELECT customer_id FROM "{t.name}"'
+            for t in schema.TABLES.values()
+            if "customer_id" in t.column_names
+        )
         known = _count(
             con,
-            "SELECT count(*) FROM customers WHERE customer_id IN "
-            "(SELECT customer_id FROM _erase_ids)",
+            f"SELECT count(*) FROM _erase_ids WHERE customer_id IN ({named})",
         )
         if known != len(ids):
             raise ErasureError(
-                f"{len(ids) - known} of the {len(ids)} given id(s) name no customer; "
+                f"{len(ids) - known} of the {len(ids)} given id(s) name nobody in the store; "
                 "nothing was erased",
                 rejected=True,
             )
@@ -213,16 +226,21 @@ def erase(
                     rejected=True,
                 )
         values = _personal_values(con)
+        con.execute("CHECKPOINT")
+        visible = _readable(store_path, [*ids, *values])
         now = datetime.now(UTC).replace(tzinfo=None)
         with store.transaction():
             _stamp_jurisdictions(con)
-            if request_id is not None:
-                con.execute(
-                    "UPDATE privacy_requests SET status = ?, "
-                    "completed_at = coalesce(completed_at, ?) WHERE request_id = ?",
-                    [schema.COMPLETED, now, request_id],
-                )
-                result.request_completed = request_id
+            # Erasing them fulfils the request given and any erasure request of theirs still
+            # open; without the identifier nobody could close those later.
+            [(closed,)] = con.execute(
+                "UPDATE privacy_requests SET status = ?, completed_at = coalesce(completed_at, ?) "
+                "WHERE request_id = ? OR (type = ? AND status = ? AND customer_id IN "
+                "(SELECT customer_id FROM _erase_ids))",
+                [schema.COMPLETED, now, request_id, schema.ERASURE, schema.OPEN],
+            ).fetchall()
+            result.requests_closed = int(closed)
+            result.request_completed = request_id
             for name in ("orders", "privacy_requests"):
                 [(n,)] = con.execute(
                     f'UPDATE "{name}" SET customer_id = NULL WHERE customer_id IN '
@@ -241,23 +259,30 @@ def erase(
             )
         con.execute("CHECKPOINT")
         con.execute("DROP TABLE IF EXISTS _erase_ids")
-    result.bytes_before, result.bytes_after = compact(store_path)
-    with open_store(store_path) as store:
-        _ids_table(store.con, ids)
-        result.scanned_values = _verify(store, ids, values)
-        store.con.execute("DROP TABLE IF EXISTS _erase_ids")
-    audit.record(
-        store_path,
-        "erase",
-        {
-            "people": len(ids),
-            "subjects": [keyed_hash(key, i) for i in ids],
-            "deleted": result.deleted,
-            "anonymised": result.anonymised,
-            "request_id": request_id,
-            "verified": True,
-        },
-        actor=actor,
-        role=role,
-    )
+    detail = {
+        "people": len(ids),
+        "subjects": [keyed_hash(key, i) for i in ids],
+        "deleted": result.deleted,
+        "anonymised": result.anonymised,
+        "requests_closed": result.requests_closed,
+        "request_id": request_id,
+    }
+    try:
+        result.bytes_before, result.bytes_after = compact(store_path)
+        with open_store(store_path) as store:
+            _ids_table(store.con, ids)
+            result.scanned_values = _verify(store, ids, visible)
+            store.con.execute("DROP TABLE IF EXISTS _erase_ids")
+    except BaseException as failure:
+        # The rows are gone (committed); what failed is the rewrite or its proof: say so.
+        audit.record(
+            store_path,
+            "erase",
+            {**detail, "verified": False, "failure": type(failure).__name__},
+            actor=actor,
+            role=role,
+        )
+        raise
+    result.unscannable = len({v for v in (*ids, *values)}) - len(visible)
+    audit.record(store_path, "erase", {**detail, "verified": True}, actor=actor, role=role)
     return result

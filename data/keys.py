@@ -20,13 +20,37 @@ def key_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".key")
 
 
-def load_key(store_path: Path, *, create: bool = True) -> bytes | None:
-    """The store's key, created (readable by its owner only) on first use when `create`."""
+class StoreKeyError(Exception):
+    """The store's key is missing or is not the store's own."""
+
+
+def load_key(store_path: Path) -> bytes | None:
+    """The store's key, or None when there is none beside it."""
     path = key_path(store_path)
     if path.exists():
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    if not create:
-        return None
+    return None
+
+
+def require_key(store_path: Path) -> bytes:
+    """The store's key; raises when it is missing (it is never silently re-created)."""
+    key = load_key(store_path)
+    if key is None:
+        raise StoreKeyError(
+            f"the store's key {key_path(store_path)} is missing: restore it from the backup "
+            "taken with the store (without it erased people could not be kept out)"
+        )
+    return key
+
+
+def fingerprint(key: bytes) -> str:
+    """A value that identifies the key without revealing it."""
+    return keyed_hash(key, "consentlens store key")
+
+
+def create_key(store_path: Path) -> bytes:
+    """Make a new key for a new store, readable by its owner only."""
+    path = key_path(store_path)
     key = secrets.token_bytes(KEY_BYTES)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -123,11 +123,15 @@ def _check_header(src: SourceFile, header: list[str]) -> list[Problem]:
     problems = []
     seen: set[str] = set()
     for name in header:
-        if not name.strip():
+        # Column names are compared as DuckDB does: without regard to case.
+        folded = name.strip().lower()
+        if not folded:
             problems.append(Problem(src.label, 1, "", "blank column name in the header"))
-        elif name.strip() in seen:
+        elif folded in seen:
             problems.append(Problem(src.label, 1, name.strip(), "column appears twice"))
-        seen.add(name.strip())
+        elif folded == LINE_COLUMN:
+            problems.append(Problem(src.label, 1, name.strip(), "reserved column name"))
+        seen.add(folded)
     for col in src.table.columns:
         if col.required and col.name not in seen:
             problems.append(Problem(src.label, 1, col.name, "required column is missing"))
@@ -138,7 +142,7 @@ def _read_csv_slow(src: SourceFile, text: str) -> tuple[pa.Table, list[Problem]]
     """Python's csv module: exact start line of every record, ragged rows reported."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problems: list[Problem] = []
-    header = next(reader)
+    header = [h.strip().lower() for h in next(reader)]
     width = len(header)
     columns: list[list[str]] = [[] for _ in header]
     lines: list[int] = []
@@ -179,7 +183,7 @@ def _read_csv(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:
     problems = _check_header(src, [h for h in header])
     if problems:
         return None, problems
-    header = [h.strip() for h in header]
+    header = [h.strip().lower() for h in header]
     ragged: list[int] = []
 
     def on_invalid_row(row: pacsv.InvalidRow) -> str:
@@ -230,7 +234,7 @@ def _read_parquet(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:
         return None, problems
     columns = [_as_text(table.column(i)) for i in range(table.num_columns)]
     lines = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
-    names = [n.strip() for n in table.column_names]
+    names = [n.strip().lower() for n in table.column_names]
     return pa.table([*columns, lines], names=[*names, LINE_COLUMN]), []
 
 
@@ -408,7 +412,7 @@ def _erased_people(store: Store, staged: list[tuple[SourceFile, str]]) -> list[P
     hashes = suppressed_hashes(store)
     if not hashes:
         return []
-    key = load_key(store.path, create=False)
+    key = load_key(store.path)
     if key is None:
         return [
             Problem(

@@ -13,11 +13,13 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from data.keys import create_key, fingerprint, load_key
 from data.schema import TABLE_ORDER, TABLES, timestamp_columns
 
 ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
 INFO_TABLE = "store_info"
+KEY_TABLE = "store_key"
 
 
 class StoreError(Exception):
@@ -52,10 +54,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def table(self, name: str) -> ibis.Table:
-        """Ibis expression for a canonical table."""
-        return self.backend.table(TABLES[name].name)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -94,12 +92,6 @@ class Store:
     ) -> dict[str, int]:
         """Empty every table and load `tables` in one transaction; returns rows written."""
         return self._load(tables, replace=True, info=info)
-
-    def append(
-        self, tables: Mapping[str, pa.Table], info: Mapping[str, str] | None = None
-    ) -> dict[str, int]:
-        """Append `tables` in one transaction; returns rows written."""
-        return self._load(tables, replace=False, info=info)
 
     def _load(
         self, tables: Mapping[str, pa.Table], *, replace: bool, info: Mapping[str, str] | None
@@ -149,6 +141,28 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} (key VARCHAR, value VARCHAR)")
 
 
+def _ensure_key(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """The key beside the store must be the store's own; a new store gets a new one.
+
+    A store whose key has gone missing is refused rather than given a new key: a new key
+    would make every erased person's suppression hash unrecognisable.
+    """
+    con.execute(f"CREATE TABLE IF NOT EXISTS {KEY_TABLE} (fingerprint VARCHAR)")
+    recorded = [f for (f,) in con.execute(f"SELECT fingerprint FROM {KEY_TABLE}").fetchall()]
+    key = load_key(path)
+    if key is None:
+        if recorded:
+            raise StoreError(
+                f"the store's key {path.name}.key is missing beside {path}: restore it from "
+                "the backup taken with the store"
+            )
+        key = create_key(path)
+    if not recorded:
+        con.execute(f"INSERT INTO {KEY_TABLE} VALUES (?)", [fingerprint(key)])
+    elif recorded[0] != fingerprint(key):
+        raise StoreError(f"the key beside {path} is not this store's key")
+
+
 def _explain_open_error(path: Path, error: duckdb.Error) -> StoreError:
     text = str(error)
     if "lock" in text.lower():
@@ -182,13 +196,18 @@ def open_store(
     try:
         # Order matters: allowed_directories can only be set while external access is on,
         # and the Ibis backend sets its session options before the configuration is locked.
-        con.execute("SET allowed_directories = [?]", [str(resolved.parent) + os.sep])
+        # Only the database's own files (and DuckDB's spill folder): not its key, not its
+        # audit log, nothing else in the folder.
+        own = [str(resolved), str(resolved) + ".wal"]
+        con.execute("SET allowed_paths = ?", [own])
+        con.execute("SET allowed_directories = [?]", [str(resolved) + ".tmp" + os.sep])
         backend = ibis.duckdb.from_connection(con)
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         if not read_only:
             _create_schema(con)
+            _ensure_key(resolved, con)
     except BaseException:
         con.close()
         raise

@@ -16,12 +16,27 @@ from typing import Any, TypeVar
 import ibis
 
 from data import schema
-from data.store import open_store
+from data.store import StoreError, open_store, resolve_path
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables, customer_jurisdiction
 
 T = TypeVar("T")
+__all__ = [
+    "StoreError",
+    "StoreSummary",
+    "default_params",
+    "evaluate",
+    "metric_sql",
+    "published",
+    "store_path",
+    "summarize",
+]
+
+
+def store_path() -> Path:
+    """The store the dashboard reads ($CONSENTLENS_DB, else var/consentlens.duckdb)."""
+    return resolve_path()
 
 
 @dataclass(frozen=True)

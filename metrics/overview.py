@@ -21,13 +21,18 @@ class Tile:
     value: float | None
     previous: float | None
     metric: str  # registry name of the definition
+    min_cell: int = 11
 
     @property
     def change(self) -> float | None:
-        """Difference from the previous period, when both are published."""
+        """Difference from the previous period, when both are published; for a count, only
+        when the difference itself is 0 or at least k (it counts people too)."""
         if self.value is None or self.previous is None:
             return None
-        return self.value - self.previous
+        difference = self.value - self.previous
+        if self.unit == "count" and 0 < abs(difference) < self.min_cell:
+            return None
+        return difference
 
 
 def _tiles(result: Computed) -> dict[str, tuple[str, str, float | None, str]]:
@@ -70,6 +75,8 @@ def headline(tables: Tables, params: Params) -> list[Tile]:
     now = _tiles(compute(tables, params))
     before = _tiles(compute(tables, previous_period(params)))
     return [
-        Tile(key, label, unit, value, before.get(key, (None, None, None))[2], metric)
+        Tile(
+            key, label, unit, value, before.get(key, (None, None, None))[2], metric, params.min_cell
+        )
         for key, (label, unit, value, metric) in now.items()
     ]

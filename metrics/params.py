@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from data.schema import DEFAULT_MARKETING_PURPOSES
 
 DEFAULT_MIN_CELL = 11
+MIN_CELL_ENV = "CONSENTLENS_MIN_CELL"
+
+
+def default_min_cell() -> int:
+    """The deployment's minimum cell size k: $CONSENTLENS_MIN_CELL, else 11."""
+    try:
+        return max(1, int(os.environ.get(MIN_CELL_ENV, DEFAULT_MIN_CELL)))
+    except ValueError:
+        return DEFAULT_MIN_CELL
 
 
 class ParamsError(ValueError):

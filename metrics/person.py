@@ -39,6 +39,7 @@ class PersonReport:
     ymn_reason: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     categories: tuple[Category, ...] = CATEGORIES
+    min_cell: int = 11
 
     @property
     def found(self) -> bool:
@@ -80,6 +81,7 @@ def person_report(t: Tables, params: Params, customer_id: str) -> PersonReport:
         as_of=p.as_of,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         rows=rows,
+        min_cell=p.min_cell,
     )
     if not report.found:
         return report
@@ -218,8 +220,8 @@ def report_html(report: PersonReport) -> str:
         parts.append(
             f"<h2>How our dashboards count you</h2><p class='{e(report.ymn)}'>"
             f"{e(CLASS_TEXT[report.ymn])}.</p><p class='note'>Because: "
-            f"{e(report.ymn_reason)}. Dashboards only ever show counts of at least 11 people, "
-            "never you alone.</p>"
+            f"{e(report.ymn_reason)}. Dashboards only ever show counts of at least "
+            f"{report.min_cell} people, never you alone.</p>"
         )
     parts.append("<h2>Your consent</h2>")
     parts.append(

@@ -6,9 +6,8 @@ import os
 
 import streamlit as st
 
-from consentlens.access import ADMIN, ROLES, Forbidden, Identity, role_for
-from data import audit
-from data.store import resolve_path
+from consentlens import actions
+from consentlens.access import ADMIN, ROLES, VIEWER, Forbidden, Identity, role_for
 
 
 def _auth_configured() -> bool:
@@ -29,21 +28,23 @@ def identify() -> Identity:
     """Who is here. Stops the script with a sign-in prompt, or a refusal, when needed."""
     if not _auth_configured():
         role = os.environ.get("CONSENTLENS_LOCAL_ROLE", ADMIN)
-        return Identity("local user", role if role in ROLES else ADMIN, "local")
+        # An unknown role fails closed to the least one.
+        return Identity("local user", role if role in ROLES else VIEWER, "local")
     if not st.user.is_logged_in:
         st.title("ConsentLens")
         st.write("Sign in to see your organisation's privacy and marketing figures.")
         st.button("Sign in", on_click=st.login, type="primary")
         st.stop()
     email = st.user.get("email")
-    role = role_for(email, _roles_setting())
+    # A provider that says the address is unverified gets no role from it.
+    role = None if st.user.get("email_verified") is False else role_for(email, _roles_setting())
     if role is None:
         st.error("Your account has no role in ConsentLens yet. Ask an administrator for one.")
         st.button("Sign out", on_click=st.logout)
         st.stop()
-    identity = Identity(str(st.user.get("name") or email), role, "oidc")
+    identity = Identity(str(email), role, "oidc")
     if not st.session_state.get("login_recorded"):
-        audit.record(resolve_path(), "login", {}, actor=str(email), role=role)
+        actions.record_login(identity)
         st.session_state["login_recorded"] = True
     return identity
 
@@ -57,7 +58,8 @@ def banner(identity: Identity) -> None:
             icon=":material/person_off:",
         )
     else:
-        st.sidebar.caption(f"Signed in as {identity.name} ({identity.role.replace('_', ' ')})")
+        name = st.user.get("name") or identity.name
+        st.sidebar.caption(f"Signed in as {name} ({identity.role.replace('_', ' ')})")
         st.sidebar.button("Sign out", on_click=st.logout)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
@@ -16,9 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from consentlens import actions
-from data.store import StoreError, resolve_path
 from metrics import api
-from metrics.params import DEFAULT_MIN_CELL, Filters, Params, ParamsError
+from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -30,17 +28,9 @@ FILTERS = {  # URL key -> (label, StoreSummary attribute, Filters field)
 }
 
 
-def min_cell() -> int:
-    """The minimum cell size k of this deployment (CONSENTLENS_MIN_CELL, default 11)."""
-    try:
-        return max(1, int(os.environ.get("CONSENTLENS_MIN_CELL", DEFAULT_MIN_CELL)))
-    except ValueError:
-        return DEFAULT_MIN_CELL
-
-
 def store_path() -> Path:
     """The store the dashboard reads."""
-    return resolve_path()
+    return api.store_path()
 
 
 def _stamp(path: Path) -> float:
@@ -56,6 +46,9 @@ def _summary(path: str, stamp: float) -> api.StoreSummary:
 
 @st.cache_data(show_spinner="Computing figures…", max_entries=256)
 def _evaluate(path: str, stamp: float, module: str, name: str, params: Params, args: tuple) -> Any:
+    # Shared by every user of the server: aggregates only, never a person's data.
+    if module == "metrics.person":
+        raise ValueError("person-level results are never cached")
     fn = getattr(importlib.import_module(module), name)
     return api.evaluate(path, fn, params, *args)
 
@@ -71,7 +64,7 @@ def summary() -> api.StoreSummary | None:
         return None
     try:
         return _summary(str(path), _stamp(path))
-    except StoreError as error:
+    except api.StoreError as error:
         st.error(str(error))
         return None
 
@@ -118,7 +111,7 @@ def _url_date(key: str, low: date, high: date) -> date | None:
 
 def sidebar(info: api.StoreSummary) -> Params:
     """Render the shared filters and return the parameters every page uses."""
-    defaults = api.default_params(info, min_cell=min_cell())
+    defaults = api.default_params(info, min_cell=default_min_cell())
     first = info.first or defaults.start
     last = info.last or defaults.end
     bar = st.sidebar
@@ -188,7 +181,11 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
     source = info.info.get("source", "unknown source")
     if source == "demo":
         source = f"synthetic demo (seed {info.info.get('seed', '?')})"
-    rows = ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in info.row_counts.items())
+    rows = ", ".join(
+        f"{count(n if n == 0 or n >= params.min_cell else None, params.min_cell)} "
+        f"{table.replace('_', ' ')}"
+        for table, n in info.row_counts.items()
+    )
     note = " · filtered" if params.filters else ""
     st.caption(
         f"As of **{params.as_of}** · period {params.start} to {params.end} · {source} · "

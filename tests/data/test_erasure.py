@@ -177,3 +177,26 @@ def test_the_audit_log_records_the_erasure_without_the_tokens(erased):
     text = audit.log_path(db).read_text()
     assert not any(t in text for t in erased["tokens"])
     assert audit.verify(db).ok
+
+
+def test_a_person_known_only_from_a_request_can_be_erased(tmp_path):
+    db = tmp_path / "store" / "s.duckdb"
+    files = write_csvs(
+        tmp_path / "x",
+        {
+            "customers": "customer_id,created_at\nkept-1,2026-01-01\n",
+            "privacy_requests": "request_id,customer_id,type,received_at\n"
+            "r1,former-customer-77,erasure,2026-02-01\nr2,kept-1,access,2026-02-01\n",
+        },
+    )
+    assert cli(db, "import", *map(str, files)).returncode == 0
+    run = cli(db, "erase", "former-customer-77")
+    assert run.returncode == 0, run.stderr
+    assert "1 erasure request(s) marked completed" in run.stdout
+    with open_store(db, read_only=True) as store:
+        rows = store.con.execute(
+            "SELECT request_id, customer_id, status FROM privacy_requests ORDER BY 1"
+        ).fetchall()
+    assert rows == [("r1", None, "completed"), ("r2", "kept-1", "open")]
+    assert b"former-customer-77" not in db.read_bytes()
+    assert cli(db, "erase", "nobody-at-all").returncode == 2

@@ -236,3 +236,27 @@ def test_a_folder_imports_its_table_files_and_skips_the_rest(store, tmp_path):
     result = import_files(store, [folder])
     assert result.rows == {"customers": 2}
     assert result.notes == [f"{folder / 'README.txt'}: skipped (not a canonical table file)"]
+
+
+def test_header_names_are_trimmed_and_case_folded_on_every_path(store, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        ' Customer_ID , created_at ,FULL_NAME\n1,2026-01-01,"two\nlines"\n2,2026-01-02,x\n',
+        encoding="utf-8",
+    )
+    assert import_files(store, [path]).rows == {"customers": 2}
+    assert rows(store, "SELECT customer_id, full_name FROM customers ORDER BY 1") == [
+        ("1", "two\nlines"),
+        ("2", "x"),
+    ]
+
+
+def test_a_reserved_or_case_duplicate_header_is_a_problem_not_a_crash(store, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,created_at,Country,country,__line\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        import_files(store, [path])
+    assert [(p.column, p.reason) for p in caught.value.problems] == [
+        ("__line", "reserved column name"),
+        ("country", "column appears twice"),
+    ]

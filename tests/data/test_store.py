@@ -74,3 +74,29 @@ def test_a_file_that_is_not_a_store_is_named_as_such(tmp_path):
     path.write_text("just text, not a database\n" * 200)
     with pytest.raises(StoreError, match="not a ConsentLens store"):
         open_store(path)
+
+
+def test_a_store_whose_key_went_missing_is_refused_not_given_a_new_key(tmp_path):
+    path = tmp_path / "s.duckdb"
+    open_store(path).close()
+    key = path.with_name("s.duckdb.key")
+    assert key.exists()
+    key.rename(tmp_path / "elsewhere")
+    with pytest.raises(StoreError, match="key .* is missing"):
+        open_store(path)
+    assert not key.exists()
+    (tmp_path / "other").mkdir()
+    open_store(tmp_path / "other" / "s.duckdb").close()
+    (tmp_path / "other" / "s.duckdb.key").rename(key)
+    with pytest.raises(StoreError, match="not this store's key"):
+        open_store(path)
+
+
+def test_the_connection_cannot_read_the_key_or_write_beside_the_store(store):
+    for statement in (
+        f"SELECT * FROM read_text('{store.path}.key')",
+        f"COPY customers TO '{store.path.parent / 'copy.csv'}'",
+        f"SELECT * FROM read_text('{store.path}.audit.jsonl')",
+    ):
+        with pytest.raises(duckdb.Error):
+            store.con.execute(statement)
