@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from data import audit
+from data.store import open_store
 
 ENTRIES = 30
 
@@ -17,6 +18,7 @@ ENTRIES = 30
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("audit") / "s.duckdb"
+    open_store(db).close()  # a new store comes with its key
     for n in range(ENTRIES):
         audit.record(
             db,
