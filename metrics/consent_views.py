@@ -17,11 +17,18 @@ from data import schema
 from metrics.params import Params
 from metrics.registry import Metric
 from metrics.report import CUSTOMERS, compute, months, to_json
-from metrics.rules import Tables, consent_states, customer_jurisdiction, customers_at, in_period
+from metrics.rules import (
+    REFUSED_STATES,
+    UNKNOWN,
+    Tables,
+    consent_states,
+    customer_attribute,
+    customers_at,
+    in_period,
+    period_label,
+    refused,
+)
 from metrics.suppression import Cells
-
-UNKNOWN = "unknown"
-REFUSED = (schema.DENIED, schema.WITHDRAWN)
 
 # dimension -> label; the first four are the customer's, the last two the deciding event's.
 DIMENSIONS: dict[str, str] = {
@@ -105,12 +112,6 @@ def consent_overview(tables: Tables, params: Params) -> pd.DataFrame:
 # Opted-in and decided customers by one attribute.
 
 
-def _customer_value(c: ir.Table, dimension: str) -> ir.StringValue:
-    if dimension == "jurisdiction":
-        return customer_jurisdiction(c)
-    return c[dimension].fill_null(UNKNOWN)
-
-
 def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
     """(purpose, value, granted, refused) at D for every purpose in consent_events and every
     value of `dimension` present: among customers at D for a customer attribute, among the
@@ -120,7 +121,7 @@ def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
     s = consent_states(t, p)
     if dimension in CUSTOMER_DIMENSIONS:
         c = customers_at(t, p)
-        people = c.select("customer_id", value=_customer_value(c, dimension))
+        people = c.select("customer_id", value=customer_attribute(c, dimension))
         s = s.join(people, "customer_id")
         values = people.select("value").distinct()
     else:
@@ -128,7 +129,7 @@ def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
         values = s.select("value").distinct()
     counts = s.group_by(["purpose", "value"]).aggregate(
         granted=(s.state == schema.GRANTED).sum(),
-        refused=s.state.isin(REFUSED).sum(),
+        refused=refused(s.state).sum(),
     )
     grid = t.consent_events.select("purpose").distinct().cross_join(values)
     grid = grid.left_join(counts, ["purpose", "value"])
@@ -180,7 +181,11 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
     refused published, and the rate at least k decided customers.
     """
     result = compute(tables, params)
-    figures, cells = to_json(result), result.cells
+    figures = to_json(result)
+    # The JSON's figures keep their status; a granted total the JSON withholds must not be
+    # given back by its published parts.
+    cells = Cells(params.min_cell, close_withheld_totals=True)
+    cells.adopt(result.cells)
     if cells.values[CUSTOMERS] == 0:
         return _frame([], ("purpose", dimension, *BY_COLUMNS), [])
     raw = decisions_by(tables, params, dimension).to_pyarrow().to_pandas()
@@ -200,13 +205,12 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
             granted_keys.append(granted_key)
             refused_keys.append(refused_key)
             keys.append((purpose, row.value, granted_key, refused_key))
-        if dimension != "segment":
-            cells.breakdown(("consent", purpose, schema.GRANTED), granted_keys)
+        cells.breakdown(("consent", purpose, schema.GRANTED), granted_keys)
         states = figures["consent"][purpose]
-        if states[schema.DENIED] is not None and states[schema.WITHDRAWN] is not None:
+        if all(states[s] is not None for s in REFUSED_STATES):
             # Refused in total is public (denied + withdrawn): its members need complements.
             total = ("consent_refused", purpose)
-            cells.add(total, states[schema.DENIED] + states[schema.WITHDRAWN])
+            cells.add(total, sum(states[s] for s in REFUSED_STATES))
             cells.breakdown(total, refused_keys)
     rows = []
     for purpose, value, granted_key, refused_key in keys:
@@ -231,13 +235,6 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
 # New decisions over time.
 
 
-def _period_label(day: ir.DateValue, grain: str) -> ir.StringValue:
-    if grain == "week":
-        # Weeks run Monday to Sunday and are named after their Monday.
-        return day.truncate("W").strftime("%Y-%m-%d")
-    return day.strftime("%Y-%m")
-
-
 def periods(start: date, end: date, grain: str) -> list[str]:
     """Every week (named after its Monday) or calendar month (YYYY-MM) from start to end."""
     if grain == "month":
@@ -257,7 +254,7 @@ def decisions_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
     e = t.consent_events
     e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
     e = e.select(
-        "customer_id", "purpose", "decision", period=_period_label(e.occurred_at.date(), grain)
+        "customer_id", "purpose", "decision", period=period_label(e.occurred_at.date(), grain)
     )
     return e.group_by(["period", "purpose", "decision"]).aggregate(
         customers=e.customer_id.nunique()

@@ -10,8 +10,8 @@ back out from here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,10 +24,17 @@ from data import schema
 from metrics.params import Params
 from metrics.registry import Metric
 from metrics.report import compute, months, to_json
-from metrics.rules import Tables, erasure_requests, requests
-from metrics.suppression import Cells
-
-Key = Hashable
+from metrics.rules import (
+    Tables,
+    completed_request,
+    day_in_period,
+    erasure_requests,
+    open_on,
+    overdue_on,
+    period_label,
+    requests,
+)
+from metrics.suppression import Cells, Key
 
 GRAINS = ("month", "week")
 BREAKDOWNS = ("type", "jurisdiction")
@@ -39,47 +46,7 @@ _WORDS = {3: "three", 6: "six"}
 STEADY = 0.05  # a change under 5% reads as "held steady"
 
 
-# Rules this page needs that metrics/rules.py does not carry yet.
-
-
-def completed_request(r: ir.Table) -> ir.BooleanValue:
-    """A request counts as completed: status completed with a completed_at date.
-
-    The spec defines "completed" for erasure requests (rules.erasure_requests); this applies
-    the same definition to every request type.
-    """
-    return (r.status == schema.COMPLETED) & r.completed_on.notnull()
-
-
-def open_on(r: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
-    """Erasure request open on `day`: received on or before it, not rejected, and not
-    completed by then (the spec's "open at D" with D a column, so that one query evaluates it
-    at every period end; rules.erasure_requests applies it at D). `r` has the columns of
-    rules.erasure_requests."""
-    return (
-        (r.received <= day)
-        & (r.status != schema.REJECTED)
-        & (r.completed_on.isnull() | (r.completed_on > day))
-    )
-
-
-def overdue_on(r: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
-    """Erasure request overdue on `day`: open then, and `day` after its legal due date."""
-    return open_on(r, day) & (day > r.due)
-
-
 # Queries: Ibis expressions over the canonical tables, raw (unsuppressed) counts.
-
-
-def _in_period(day: ir.DateValue, p: Params) -> ir.BooleanValue:
-    return (day >= p.start) & (day <= p.end)
-
-
-def _bucket(day: ir.DateValue, grain: str) -> ir.StringValue:
-    if grain == "month":
-        return day.strftime("%Y-%m")
-    # Weeks start on Monday (ISO 8601).
-    return day.truncate("W").strftime("%Y-%m-%d")
 
 
 def request_activity(t: Tables, p: Params, grain: str = "month") -> ir.Table:
@@ -88,14 +55,14 @@ def request_activity(t: Tables, p: Params, grain: str = "month") -> ir.Table:
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
     r = requests(t, p)
-    received = r.filter(_in_period(r.received, p)).select(
+    received = r.filter(day_in_period(r.received, p)).select(
         "type",
         "jurisdiction",
         day=r.received,
         received=ibis.literal(1),
         completed=ibis.literal(0),
     )
-    done = r.filter(completed_request(r) & _in_period(r.completed_on, p)).select(
+    done = r.filter(completed_request(r) & day_in_period(r.completed_on, p)).select(
         "type",
         "jurisdiction",
         day=r.completed_on,
@@ -103,7 +70,7 @@ def request_activity(t: Tables, p: Params, grain: str = "month") -> ir.Table:
         completed=ibis.literal(1),
     )
     both = received.union(done)
-    both = both.mutate(period=_bucket(both.day, grain))
+    both = both.mutate(period=period_label(both.day, grain))
     return (
         both.group_by(["period", "type", "jurisdiction"])
         .aggregate(received=both.received.sum(), completed=both.completed.sum())
@@ -196,122 +163,6 @@ def deadlines(jurisdiction: str) -> tuple[str, str]:
 def _order(names: Sequence[str], canonical: Sequence[str]) -> list[str]:
     known = [n for n in canonical if n in names]
     return known + sorted(n for n in set(names) if n not in canonical)
-
-
-# Suppression together with the metrics JSON.
-
-
-@dataclass
-class PageCells:
-    """This page's counts and the sums they take part in, suppressed as section 5 says and
-    in step with the metrics JSON.
-
-    A figure the JSON also carries is pinned: it keeps the JSON's value and status. Each
-    relation total = sum(members) goes into a Cells as a breakdown of a constant zero whose
-    members are the total and its members, so one withheld figure among them, total or
-    member, draws a complementary one (a plain breakdown protects a withheld member, not a
-    withheld total whose members are all shown). Pinned figures enter that Cells with weight
-    0 when the JSON shows them (never chosen to be withheld) and 1 when it withholds them.
-
-    A sum can still end with one withheld figure when every other figure in it is pinned or
-    zero, since a pinned figure cannot be withheld here. Then a zero of this page's is
-    withheld too; failing that, a figure withheld only to protect another is shown, as it
-    can be worked out from the JSON anyway.
-    """
-
-    base: Cells
-    values: dict[Key, int] = field(default_factory=dict)
-    relations: list[tuple[Key, tuple[Key, ...]]] = field(default_factory=list)
-    withheld_zeros: set[Key] = field(default_factory=set)
-    shown_anyway: set[Key] = field(default_factory=set)
-    _declared: set[tuple[Key, tuple[Key, ...]]] = field(default_factory=set)
-    _cells: Cells | None = None
-
-    @property
-    def k(self) -> int:
-        """The minimum cell size."""
-        return self.base.k
-
-    def add(self, key: Key, value: int) -> None:
-        """Register a count; a JSON figure must have the JSON's value."""
-        value = int(value)
-        if key in self.base.values and self.base.values[key] != value:
-            raise ValueError(f"figure {key!r} disagrees with the metrics JSON")
-        if key in self.values and self.values[key] != value:
-            raise ValueError(f"figure {key!r} registered twice with different values")
-        self.values[key] = value
-        self._cells = None
-
-    def relate(self, total: Key, members: Sequence[Key]) -> None:
-        """Declare total = sum(members)."""
-        keys = (total, *members)
-        # A sum made only of JSON figures is the JSON's business, already settled there.
-        if all(key in self.base.values for key in keys):
-            return
-        relation = (total, tuple(members))
-        if relation in self._declared:
-            return
-        self._declared.add(relation)
-        self.relations.append(relation)
-        self._cells = None
-
-    def _pinned(self, key: Key) -> bool:
-        return key in self.base.values or key in self.shown_anyway
-
-    def _build(self) -> Cells:
-        cells = Cells(self.k)
-        for key, n in self.values.items():
-            if key in self.base.values:
-                n = 0 if self.base.count(key) is not None else 1
-            elif key in self.shown_anyway:
-                n = 0
-            elif key in self.withheld_zeros:
-                n = 1  # below k (k = 1 never withholds, so never gets here)
-            cells.add(key, n)
-        for i, (total, members) in enumerate(self.relations):
-            cells.add(("relation", i), 0)
-            cells.breakdown(("relation", i), (total, *members))
-        return cells
-
-    @property
-    def cells(self) -> Cells:
-        """The resolved Cells (pinned figures at their JSON status)."""
-        while self._cells is None:
-            cells = self._build()
-            hidden = cells.suppressed
-            zeros, shown = set(), set()
-            for i, (total, members) in enumerate(self.relations):
-                keys = (total, *members)
-                withheld = [key for key in keys if key in hidden]
-                if ("relation", i) not in hidden or len(withheld) != 1:
-                    continue
-                mine = [key for key in keys if not self._pinned(key) and key not in hidden]
-                if mine:  # all zero, or the Cells would have withheld one
-                    zeros.add(mine[0])
-                elif not self._pinned(withheld[0]) and self.values[withheld[0]] >= self.k:
-                    shown.add(withheld[0])
-            if zeros or shown:
-                self.withheld_zeros |= zeros
-                self.shown_anyway |= shown
-            else:
-                self._cells = cells
-        return self._cells
-
-    def count(self, key: Key) -> int | None:
-        """The published count (the JSON's for a pinned figure), or None when withheld."""
-        if key in self.base.values:
-            return self.base.count(key)
-        return None if key in self.cells.suppressed else self.values[key]
-
-    def ratio(self, numerator: Key, denominator: Key) -> float | None:
-        """numerator / denominator under the rule for rates."""
-        n, d = self.values[numerator], self.values[denominator]
-        return self.cells.ratio(n, d, [numerator, denominator])
-
-    def derived(self, value: float | None, denominator: Key) -> float | None:
-        """A median or average over the `denominator` count under the rule for rates."""
-        value = None if value is None or pd.isna(value) else float(value)
-        return self.cells.derived(value, self.values[denominator], [denominator])
 
 
 JURISDICTION_COLUMNS = (
@@ -478,8 +329,9 @@ def erasure_figures(
     every_place = _order(list(places | set(status.index)), schema.JURISDICTIONS)
 
     # One set of cells for the whole page, both grains included: a figure shown in two
-    # views is then withheld in both or in neither.
-    cells = PageCells(result.cells)
+    # views is then withheld in both or in neither. The JSON's figures keep its status.
+    cells = Cells(params.min_cell, close_withheld_totals=True)
+    cells.adopt(result.cells)
     rows = []
     for grain, frame in activity.items():
         rows += _add_activity(cells, frame, grain, calendars[grain], groups)
@@ -491,7 +343,7 @@ def erasure_figures(
 
 
 def _add_activity(
-    cells: PageCells,
+    cells: Cells,
     frame: pd.DataFrame,
     grain: str,
     calendar: list[Period],
@@ -513,7 +365,7 @@ def _add_activity(
             # Not shown, but the sum of a period's types: two views must not give it away.
             period_total = ("requests_period_total", grain, q.key, figure)
             cells.add(period_total, sum(cells.values[m] for m in members))
-            cells.relate(period_total, members)
+            cells.breakdown(period_total, members)
             period_totals.append(period_total)
             places_members = []
             for j in places:
@@ -521,21 +373,21 @@ def _add_activity(
                 cells.add(key, by_place.get((q.key, j, figure), 0))
                 places_members.append(key)
             if places_members:
-                cells.relate(_type_cell(grain, q.key, schema.ERASURE, figure), places_members)
+                cells.breakdown(_type_cell(grain, q.key, schema.ERASURE, figure), places_members)
         every = ("requests_total", figure)
         cells.add(every, sum(cells.values[m] for m in period_totals))
-        cells.relate(every, period_totals)
+        cells.breakdown(every, period_totals)
         totals = []
         for t in types:
             members = [_type_cell(grain, q.key, t, figure) for q in calendar]
             cells.add(_type_total(t, figure), sum(cells.values[m] for m in members))
-            cells.relate(_type_total(t, figure), members)
+            cells.breakdown(_type_total(t, figure), members)
             totals.append(_type_total(t, figure))
-        cells.relate(every, totals)
+        cells.breakdown(every, totals)
         for j in places:
             members = [_jurisdiction_cell(grain, q.key, j, figure) for q in calendar]
             cells.add(_jurisdiction_total(j, figure), sum(cells.values[m] for m in members))
-            cells.relate(_jurisdiction_total(j, figure), members)
+            cells.breakdown(_jurisdiction_total(j, figure), members)
     rows = []
     for q in calendar:
         for by, cell in (("type", _type_cell), ("jurisdiction", _jurisdiction_cell)):
@@ -544,9 +396,7 @@ def _add_activity(
     return rows
 
 
-def _add_jurisdictions(
-    cells: PageCells, status: pd.DataFrame, places: list[str], horizon: str
-) -> None:
+def _add_jurisdictions(cells: Cells, status: pd.DataFrame, places: list[str], horizon: str) -> None:
     """Register, per jurisdiction, erasure requests open at D by due date, completed and
     completed on time, with the sums they take part in."""
     columns = ("received", "completed", "overdue", "open", "due_soon", "due_later", "on_time")
@@ -558,7 +408,7 @@ def _add_jurisdictions(
         cells.add(("erasure_due_soon", j, horizon), value["due_soon"])
         cells.add(("erasure_due_later", j, horizon), value["due_later"])
         cells.add(("erasure_on_time_jurisdiction", j), value["on_time"])
-        cells.relate(
+        cells.breakdown(
             ("erasure_open_jurisdiction", j),
             [
                 _jurisdiction_total(j, "overdue"),
@@ -577,15 +427,15 @@ def _add_jurisdictions(
     }
     for total, members in sums.items():
         cells.add(total, sum(cells.values[m] for m in members))
-        cells.relate(total, members)
-    cells.relate(
+        cells.breakdown(total, members)
+    cells.breakdown(
         ("erasure", "open"),
         [("erasure", "overdue"), ("erasure_due_soon", horizon), ("erasure_due_later", horizon)],
     )
 
 
 def _add_backlog(
-    cells: PageCells,
+    cells: Cells,
     frame: pd.DataFrame,
     ends: dict[str, list[tuple[Period, date]]],
     as_of: date,
@@ -620,7 +470,7 @@ def _backlog_frame(tables: Tables, params: Params, days: tuple[date, ...]) -> pd
 
 
 def _publish(
-    cells: PageCells,
+    cells: Cells,
     params: Params,
     summary: dict[str, Any],
     horizon_days: int,
@@ -670,6 +520,7 @@ def _publish(
     juris: dict[str, list[Any]] = {}
     for j in places:
         completed = _jurisdiction_total(j, "completed")
+        on_time = ("erasure_on_time_jurisdiction", j)
         median = status.at[j, "median_days"] if j in status.index else None
         row = {
             "jurisdiction": j,
@@ -680,8 +531,14 @@ def _publish(
             "due_soon": count(("erasure_due_soon", j, horizon)),
             "due_later": count(("erasure_due_later", j, horizon)),
             "completed": count(completed),
-            "on_time_rate": cells.ratio(("erasure_on_time_jurisdiction", j), completed),
-            "median_days": cells.derived(median, completed),
+            "on_time_rate": cells.ratio(
+                cells.values[on_time], cells.values[completed], [on_time, completed]
+            ),
+            "median_days": cells.derived(
+                None if median is None or pd.isna(median) else float(median),
+                cells.values[completed],
+                [completed],
+            ),
             # Which rows each table lists. A listed row says no more than its cells do:
             # "<k" is never zero.
             "open_any": cells.values[("erasure_open_jurisdiction", j)] > 0,

@@ -42,7 +42,7 @@ estimates. Strata themselves are never published.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import ibis
@@ -53,11 +53,17 @@ from data import schema
 from metrics.params import Params
 from metrics.registry import Metric
 from metrics.report import CUSTOMERS, Computed, compute
-from metrics.rules import Tables, classes, consent_states, customers_at, in_period
+from metrics.rules import (
+    Tables,
+    classes,
+    consent_states,
+    customer_attribute,
+    customer_revenue,
+    customers_at,
+)
 from metrics.suppression import Cells, publishable
 
 Z95 = 1.959963984540054
-UNKNOWN = "unknown"
 OTHER_STRATUM = ("other", "other")  # label of the pooled stratum in Standardised.weights
 POOLED = -1
 
@@ -81,13 +87,6 @@ STRATA = ("channel", "country")
 # --------------------------------------------------------------------------------------------
 
 
-def customer_revenue(t: Tables, p: Params) -> ir.Table:
-    """(customer_id, revenue) for each customer with at least one order dated in the period."""
-    o = t.orders
-    o = o.filter(in_period(o.ordered_at, p) & o.customer_id.notnull())
-    return o.group_by("customer_id").aggregate(revenue=o.revenue.sum())
-
-
 def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
     """Per (group, channel, country): customers, converters, revenue and its sum of squares.
 
@@ -96,8 +95,8 @@ def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
     c = t.customers
     strata = c.select(
         "customer_id",
-        channel=c.acquisition_channel.fill_null(UNKNOWN),
-        country=c.country.fill_null(UNKNOWN),
+        channel=customer_attribute(c, "acquisition_channel"),
+        country=customer_attribute(c, "country"),
     )
     x = members.join(strata, "customer_id").left_join(customer_revenue(t, p), "customer_id")
     # A buyer's revenue is never null (orders carry a revenue), so a null marks a non-buyer;
@@ -297,25 +296,6 @@ GAP_COLUMNS = [
 ]
 
 
-def linked_withholding(
-    cells: Cells, other_side: Sequence[Hashable], members: Sequence[Hashable]
-) -> set[Hashable]:
-    """Extra keys to withhold among `members` because another breakdown of the same unshown
-    total (`other_side`, already settled) has exactly one member withheld.
-
-    With one member withheld on the other side the total is unknown there, but a fully
-    published `members` side would give it away, and with it the withheld member: the
-    smallest non-zero member (first on a tie) is withheld too.
-    """
-    hidden = cells.suppressed
-    if sum(key in hidden for key in other_side) != 1:
-        return set()
-    if any(key in hidden for key in members):
-        return set()
-    candidates = [m for m in members if cells.values[m] > 0]
-    return {min(candidates, key=lambda m: cells.values[m])} if candidates else set()
-
-
 def _keys(by: str, purpose: str | None, group: str) -> tuple[tuple, tuple]:
     """Figure keys of a group's customers and converters."""
     if by == BY_CLASS:
@@ -328,12 +308,15 @@ def _check(cells: Cells, key: tuple, value: int) -> None:
         raise RuntimeError(f"conversion-impact inputs disagree with the metrics JSON on {key}")
 
 
-def _cells(
-    result: Computed, by: str, purpose: str | None, totals: pd.DataFrame
-) -> tuple[Cells, set[Hashable]]:
-    """The JSON's cells plus this page's own figures, and the keys withheld on top of them."""
-    base = result.cells
-    cells = Cells(base.k, values=dict(base.values), breakdowns=list(base.breakdowns))
+def _cells(result: Computed, by: str, purpose: str | None, totals: pd.DataFrame) -> Cells:
+    """This page's figures beside the JSON's, which keep the status the JSON gives them.
+
+    Converters per state and per class both add up to all converters (never shown): when the
+    JSON withholds one class's converters, all converters are withheld, and a withheld total
+    whose states were all published would be their sum, so one state's converters go too.
+    """
+    cells = Cells(result.cells.k, close_withheld_totals=True)
+    cells.adopt(result.cells)
     groups = GROUPS[by]
     for group in groups:
         n_key, x_key = _keys(by, purpose, group)
@@ -342,19 +325,14 @@ def _cells(
             _check(cells, x_key, int(totals.at[group, "converters"]))
         else:
             cells.add(x_key, int(totals.at[group, "converters"]))
-    extra: set[Hashable] = set()
     if by == BY_STATE:
         total = ("impact", "converters", purpose)
-        members = [_keys(by, purpose, g)[1] for g in groups]
         cells.add(total, int(totals["converters"].sum()))
-        cells.breakdown(total, members)
-        class_side = [_keys(BY_CLASS, None, c)[1] for c in schema.CLASSES]
-        extra = linked_withholding(cells, class_side, members)
-    # The JSON's figures must come out exactly as the JSON publishes them.
-    for key in base.values:
-        if (key in cells.suppressed) != (key in base.suppressed):
-            raise RuntimeError(f"suppression of {key} differs from the metrics JSON")
-    return cells, extra
+        # The states' own sum first: with one class withheld, the spec's rule over the states
+        # settles before all converters are withheld for the classes' sake.
+        cells.breakdown(total, [_keys(by, purpose, g)[1] for g in groups])
+        cells.breakdown(total, [_keys(BY_CLASS, None, c)[1] for c in schema.CLASSES])
+    return cells
 
 
 def _gap(
@@ -386,14 +364,8 @@ def impact(
     sums = ["customers", "converters", "revenue", "revenue_sq"]
     totals = strata.groupby("group")[sums].sum().reindex(list(groups), fill_value=0)
 
-    cells, extra = _cells(result, by, purpose, totals)
+    cells = _cells(result, by, purpose, totals)
     k = cells.k
-
-    def count(key: Hashable) -> int | None:
-        return None if key in extra else cells.count(key)
-
-    def derived(value: float, n: int, inputs: Sequence[Hashable]) -> float | None:
-        return None if any(key in extra for key in inputs) else cells.derived(value, n, inputs)
 
     rows: dict[str, dict[str, float | int | None]] = {}
     variances: dict[str, dict[str, float]] = {}
@@ -402,9 +374,9 @@ def impact(
         n, x = int(totals.at[group, "customers"]), int(totals.at[group, "converters"])
         revenue, squares = float(totals.at[group, "revenue"]), float(totals.at[group, "revenue_sq"])
         row: dict[str, float | int | None] = dict.fromkeys(GROUP_COLUMNS)
-        row.update(group=group, customers=count(n_key), converters=count(x_key))
+        row.update(group=group, customers=cells.count(n_key), converters=cells.count(x_key))
         inputs = [n_key, x_key]
-        rate = derived(x / n, n, inputs) if n else None
+        rate = cells.derived(x / n, n, inputs) if n else None
         if rate is not None:
             row["rate"] = rate
             row["rate_low"], row["rate_high"] = wilson_interval(x, n)

@@ -19,6 +19,7 @@ from metrics.rules import (
     customers_at,
     erasure_requests,
     in_period,
+    orders_in_period,
     requests,
 )
 
@@ -67,8 +68,7 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         ordered=ibis.literal(False),
         revenue=ibis.literal(0, money),
     )
-    o = t.orders
-    o = o.filter(in_period(o.ordered_at, p) & o.customer_id.notnull())
+    o = orders_in_period(t, p)
     o = o.select(
         "customer_id",
         intent=ibis.literal(True),

@@ -1,5 +1,7 @@
 """The spec's rules as Ibis expressions, each written once: customers at D, consent state,
-erasure requested, yes/maybe/no class, jurisdiction and legal due date.
+refused, erasure requested, yes/maybe/no class, jurisdiction, legal due date, open, overdue
+and completed requests, orders and revenue in the period, customer attributes and the
+week or month a day falls in.
 
 Every metric is built from these, so a rule changes in one place only.
 """
@@ -39,10 +41,37 @@ class Tables:
         return replace(self, computed={**self.computed, name: table})
 
 
+UNKNOWN = schema.SEGMENT_UNKNOWN  # what a missing customer attribute counts as
+GRAINS: tuple[str, ...] = ("week", "month")
+REFUSED_STATES: tuple[str, ...] = (schema.DENIED, schema.WITHDRAWN)  # what refused means
+
+
+def day_in_period(day: ir.DateValue, p: Params) -> ir.BooleanValue:
+    """`day` lies in [start, end]."""
+    return (day >= p.start) & (day <= p.end)
+
+
 def in_period(ts: ir.TimestampValue, p: Params) -> ir.BooleanValue:
     """The UTC date of `ts` lies in [start, end]."""
-    day = ts.date()
-    return (day >= p.start) & (day <= p.end)
+    return day_in_period(ts.date(), p)
+
+
+def period_label(day: ir.DateValue, grain: str) -> ir.StringValue:
+    """The week (ISO date of its Monday) or calendar month (YYYY-MM) that `day` falls in."""
+    if grain == "week":
+        # Weeks run Monday to Sunday (ISO 8601) and are named after their Monday.
+        return day.truncate("W").strftime("%Y-%m-%d")
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
+
+
+def customer_attribute(c: ir.Table, name: str) -> ir.StringValue:
+    """A customer column to group by: jurisdiction as customer_jurisdiction gives it, any
+    other column with a missing value counted as UNKNOWN."""
+    if name == "jurisdiction":
+        return customer_jurisdiction(c)
+    return c[name].fill_null(UNKNOWN)
 
 
 def filtered_customers(t: Tables, p: Params) -> ir.Table:
@@ -56,7 +85,7 @@ def filtered_customers(t: Tables, p: Params) -> ir.Table:
     if f.channels:
         conditions.append(c.acquisition_channel.isin(f.channels))
     if f.segments:
-        conditions.append(c.segment.fill_null(schema.SEGMENT_UNKNOWN).isin(f.segments))
+        conditions.append(customer_attribute(c, "segment").isin(f.segments))
     return c.filter(*conditions) if conditions else c
 
 
@@ -95,6 +124,11 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
     )
 
 
+def refused(state: ir.StringValue) -> ir.BooleanValue:
+    """A consent state that refuses the purpose: denied or withdrawn."""
+    return state.isin(list(REFUSED_STATES))
+
+
 def erasure_requesters(t: Tables, p: Params) -> ir.Table:
     """customer_id of everyone with a non-rejected erasure request received on or before D."""
     r = t.privacy_requests
@@ -113,16 +147,16 @@ def classes(t: Tables, p: Params) -> ir.Table:
     s = s.filter(s.purpose.isin(p.marketing_purposes))
     votes = s.group_by("customer_id").agg(
         granted=(s.state == schema.GRANTED).any(),
-        refused=s.state.isin([schema.DENIED, schema.WITHDRAWN]).any(),
+        refused=refused(s.state).any(),
     )
     erasure = erasure_requesters(t, p).mutate(erasure=ibis.literal(True))
     c = customers_at(t, p).select("customer_id")
     c = c.left_join(votes, "customer_id").left_join(erasure, "customer_id")
     granted = c.granted.fill_null(False)
-    refused = c.refused.fill_null(False)
+    refusal = c.refused.fill_null(False)
     erased = c.erasure.fill_null(False)
     cls = ibis.cases(
-        (erased | (~granted & refused), schema.NO),
+        (erased | (~granted & refusal), schema.NO),
         (granted, schema.YES),
         else_=schema.MAYBE,
     )
@@ -201,21 +235,56 @@ def requests(t: Tables, p: Params) -> ir.Table:
     return r
 
 
+def completed_request(r: ir.Table) -> ir.BooleanValue:
+    """A request counts as completed: status completed with a completed_at date.
+
+    The spec defines it for erasure requests; it applies alike to every request type. `r`
+    has the columns of `requests`.
+    """
+    return (r.status == schema.COMPLETED) & r.completed_on.notnull()
+
+
+def open_on(r: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
+    """Request open on `day`: received on or before it, not rejected, not completed by then.
+
+    The spec's "open at D" with D any date expression, so one query can evaluate it at every
+    period end; `erasure_requests` applies it at D. `r` has the columns of `requests`.
+    """
+    return (
+        (r.received <= day)
+        & (r.status != schema.REJECTED)
+        & (r.completed_on.isnull() | (r.completed_on > day))
+    )
+
+
+def overdue_on(r: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
+    """Request overdue on `day`: open then, and `day` after its legal due date."""
+    return open_on(r, day) & (day > r.due)
+
+
 def erasure_requests(t: Tables, p: Params) -> ir.Table:
     """Erasure requests with jurisdiction, received/completed dates, due date and flags at D."""
     r = requests(t, p)
     r = r.filter(r.type == schema.ERASURE)
-    is_open = (
-        (r.received <= p.as_of)
-        & (r.status != schema.REJECTED)
-        & (r.completed_on.isnull() | (r.completed_on > p.as_of))
-    )
-    done = (r.status == schema.COMPLETED) & r.completed_on.notnull()
+    as_of = ibis.literal(p.as_of)
+    done = completed_request(r)
     return r.mutate(
-        received_in_period=(r.received >= p.start) & (r.received <= p.end),
-        completed_in_period=done & (r.completed_on >= p.start) & (r.completed_on <= p.end),
-        open=is_open,
-        overdue=is_open & (ibis.literal(p.as_of) > r.due),
+        received_in_period=day_in_period(r.received, p),
+        completed_in_period=done & day_in_period(r.completed_on, p),
+        open=open_on(r, as_of),
+        overdue=overdue_on(r, as_of),
         on_time=done & (r.completed_on <= r.due),
         days=r.completed_on.delta(r.received, unit="day"),
     )
+
+
+def orders_in_period(t: Tables, p: Params) -> ir.Table:
+    """Orders of a known customer dated in the period: the ones conversion and revenue count."""
+    o = t.orders
+    return o.filter(in_period(o.ordered_at, p) & o.customer_id.notnull())
+
+
+def customer_revenue(t: Tables, p: Params) -> ir.Table:
+    """(customer_id, revenue) for each customer with at least one order dated in the period."""
+    o = orders_in_period(t, p)
+    return o.group_by("customer_id").aggregate(revenue=o.revenue.sum())

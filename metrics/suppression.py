@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 Key = Hashable
+Breakdown = tuple[Key, tuple[Key, ...]]
 
 
 def publishable(n: int, k: int) -> bool:
@@ -18,12 +19,53 @@ class Cells:
     """Counts keyed by figure, the breakdowns that add up to totals, and what is suppressed.
 
     A figure has one key wherever it appears, so it is published the same way everywhere.
+
+    With the defaults this is the spec's rule, word for word (the metrics JSON): primary
+    suppression, then, where a published total has exactly one withheld member, its smallest
+    other non-zero member (the first listed on a tie) or else the total, to a fixed point.
+
+    Two additions serve figures published beside the metrics JSON:
+
+    - `close_withheld_totals=True`: a total withheld (for any reason) whose members are all
+      published would be their sum; then its smallest non-zero member is withheld too. Rounds
+      of the spec's rule to a fixed point alternate with rounds of this one until neither
+      withholds anything more.
+    - `pin(key)` (and `adopt`, which pins another Cells' figures at the status it gives
+      them): the figure's status is settled elsewhere, so it is withheld here only when it is
+      primary or forced with `withhold`, never as a complement. Where a rule would pick a
+      pinned figure it picks the next candidate: the smallest non-zero member that is not
+      pinned, then (for a published total) the total when it is not pinned. A breakdown made
+      only of pinned figures is settled where they come from and is left alone.
+
+    Pinning can leave a breakdown with no candidate (every other figure pinned or zero).
+    Then, in this order:
+
+    1. a zero member that is not pinned is withheld (the first listed), so the withheld
+       figure is one of two unknowns. As counts are never negative, withheld members of a
+       published total that add up to 0 are each known to be 0: such a breakdown needs a
+       complement like one with a single withheld member.
+    2. failing that, the lone withheld figure, when it was withheld only as a complement (not
+       primary, pinned or forced), is published after all and everything is resolved again:
+       every other figure of the breakdown is published, so it could be worked out anyway.
+    3. failing that (a primary or pinned figure that the pinned figures give away), nothing
+       can be done here: the breakdown is listed in `unprotected`.
+
+    Neither addition ever applies with the defaults (nothing pinned, no zero withheld), so the
+    metrics JSON keeps the spec's literal rule.
     """
 
     k: int
     values: dict[Key, int] = field(default_factory=dict)
-    breakdowns: list[tuple[Key, tuple[Key, ...]]] = field(default_factory=list)
-    _suppressed: set[Key] | None = None
+    breakdowns: list[Breakdown] = field(default_factory=list)
+    close_withheld_totals: bool = field(default=False, kw_only=True)
+    pinned: set[Key] = field(default_factory=set, kw_only=True)
+    forced: set[Key] = field(default_factory=set, kw_only=True)
+    _suppressed: set[Key] | None = field(default=None, init=False, repr=False)
+    _unprotected: list[Breakdown] = field(default_factory=list, init=False, repr=False)
+    _declared: set[Breakdown] = field(default_factory=set, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._declared = set(self.breakdowns)
 
     def add(self, key: Key, value: int) -> None:
         """Register a count under its figure key."""
@@ -34,8 +76,39 @@ class Cells:
 
     def breakdown(self, total: Key, members: Sequence[Key]) -> None:
         """Declare that `members` add up to `total` (complementary suppression applies)."""
-        self.breakdowns.append((total, tuple(members)))
+        declared = (total, tuple(members))
+        if declared not in self._declared:  # the same sum declared twice adds nothing
+            self._declared.add(declared)
+            self.breakdowns.append(declared)
+            self._suppressed = None
+
+    def withhold(self, key: Key) -> None:
+        """Withhold a registered figure for a reason this Cells does not see."""
+        self._registered(key)
+        self.forced.add(key)
         self._suppressed = None
+
+    def pin(self, key: Key) -> None:
+        """Fix a registered figure's status from elsewhere: never withheld here as a complement
+        (withheld only when primary or forced with `withhold`)."""
+        self._registered(key)
+        self.pinned.add(key)
+        self._suppressed = None
+
+    def adopt(self, other: Cells, rename: Callable[[Key], Key] | None = None) -> None:
+        """Register every figure of `other` (under `rename(key)`), pinned at the status `other`
+        gives it, so it is published here exactly as there."""
+        hidden = other.suppressed
+        for key, n in other.values.items():
+            mine = rename(key) if rename else key
+            self.add(mine, n)
+            self.pin(mine)
+            if key in hidden:
+                self.withhold(mine)
+
+    def _registered(self, key: Key) -> None:
+        if key not in self.values:
+            raise KeyError(f"figure {key!r} is not registered")
 
     @property
     def suppressed(self) -> set[Key]:
@@ -44,26 +117,94 @@ class Cells:
             self._suppressed = self._resolve()
         return self._suppressed
 
+    @property
+    def unprotected(self) -> list[Breakdown]:
+        """Breakdowns whose one withheld figure the pinned figures give away (see the class)."""
+        _ = self.suppressed
+        return list(self._unprotected)
+
     def _resolve(self) -> set[Key]:
+        active = [
+            (total, members)
+            for total, members in self.breakdowns
+            if not all(key in self.pinned for key in (total, *members))
+        ]
+        shown: set[Key] = set()
+        while True:
+            hidden, stuck = self._settle(active, self.pinned | shown)
+            # Step 2 of the fallback: a complement that the published figures give away anyway.
+            extra = {key for key in stuck if self._complement_only(key)} - shown
+            if not extra:
+                self._unprotected = [b for b in active if self._leaks(b, hidden)]
+                return hidden
+            shown |= extra
+
+    def _complement_only(self, key: Key) -> bool:
+        return (
+            key not in self.pinned
+            and key not in self.forced
+            and publishable(self.values[key], self.k)
+        )
+
+    def _settle(self, active: list[Breakdown], fixed: set[Key]) -> tuple[set[Key], set[Key]]:
+        """Withheld keys with `fixed` never chosen as complements, and the lone withheld
+        figures of breakdowns no complement could protect."""
         hidden = {key for key, n in self.values.items() if not publishable(n, self.k)}
-        changed = True
-        # A suppression made for one breakdown can leave another with a single hidden member,
-        # so repeat until every published total has zero or at least two hidden members.
-        while changed:
-            changed = False
-            for total, members in self.breakdowns:
-                if total in hidden:
-                    continue
-                if sum(m in hidden for m in members) != 1:
-                    continue
-                others = [m for m in members if m not in hidden and self.values[m] > 0]
-                if others:
-                    # Smallest first; on a tie, the member listed first.
-                    hidden.add(min(others, key=lambda m: self.values[m]))
-                else:
-                    hidden.add(total)
-                changed = True
-        return hidden
+        hidden |= self.forced
+        while True:
+            # The spec's rule to a fixed point. A suppression made for one breakdown can leave
+            # another with a single hidden member, hence the repetition.
+            changed = True
+            while changed:
+                changed = False
+                for b in active:
+                    if b[0] not in hidden and self._leaks(b, hidden):
+                        pick = self._complement(b, hidden, fixed)
+                        if pick is not None:
+                            hidden.add(pick)
+                            changed = True
+            if not self.close_withheld_totals:
+                break
+            closed = False
+            for b in active:
+                if b[0] in hidden and self._leaks(b, hidden):
+                    pick = self._complement(b, hidden, fixed)
+                    if pick is not None:
+                        hidden.add(pick)
+                        closed = True
+            if not closed:
+                break
+        stuck = set()
+        for b in active:
+            if self._leaks(b, hidden):
+                withheld = [key for key in (b[0], *b[1]) if key in hidden]
+                if len(withheld) == 1:
+                    stuck.add(withheld[0])
+        return hidden, stuck
+
+    def _leaks(self, breakdown: Breakdown, hidden: set[Key]) -> bool:
+        """Whether a withheld figure of the breakdown follows from its published ones."""
+        total, members = breakdown
+        withheld = [m for m in members if m in hidden]
+        if total in hidden:
+            return self.close_withheld_totals and not withheld
+        # Counts are never negative: withheld members adding up to 0 are each 0.
+        return len(withheld) == 1 or (bool(withheld) and sum(self.values[m] for m in withheld) == 0)
+
+    def _complement(self, breakdown: Breakdown, hidden: set[Key], fixed: set[Key]) -> Key | None:
+        """The figure to withhold with a leaking breakdown, or None when none can be."""
+        total, members = breakdown
+        free = [m for m in members if m not in hidden and m not in fixed]
+        others = [m for m in free if self.values[m] > 0]
+        if others:
+            # Smallest first; on a tie, the member listed first.
+            return min(others, key=lambda m: self.values[m])
+        if total not in hidden and total not in fixed:
+            return total
+        # A withheld zero helps only beside a withheld figure that is not zero.
+        if free and (total in hidden or sum(self.values[m] for m in members if m in hidden)):
+            return free[0]
+        return None
 
     def count(self, key: Key) -> int | None:
         """The published count, or None when suppressed."""

@@ -124,80 +124,23 @@ def _flow_breakdowns() -> list[tuple[Key, tuple[Key, ...]]]:
     return out
 
 
-def _flow_cells(
-    now: Computed, before: Computed, flows: dict[tuple[str, str], int], forced: set[Key]
-) -> Cells:
-    """Both metrics JSONs' cells, unchanged, then the flows, how they add up, and the flows
-    withheld for a reason Cells does not see (`forced`).
+def _flow_cells(now: Computed, before: Computed, flows: dict[tuple[str, str], int]) -> Cells:
+    """The flows and how they add up, beside both metrics JSONs' figures pinned at the status
+    each JSON gives them (the earlier one's under `_earlier` keys).
 
-    The JSONs' values and breakdowns come first and flows are members of none of them, so
-    the JSONs' suppression replays here exactly unless a flow breakdown withholds a total.
+    Flows are members of no JSON breakdown and every total a flow breakdown adds up to is a
+    JSON figure or NEW_KEY, so only flows and NEW_KEY are ever withheld here. A class size a
+    JSON withholds is protected too: its flows are never all published.
     """
-    cells = Cells(now.params.min_cell)
-    for key, n in now.cells.values.items():
-        cells.add(key, n)
-    for total, members in now.cells.breakdowns:
-        cells.breakdown(total, members)
-    for key, n in before.cells.values.items():
-        cells.add(_earlier(key), n)
-    for total, members in before.cells.breakdowns:
-        cells.breakdown(_earlier(total), [_earlier(m) for m in members])
+    cells = Cells(now.params.min_cell, close_withheld_totals=True)
+    cells.adopt(now.cells)
+    cells.adopt(before.cells, rename=_earlier)
     cells.add(NEW_KEY, sum(flows[(NEW, c)] for c in FLOW_TO))
     for pair, n in flows.items():
         cells.add(_flow_key(*pair), n)
     for total, members in _flow_breakdowns():
         cells.breakdown(total, members)
-    for key in sorted(forced):
-        # Cells withholds only for reasons it sees: a marker of one person that alone makes
-        # up `key` has the complementary rule withhold it (k = 1 never gets here).
-        marker = ("withheld", key)
-        cells.add(marker, 1)
-        cells.breakdown(key, [marker])
     return cells
-
-
-def closing_flows(
-    values: dict[Key, int], hidden: set[Key], breakdowns: Sequence[tuple[Key, Sequence[Key]]]
-) -> set[Key]:
-    """Members to withhold so that no withheld total is the sum of published members.
-
-    Where a withheld total has every member published, its smallest non-zero member goes
-    (the first listed on a tie). A rule of small-cell suppression that
-    metrics.suppression.Cells does not apply yet.
-    """
-    out: set[Key] = set()
-    for total, members in breakdowns:
-        if total not in hidden or any(m in hidden for m in members):
-            continue
-        candidates = [m for m in members if values[m] > 0]
-        if candidates:
-            out.add(min(candidates, key=lambda m: values[m]))
-    return out
-
-
-def _withheld_flows(now: Computed, before: Computed, flows: dict[tuple[str, str], int]) -> set[Key]:
-    """The flow keys (and NEW_KEY) to withhold, so that no figure withheld in either metrics
-    JSON can be worked back out from the flows.
-
-    Should the flows' breakdowns ever withhold a figure that either JSON publishes (a class
-    size, or the customers), that figure cannot protect the flows: every flow is withheld
-    instead, and the JSONs stay the one source of those figures.
-    """
-    forced: set[Key] = set()
-    while True:
-        cells = _flow_cells(now, before, flows, forced)
-        hidden = cells.suppressed
-        more = closing_flows(cells.values, hidden, _flow_breakdowns()) - forced
-        if not more:
-            break
-        forced |= more
-    consistent = {k for k in now.cells.values if k in hidden} == now.cells.suppressed and {
-        k for k in before.cells.values if _earlier(k) in hidden
-    } == before.cells.suppressed
-    flow_keys = {_flow_key(*pair) for pair in flows}
-    if not consistent:
-        return flow_keys | ({NEW_KEY} & hidden)
-    return (flow_keys | {NEW_KEY}) & hidden
 
 
 def class_flows(tables: Tables, params: Params) -> pd.DataFrame:
@@ -216,7 +159,7 @@ def _class_flows(tables: Tables, params: Params, now: Computed) -> pd.DataFrame:
     flows = {
         (row.from_class, row.to_class): int(row.customers) for row in raw.itertuples(index=False)
     }
-    withheld = _withheld_flows(now, before, flows)
+    withheld = _flow_cells(now, before, flows).suppressed
     sizes_now = to_json(now)["ymn"]
     sizes_before = to_json(before)["ymn"]
     new_total = None if NEW_KEY in withheld else sum(flows[(NEW, c)] for c in FLOW_TO)

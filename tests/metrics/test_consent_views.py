@@ -433,3 +433,33 @@ def test_registry_entries_have_sql_and_unique_names(demo):
     for metric in cv.METRICS:
         assert "SELECT" in metric.sql(tables, params).upper()
         assert metric.description and metric.unit in ("count", "rate")
+
+
+def test_published_parts_never_add_back_up_to_a_granted_total_the_json_withholds(store_with):
+    customers, events = (
+        ["customer_id,created_at,country"],
+        ["customer_id,purpose,decision,occurred_at"],
+    )
+    plan = [
+        ("DE", "granted", 12),
+        ("DE", "withdrawn", 5),
+        ("DE", "denied", 15),
+        ("FR", "granted", 12),
+        ("FR", "denied", 15),
+    ]
+    n = 0
+    for country, decision, count in plan:
+        for _ in range(count):
+            n += 1
+            customers.append(f"c{n},2026-01-01,{country}")
+            events.append(f"c{n},email_marketing,{decision},2026-01-02")
+    store = store_with(
+        {"customers": "\n".join(customers) + "\n", "consent_events": "\n".join(events) + "\n"}
+    )
+    params = resolve_params(store.date_range())
+    tables = Tables.from_backend(store.backend)
+    # The JSON withholds withdrawn (5) and, as its complement, granted (24, the smallest).
+    states = to_json(compute(tables, params))["consent"]["email_marketing"]
+    assert (states["granted"], states["withdrawn"], states["denied"]) == (None, None, 30)
+    by_country = cv.opted_in_by(tables, params, "country").set_index("country")["granted"]
+    assert by_country.isna().sum() >= 1

@@ -18,7 +18,6 @@ from metrics.params import Filters, resolve_params
 from metrics.registry import BY_NAME
 from metrics.report import compute, to_json
 from metrics.rules import Tables, erasure_requests
-from metrics.suppression import Cells
 
 CUSTOMERS = """\
 customer_id,created_at,country,state
@@ -336,58 +335,6 @@ def test_withheld_figures_hold_across_grains_and_views(counted):
             published[(grain, by)] = [v for v in values if v is not None]
     k = params.min_cell
     assert all(v == 0 or v >= k for values in published.values() for v in values)
-
-
-# The page's cells beside the JSON's, on hand-made figures (k = 11).
-
-
-def base_cells(values: dict, breakdowns=()) -> Cells:
-    cells = Cells(11)
-    for key, n in values.items():
-        cells.add(key, n)
-    for total, members in breakdowns:
-        cells.breakdown(total, members)
-    return cells
-
-
-def test_a_figure_the_json_shows_is_never_withheld_to_protect_another():
-    page = ev.PageCells(base_cells({"erasure_feb": 12}))
-    page.add("erasure_feb", 12)
-    page.add("access_feb", 5)
-    page.add("all_feb", 17)
-    page.relate("all_feb", ["erasure_feb", "access_feb"])
-    assert page.count("access_feb") is None
-    assert page.count("erasure_feb") == 12  # as the JSON shows it
-    assert page.count("all_feb") is None  # withheld in its place
-
-
-def test_a_total_the_json_withholds_is_not_rebuilt_from_its_parts():
-    # The JSON withholds "jan" (24) only to protect "feb" (5).
-    base = base_cells({"all": 29, "jan": 24, "feb": 5}, [("all", ["jan", "feb"])])
-    assert base.count("jan") is None
-    page = ev.PageCells(base)
-    for key, n in {"jan": 24, "jan_gdpr": 12, "jan_us": 12}.items():
-        page.add(key, n)
-    page.relate("jan", ["jan_gdpr", "jan_us"])
-    assert [page.count("jan_gdpr"), page.count("jan_us")] == [None, 12]
-
-
-def test_a_zero_is_withheld_when_nothing_else_can_be():
-    # Row: r (JSON, 15) = x + y with y = 0; column: c (JSON, 20) = x + z with z = 5.
-    # Withholding z draws x; x would then follow from r - y, unless y is withheld too.
-    page = ev.PageCells(base_cells({"r": 15, "c": 20}))
-    for key, n in {"r": 15, "c": 20, "x": 15, "y": 0, "z": 5}.items():
-        page.add(key, n)
-    page.relate("r", ["x", "y"])
-    page.relate("c", ["x", "z"])
-    assert [page.count(key) for key in ("x", "y", "z")] == [None, None, None]
-    assert (page.count("r"), page.count("c")) == (15, 20)
-
-
-def test_a_figure_must_agree_with_the_json():
-    page = ev.PageCells(base_cells({"open": 12}))
-    with pytest.raises(ValueError):
-        page.add("open", 13)
 
 
 # Invariants on a seeded demo.

@@ -19,7 +19,6 @@ from metrics.ymn_views import (
     FUNNEL_STAGES,
     METRICS,
     class_flows,
-    closing_flows,
     funnels,
     maybe_opportunity,
 )
@@ -309,10 +308,11 @@ def test_a_class_withheld_in_the_metrics_json_is_withheld_by_the_flows(store_wit
     assert None in into_maybe
 
 
-def test_flows_that_would_give_away_a_published_class_size_are_all_withheld(store_with):
+def test_a_flow_no_other_flow_can_protect_is_protected_by_a_withheld_zero(store_with):
     # Out of no (15) only no->no moves; into no only yes->no (5, small) and no->no. Withholding
-    # no->no to protect yes->no would need the earlier no (15) withheld too, which the
-    # previous period's metrics JSON publishes: no flow can be shown.
+    # no->no to protect yes->no leaves it alone among the flows out of no, whose total the
+    # previous period's metrics JSON publishes and whose other flows are 0: the first of those
+    # zeros (no->yes) is withheld with it, and into yes then takes yes->yes (25).
     sizes = {
         ("yes", "yes"): 25,
         ("yes", "no"): 5,
@@ -323,7 +323,9 @@ def test_flows_that_would_give_away_a_published_class_size_are_all_withheld(stor
     store = moving_store(store_with, sizes)
     tables, params = tables_and_params(store, min_cell=11)
     frame = class_flows(tables, params)
-    assert all(n is None for n in frame.customers)
+    assert withheld(frame) == {("yes", "no"), ("no", "no"), ("no", "yes"), ("yes", "yes")}
+    # What the published figures leave: yes->yes + yes->no = 30, yes->no + no->no = 20,
+    # no->yes + no->no = 15, yes->yes + no->yes = 25: yes->no lies anywhere from 5 to 20.
     before = to_json(compute(tables, previous_period(params)))
     assert before["ymn"] == {"yes": 30, "maybe": 20, "no": 15}
     assert dict(zip(frame.to_class, frame.to_customers, strict=True)) == {
@@ -335,7 +337,8 @@ def test_flows_that_would_give_away_a_published_class_size_are_all_withheld(stor
 
 def test_new_customers_are_known_from_the_two_customer_counts(store_with):
     # 5 new customers, all now yes: a small cell, but customers at D (100) less customers
-    # on 2025-12-31 (95) gives it away, and with it new->yes, as the other new flows are 0.
+    # on 2025-12-31 (95) gives it away. The other new flows are 0, so a zero (new->maybe) is
+    # withheld beside new->yes, and the flows those two take part in are protected in turn.
     sizes = {("yes", "yes"): 40, ("maybe", "maybe"): 25, ("no", "no"): 30, ("new", "yes"): 5}
     store = moving_store(store_with, sizes)
     tables, params = tables_and_params(store, min_cell=11)
@@ -345,18 +348,16 @@ def test_new_customers_are_known_from_the_two_customer_counts(store_with):
     )
     assert (now["customers"], before["customers"]) == (100, 95)
     frame = class_flows(tables, params)
-    assert all(n is None for n in frame.customers)
     assert frame.loc[frame.from_class == "new", "from_customers"].iloc[0] is None
-
-
-def test_closing_flows_withholds_the_smallest_member_of_a_withheld_total():
-    values = {"t": 55, "a": 0, "b": 30, "c": 25, "u": 40, "d": 20, "e": 20, "v": 9, "f": 9}
-    breakdowns = [("t", ["a", "b", "c"]), ("u", ["d", "e"]), ("v", ["f"])]
-    # t withheld with every member published: c goes. u is published: nothing to close.
-    assert closing_flows(values, {"t"}, breakdowns) == {"c"}
-    # A tie goes to the member listed first; a total with a withheld member needs nothing.
-    assert closing_flows(values, {"u", "t", "b"}, breakdowns) == {"d"}
-    assert closing_flows(values, {"v", "f"}, breakdowns) == set()
+    # new->yes + new->maybe = 5 is all that is known of them.
+    assert withheld(frame) == {
+        ("new", "yes"),
+        ("new", "maybe"),
+        ("yes", "yes"),
+        ("yes", "maybe"),
+        ("maybe", "yes"),
+        ("maybe", "maybe"),
+    }
 
 
 def funnel_extra() -> dict[str, str]:
