@@ -14,10 +14,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import ibis
+
 from data import schema
 from data.policy import CATEGORIES, Category
 from metrics.params import Filters, Params
-from metrics.rules import Tables, classes, consent_states, requests
+from metrics.rules import Tables, classes, consent_states, open_on, overdue_on, requests
 
 CLASS_TEXT = {
     schema.YES: "yes: you allow at least one of our marketing purposes",
@@ -118,12 +120,12 @@ def person_report(t: Tables, params: Params, customer_id: str) -> PersonReport:
         report.ymn_reason = _reason(
             {k: v["state"] for k, v in states.items()}, erasure, p.marketing_purposes
         )
-    for r in sorted(_records(requests(mine, p)), key=lambda r: r["received"]):
+    theirs = requests(mine, p)
+    at = ibis.literal(p.as_of)
+    theirs = theirs.mutate(open=open_on(theirs, at), overdue=overdue_on(theirs, at))
+    for r in sorted(_records(theirs), key=lambda r: r["received"]):
         deadline = schema.DEADLINES.get(r["jurisdiction"], schema.DEADLINES[schema.OTHER])
-        r["legal_period"] = str(deadline[0])
-        r["overdue"] = (
-            r["status"] != schema.REJECTED and r["completed_on"] is None and p.as_of > r["due"]
-        )
+        r["legal_period"] = str(deadline[1] if r["extended"] else deadline[0])
         report.requests.append(r)
     return report
 

@@ -117,7 +117,8 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
         method=e.method.argmax(key),
         prompt_variant=e.prompt_variant.argmax(key),
     )
-    winner = (levels - 1) - won.key % levels
+    # SQL's % keeps the sign of a negative key (an event before 1970): fold it back first.
+    winner = (levels - 1) - ((won.key % levels) + levels) % levels
     by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
     return won.select(
         "customer_id", "purpose", "method", "prompt_variant", state=winner.cases(*by_rank)
@@ -223,6 +224,7 @@ def requests(t: Tables, p: Params) -> ir.Table:
         "type",
         "status",
         "channel",
+        extended=r.extended.fill_null(False),
         jurisdiction=jurisdiction,
         received=received,
         completed_on=r.completed_at.date(),
