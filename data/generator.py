@@ -20,6 +20,7 @@ from __future__ import annotations
 import operator
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -1334,7 +1335,11 @@ def generate(
         raise ValueError("customers must be at least 1")
     scen = _SCENARIOS[scenario]
     report = progress or (lambda _message: None)
-    rng = np.random.default_rng(seed)
+    # One independent stream per part, so the customers table (mostly Faker, in Python) can be
+    # built on a second thread while numpy and Arrow build the others, and the result stays
+    # the same for a seed whatever the scheduling.
+    streams = iter(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
+    rng = next(streams)
 
     people = _people(rng, customers, scen)
     erasures = _erasure_requests(rng, people, scen)
@@ -1350,18 +1355,26 @@ def generate(
     ids = _padded(np.arange(1, customers + 1), id_width)
 
     tables: dict[str, pa.Table] = {}
-    tables["customers"] = _customers_table(rng, seed, people, ids)
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        customers_table = helper.submit(_customers_table, next(streams), seed, people, ids)
+        events, grants = _consent(next(streams), people, scen)
+        tables["consent_events"] = _consent_table(events, people, ids)
+        del events  # the largest intermediate; freed before touchpoints to bound peak memory
+        report(f"consent_events {tables['consent_events'].num_rows:,}")
+        tables["touchpoints"] = _touchpoints_table(
+            next(streams), people, grants["email_marketing"], ids
+        )
+        report(f"touchpoints {tables['touchpoints'].num_rows:,}")
+        tables["orders"] = _orders_table(next(streams), people, _ymn(grants, people), ids)
+        report(f"orders {tables['orders'].num_rows:,}")
+        tables["privacy_requests"] = _requests_table(
+            next(streams), people, requests, unknown_numbers, id_width
+        )
+        report(f"privacy_requests {tables['privacy_requests'].num_rows:,}")
+        tables["sharing"] = _sharing_table(
+            next(streams), people, grants["third_party_sharing"], ids
+        )
+        report(f"sharing {tables['sharing'].num_rows:,}")
+        tables["customers"] = customers_table.result()
     report(f"customers {tables['customers'].num_rows:,}")
-    events, grants = _consent(rng, people, scen)
-    tables["consent_events"] = _consent_table(events, people, ids)
-    del events  # the largest intermediate; freed before touchpoints to bound peak memory
-    report(f"consent_events {tables['consent_events'].num_rows:,}")
-    tables["touchpoints"] = _touchpoints_table(rng, people, grants["email_marketing"], ids)
-    report(f"touchpoints {tables['touchpoints'].num_rows:,}")
-    tables["orders"] = _orders_table(rng, people, _ymn(grants, people), ids)
-    report(f"orders {tables['orders'].num_rows:,}")
-    tables["privacy_requests"] = _requests_table(rng, people, requests, unknown_numbers, id_width)
-    report(f"privacy_requests {tables['privacy_requests'].num_rows:,}")
-    tables["sharing"] = _sharing_table(rng, people, grants["third_party_sharing"], ids)
-    report(f"sharing {tables['sharing'].num_rows:,}")
     return {name: tables[name] for name in TABLES}
