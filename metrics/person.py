@@ -130,6 +130,20 @@ def person_report(t: Tables, params: Params, customer_id: str) -> PersonReport:
     return report
 
 
+def usage(report: PersonReport) -> list[dict[str, str]]:
+    """One row per category of data: its fields, purposes, source and retention."""
+    return [
+        {
+            "category": c.name,
+            "fields": ", ".join(c.fields),
+            "purposes": c.purposes,
+            "source": c.source,
+            "retention": c.retention,
+        }
+        for c in report.categories
+    ]
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -275,19 +289,6 @@ def report_html(report: PersonReport) -> str:
     for name, rows in report.rows.items():
         parts.append(f"<h3>{e(name.replace('_', ' '))} ({len(rows)})</h3>{_table(rows)}")
     parts.append("<h2>How we use it</h2>")
-    parts.append(
-        _table(
-            [
-                {
-                    "category": c.name,
-                    "fields": ", ".join(c.fields),
-                    "purposes": c.purposes,
-                    "source": c.source,
-                    "retention": c.retention,
-                }
-                for c in report.categories
-            ],
-        )
-    )
+    parts.append(_table(usage(report)))
     parts.append("</body></html>")
     return "".join(parts)

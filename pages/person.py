@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from consentlens import actions
+from metrics.person import usage
 from pages import _access as access
 from pages import _widgets as w
 
@@ -62,18 +63,4 @@ for name, rows in report.rows.items():
     with st.expander(f"{name.replace('_', ' ')} ({len(rows)})"):
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 st.subheader("How it is used")
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "category": c.name,
-                "fields": ", ".join(c.fields),
-                "purposes": c.purposes,
-                "source": c.source,
-                "retention": c.retention,
-            }
-            for c in report.categories
-        ]
-    ),
-    hide_index=True,
-)
+st.dataframe(pd.DataFrame(usage(report)), hide_index=True)
