@@ -260,15 +260,7 @@ class ErasureFigures:
 
     def due_status(self) -> pd.DataFrame:
         """Open erasure requests at D per jurisdiction: overdue, due soon, due later."""
-        columns = [
-            "jurisdiction",
-            "deadline",
-            "extended_deadline",
-            "open",
-            "overdue",
-            "due_soon",
-            "due_later",
-        ]
+        columns = list(JURISDICTION_COLUMNS[: JURISDICTION_COLUMNS.index("due_later") + 1])
         f = self.jurisdictions
         return f[f.open_any][columns].reset_index(drop=True)
 
