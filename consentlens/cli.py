@@ -14,6 +14,7 @@ from datetime import date
 
 from data import audit
 from data.keys import StoreKeyError
+from data.schema import TABLES
 from data.store import ENV_VAR, StoreError, open_store
 from metrics.params import default_min_cell
 
@@ -93,36 +94,200 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    """Import canonical CSV or Parquet files in one transaction."""
-    from data.loader import ImportRejected, import_files
+def _canonical(paths: Sequence[str]) -> bool:
+    """Whether every path is a canonical table file or a folder (the engine's strict path)."""
+    from pathlib import Path
 
-    with open_store(args.db) as store:
+    from data.loader import SUFFIXES
+    from data.schema import TABLES
+
+    return all(
+        Path(p).is_dir() or (Path(p).suffix.lower() in SUFFIXES and Path(p).stem in TABLES)
+        for p in paths
+    )
+
+
+def _extract_files(paths: Sequence[str]) -> list[str]:
+    from pathlib import Path
+
+    files: list[str] = []
+    for given in paths:
+        path = Path(given)
+        files += sorted(str(p) for p in path.iterdir() if p.is_file()) if path.is_dir() else [given]
+    return files
+
+
+def _print_report(report, mapping_shown: bool) -> None:
+    """The validation report: per file what was detected and how it maps, then the counts."""
+    for inspection in report.files:
+        print(f"{inspection.extract.name}: {inspection.dialect}")
+        if inspection.mapping is None:
+            continue
+        m = inspection.mapping
+        print(f"  table {m.table} ({inspection.mapping_source} mapping)")
+        if mapping_shown:
+            for header, column in m.columns.items():
+                print(f"    {header} -> {column}")
+            for header, purpose in m.opt_ins.items():
+                print(f"    {header} -> consent event for {purpose}")
+            for header, column in m.event_columns.items():
+                print(f"    {header} -> consent_events.{column}")
+    outcome = report.outcome
+    print(
+        f"rows read {outcome.rows_read:,} = accepted {outcome.accepted:,} "
+        f"+ rejected {outcome.rejected:,}"
+    )
+
+
+def _write_problems(path: str, problems) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "unit", "line", "column", "reason"])
+        for p in problems:
+            writer.writerow([p.file, p.unit, p.line, p.column, p.reason])
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import files in one transaction: canonical files strictly, other extracts mapped."""
+    import getpass
+
+    from data.importer import Extract, run_import
+    from data.loader import ImportRejected, import_files
+    from data.mapping import read_mapping_file
+
+    actor = f"cli:{getpass.getuser()}"
+    mapping = None
+    if args.mapping:
         try:
-            result = import_files(store, args.paths, replace=args.replace)
-        except ImportRejected as rejected:
-            for problem in rejected.problems:
-                _say(str(problem))
-            _say(f"import refused: {len(rejected.problems)} problem(s); the store is unchanged")
+            mapping = read_mapping_file(args.mapping)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if args.table and args.table != mapping.table:
+            raise UsageError(f"--table {args.table} but the mapping is for {mapping.table}")
+    canonical = _canonical(args.paths) and not (args.table or mapping)
+    with open_store(args.db) as store:
+        if canonical:
+            try:
+                result = import_files(
+                    store,
+                    args.paths,
+                    replace=args.replace,
+                    actor=actor,
+                    dry_run=args.dry_run,
+                    accept_valid=args.accept_valid,
+                )
+                outcome, notes = result.outcome, result.notes
+            except ImportRejected as rejected:
+                outcome, notes = None, []
+                problems = rejected.problems
+        else:
+            extracts = [
+                Extract.from_path(p, table=args.table, mapping=mapping)
+                for p in _extract_files(args.paths)
+            ]
+            report = run_import(
+                store,
+                extracts,
+                replace=args.replace,
+                accept_valid=args.accept_valid,
+                dry_run=args.dry_run,
+                actor=actor,
+                max_bytes=args.max_size * 1024 * 1024,
+            )
+            outcome, notes = report.outcome, report.notes
+            _print_report(report, mapping_shown=True)
+        if outcome is not None:
+            problems = outcome.problems
+            if canonical:
+                print(
+                    f"rows read {outcome.rows_read:,} = accepted {outcome.accepted:,} "
+                    f"+ rejected {outcome.rejected:,}"
+                )
+        for note in notes:
+            _say(note)
+        for problem in problems:
+            _say(str(problem))
+        if args.problems_csv:
+            _write_problems(args.problems_csv, problems)
+        written = outcome is not None and outcome.written
+        if args.dry_run:
+            verdict = "would be refused" if problems and not args.accept_valid else "would go in"
+            print(f"dry run: nothing written; the import {verdict}")
+            return EXIT_REJECTED if problems and not args.accept_valid else EXIT_OK
+        if not written:
+            if outcome is not None and not problems:
+                print("nothing to import")
+                return EXIT_OK
+            _say(f"import refused: {len(problems)} problem(s); the store is unchanged")
             audit.record(
                 store.path,
                 "import refused",
-                {"files": _checksums(args.paths), "problems": len(rejected.problems)},
+                {"files": _checksums(args.paths), "problems": len(problems)},
+                actor=actor,
             )
             return EXIT_REJECTED
-    audit.record(
-        store.path,
-        "import",
-        {
-            "files": _checksums(args.paths),
-            "rows": result.rows,
-            "mode": "replace" if args.replace else "append",
-        },
-    )
-    for note in result.notes:
-        _say(note)
-    rows = ", ".join(f"{name} {n:,}" for name, n in result.rows.items()) or "nothing"
-    print(f"imported into {store.path}: {rows}")
+        audit.record(
+            store.path,
+            "import",
+            {
+                "files": _checksums(args.paths),
+                "rows": outcome.rows,
+                "mode": "replace" if args.replace else "append",
+                "import_id": outcome.import_id,
+                "rejected": outcome.rejected,
+            },
+            actor=actor,
+        )
+    rows = ", ".join(f"{name} {n:,}" for name, n in outcome.rows.items()) or "nothing"
+    print(f"imported into {store.path} as import {outcome.import_id}: {rows}")
+    if problems:
+        _say(f"{outcome.rejected:,} rejected row(s) left out (listed above)")
+    return EXIT_OK
+
+
+def cmd_imports(args: argparse.Namespace) -> int:
+    """List recorded imports, or undo the last one."""
+    import getpass
+
+    from data import history
+
+    with open_store(args.db) as store:
+        if args.action == "undo":
+            try:
+                undone = history.undo_last(store.con)
+            except history.UndoError as error:
+                raise UsageError(str(error)) from None
+            audit.record(
+                store.path,
+                "import undone",
+                {"import_id": undone.import_id, "rows": undone.rows, "mode": undone.mode},
+                actor=f"cli:{getpass.getuser()}",
+            )
+            rows = ", ".join(f"{t} {n:,}" for t, n in undone.rows.items()) or "no rows"
+            restored = " and restored what it replaced" if undone.mode == "replace" else ""
+            print(f"undid import {undone.import_id}: removed {rows}{restored}")
+            return EXIT_OK
+        for record in history.entries(store.con):
+            state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
+            names = ", ".join(f["name"] for f in record.files)
+            print(
+                f"{record.import_id}\t{record.imported_at:%Y-%m-%d %H:%M:%S}\t{record.actor}\t"
+                f"{record.mode}\t{record.total_rows:,} rows\t{state}\t{names}"
+            )
+    return EXIT_OK
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    """Write a canonical template and a small sample extract for every table."""
+    from pathlib import Path
+
+    from data.templates import write_templates
+
+    written = write_templates(Path(args.folder))
+    for path in written:
+        print(path)
     return EXIT_OK
 
 
@@ -251,12 +416,45 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="baseline")
     demo.set_defaults(func=cmd_demo)
 
-    imp = sub.add_parser("import", parents=[common], help="import canonical CSV/Parquet files")
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import files: canonical tables, or extracts (CSV/TSV, xlsx, Parquet, JSON Lines)",
+    )
     imp.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files named after tables, or folders"
+        "paths",
+        nargs="+",
+        metavar="FILE",
+        help="files (named after tables, or any name with --table or a saved mapping), or folders",
+    )
+    imp.add_argument("--table", choices=list(TABLES), help="the table the files hold")
+    imp.add_argument("--mapping", metavar="FILE", help="a column mapping saved as JSON")
+    imp.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
+    imp.add_argument(
+        "--accept-valid",
+        action="store_true",
+        help="import the valid rows and report the rest (default: any rejected row refuses all)",
     )
     imp.add_argument("--replace", action="store_true", help="empty the store first")
+    imp.add_argument("--problems-csv", metavar="FILE", help="also write the problems as CSV")
+    imp.add_argument(
+        "--max-size",
+        type=_positive,
+        default=int(os.environ.get("CONSENTLENS_MAX_UPLOAD_MB", "200")),
+        metavar="MB",
+        help="largest file accepted (default: $CONSENTLENS_MAX_UPLOAD_MB, else 200)",
+    )
     imp.set_defaults(func=cmd_import)
+
+    his = sub.add_parser("imports", parents=[common], help="list recorded imports or undo the last")
+    his.add_argument("action", choices=["list", "undo"])
+    his.set_defaults(func=cmd_imports)
+
+    tpl = sub.add_parser(
+        "templates", parents=[common], help="write canonical templates and sample extracts"
+    )
+    tpl.add_argument("folder", help="folder to write into (created if needed)")
+    tpl.set_defaults(func=cmd_templates)
 
     met = sub.add_parser("metrics", parents=[common], help="print the metrics JSON")
     met.add_argument("--as-of", type=_date, help="as-of date D (sets end too)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import audit, schema
+from data import audit, history, schema
 from data.keys import keyed_hash, require_key
 from data.store import Store, StoreError, open_store
 
@@ -253,6 +253,8 @@ def erase(
                     "(SELECT customer_id FROM _erase_ids)"
                 ).fetchall()
                 result.deleted[name] = int(n)
+            # Rows an undoable replace set aside may name them too.
+            history.drop_replaced(con)
             con.executemany(
                 f"INSERT INTO {SUPPRESSION_TABLE} VALUES (?, ?)",
                 [[keyed_hash(key, i), now] for i in ids],

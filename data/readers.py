@@ -43,7 +43,7 @@ from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 from openpyxl.styles.numbers import is_datetime
 
-from data.loader import LINE_COLUMN, Problem
+from data.problems import LINE_COLUMN, Problem
 
 MiB = 1024**2
 
@@ -166,6 +166,7 @@ class TextTable:
     header: list[str]
     dialect: Dialect | None
     problems: list[Problem] = field(default_factory=list)
+    header_line: int = 1  # line (or sheet row) of the header
 
 
 def read_extract(
@@ -190,18 +191,42 @@ def read_extract(
     # Every check and every parser below reads this one handle: nothing can swap the file.
     with handle:
         size = os.fstat(handle.fileno()).st_size
-        if size > max_bytes:
-            return _refused(label, _too_big(size, max_bytes))
-        head = handle.read(16)
-        handle.seek(0)
-        if head.startswith(ZIP_MAGIC):
-            return _read_xlsx(handle, label, size, max_ratio, max_uncompressed)
-        if head.startswith(PARQUET_MAGIC):
-            return _read_parquet(handle, label, max_uncompressed)
-        binary = _binary_kind(head)
-        if binary:
-            return _refused(label, f"refused: the content is {binary}, not {TEXT_KINDS}")
-        data = handle.read(max_bytes + 1)
+        return _read_handle(handle, size, label, max_bytes, max_ratio, max_uncompressed)
+
+
+def read_upload(
+    data: bytes,
+    name: str,
+    *,
+    max_bytes: int = 200 * MiB,
+    max_ratio: int = 100,
+    max_uncompressed: int = 1024**3,
+) -> TextTable:
+    """Read an uploaded file's bytes like `read_extract` reads a file; `name` labels problems."""
+    handle = io.BytesIO(data)
+    return _read_handle(handle, len(data), name, max_bytes, max_ratio, max_uncompressed)
+
+
+def _read_handle(
+    handle: BinaryIO,
+    size: int,
+    label: str,
+    max_bytes: int,
+    max_ratio: int,
+    max_uncompressed: int,
+) -> TextTable:
+    if size > max_bytes:
+        return _refused(label, _too_big(size, max_bytes))
+    head = handle.read(16)
+    handle.seek(0)
+    if head.startswith(ZIP_MAGIC):
+        return _read_xlsx(handle, label, size, max_ratio, max_uncompressed)
+    if head.startswith(PARQUET_MAGIC):
+        return _read_parquet(handle, label, max_uncompressed)
+    binary = _binary_kind(head)
+    if binary:
+        return _refused(label, f"refused: the content is {binary}, not {TEXT_KINDS}")
+    data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:  # the file grew since it was measured
         return _refused(label, _too_big(len(data), max_bytes))
     return _read_text(data, label)
@@ -249,7 +274,8 @@ def _text_table(
     """Assemble the table under unique column names; problems sorted by line."""
     names, header_problems = _column_names(label, header, header_lines, unit)
     table = pa.table([*columns, lines], names=[*names, LINE_COLUMN])
-    return TextTable(table, header, dialect, sorted(header_problems + problems))
+    first = min(header_lines, default=1)
+    return TextTable(table, header, dialect, sorted(header_problems + problems), first)
 
 
 def _column_names(

@@ -84,9 +84,9 @@ class Table:
         return [c.name for c in self.columns]
 
     def ddl(self) -> str:
-        """CREATE TABLE statement for the store."""
+        """CREATE TABLE statement for the store (canonical columns, then the import batch)."""
         cols = ",\n  ".join(f'"{c.name}" {c.sql_type}' for c in self.columns)
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols}\n)'
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols},\n  "{IMPORT_ID}" INTEGER\n)'
 
 
 def _table(name: str, description: str, *columns: Column, optional: bool = False) -> Table:
@@ -95,6 +95,9 @@ def _table(name: str, description: str, *columns: Column, optional: bool = False
 
 
 CUSTOMER_ID_REF = "customers"
+# Not a canonical column: which recorded import wrote a row (NULL for demo data), so the
+# last import can be undone. Metrics and reports never select it.
+IMPORT_ID = "_import_id"
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -328,3 +331,204 @@ def derive_jurisdiction(country: str | None, state: str | None) -> str:
 def timestamp_columns() -> list[tuple[str, str]]:
     """Every (table, column) holding a timestamp: these define the default period."""
     return [(t.name, c) for t in TABLES.values() for c in t.timestamp_columns]
+
+
+# Analysts' extracts: header names that mean a canonical column, compared after folding case
+# and turning every run of other characters into one underscore ("E-mail" -> "e_mail").
+# The column's own name always matches first; earlier synonyms win over later ones.
+_PERSON_ID = (
+    "customer_id", "customer_no", "customer_number", "customer", "cust_id", "cust_no",
+    "custno", "client_id", "contact_id", "member_id", "subscriber_id", "user_id", "account_id",
+    "customerid", "id",
+)  # fmt: skip
+HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "customers": {
+        "customer_id": _PERSON_ID,
+        "created_at": (
+            "created",
+            "created_date",
+            "created_on",
+            "creation_date",
+            "date_created",
+            "signup_date",
+            "sign_up_date",
+            "signed_up",
+            "registered_at",
+            "registration_date",
+            "customer_since",
+            "first_seen",
+        ),
+        "country": ("country_code", "country_iso", "countrycode", "iso_country"),
+        "state": ("state_code", "province", "region_code", "us_state"),
+        "jurisdiction": ("legal_jurisdiction", "privacy_regime", "privacy_law"),
+        "acquisition_channel": (
+            "channel",
+            "acquisition_source",
+            "lead_source",
+            "source",
+            "utm_source",
+            "signup_channel",
+        ),
+        "segment": ("customer_segment", "tier", "customer_tier", "segment_name"),
+        "email": ("e_mail", "email_address", "e_mail_address", "mail"),
+        "full_name": ("name", "customer_name", "contact_name", "fullname"),
+        "phone": ("phone_number", "telephone", "mobile", "mobile_phone", "cell", "tel"),
+    },
+    "consent_events": {
+        "customer_id": _PERSON_ID,
+        "purpose": ("consent_purpose", "consent_type", "purpose_name", "permission"),
+        "decision": (
+            "consent_status",
+            "status",
+            "consent",
+            "consent_decision",
+            "opt_in_status",
+            "choice",
+            "action",
+            "consent_given",
+        ),
+        "occurred_at": (
+            "timestamp",
+            "consent_date",
+            "consent_timestamp",
+            "decided_at",
+            "recorded_at",
+            "event_time",
+            "event_date",
+            "updated_at",
+            "date",
+            "created",
+            "created_at",
+        ),
+        "source": ("consent_source", "collection_point", "origin", "captured_via"),
+        "method": ("consent_method", "capture_method", "mechanism"),
+        "notice_version": (
+            "policy_version",
+            "consent_text_version",
+            "privacy_notice_version",
+            "notice",
+            "version",
+        ),
+        "prompt_variant": ("variant", "banner_variant", "prompt"),
+    },
+    "touchpoints": {
+        "customer_id": _PERSON_ID,
+        "occurred_at": (
+            "timestamp",
+            "event_time",
+            "event_date",
+            "date",
+            "visited_at",
+            "created_at",
+        ),
+        "type": ("event_type", "touchpoint_type", "event", "activity", "interaction"),
+        "channel": ("medium", "source"),
+        "campaign_id": ("campaign", "campaign_code", "utm_campaign"),
+    },
+    "orders": {
+        "order_id": (
+            "order_no",
+            "order_number",
+            "order",
+            "orderid",
+            "transaction_id",
+            "invoice_id",
+            "invoice_no",
+            "id",
+        ),
+        "customer_id": _PERSON_ID[:-1],  # in orders a bare "id" is the order's
+        "ordered_at": (
+            "order_date",
+            "purchase_date",
+            "purchased_at",
+            "created_at",
+            "created",
+            "date",
+            "timestamp",
+        ),
+        "revenue": (
+            "order_total",
+            "total",
+            "amount",
+            "order_value",
+            "grand_total",
+            "net_revenue",
+            "value",
+            "sales",
+        ),
+        "currency": ("currency_code", "ccy"),
+    },
+    "privacy_requests": {
+        "request_id": (
+            "ticket_id",
+            "ticket",
+            "ticket_number",
+            "case_id",
+            "case_number",
+            "reference",
+            "request_no",
+            "id",
+        ),
+        "customer_id": _PERSON_ID[:-1],
+        "type": ("request_type", "category", "request_category", "right"),
+        "received_at": (
+            "received",
+            "submitted_at",
+            "opened_at",
+            "created_at",
+            "created",
+            "date_received",
+            "request_date",
+        ),
+        "completed_at": (
+            "completed",
+            "closed_at",
+            "resolved_at",
+            "date_closed",
+            "date_completed",
+            "fulfilled_at",
+        ),
+        "status": ("ticket_status", "request_status", "state"),
+        "extended": ("extension", "deadline_extended", "is_extended"),
+        "jurisdiction": ("regulation", "law", "legal_basis_region"),
+        "channel": ("submitted_via", "source"),
+    },
+    "sharing": {
+        "customer_id": _PERSON_ID,
+        "recipient": ("partner", "vendor", "shared_with", "third_party", "processor"),
+        "recipient_category": ("partner_type", "vendor_category", "recipient_type"),
+        "purpose": ("sharing_purpose",),
+        "sold": ("sale", "is_sale", "sold_data"),
+        "shared_at": ("shared_on", "date", "timestamp", "created_at"),
+    },
+}
+
+# The wide consent form of CRM exports: one column per purpose, e.g. `email_opt_in`. A
+# header is a purpose's flag when it is one of the purpose's words followed by a flag word.
+PURPOSE_WORDS: dict[str, tuple[str, ...]] = {
+    "email_marketing": ("email_marketing", "marketing_email", "email", "e_mail", "newsletter"),
+    "sms_marketing": ("sms_marketing", "sms", "text_message", "text"),
+    "personalization": ("personalization", "personalisation", "profiling"),
+    "analytics": ("analytics", "tracking", "measurement"),
+    "third_party_sharing": (
+        "third_party_sharing", "third_party", "data_sharing", "partner_sharing", "sharing",
+    ),
+}  # fmt: skip
+FLAG_WORDS: tuple[str, ...] = (
+    "opt_in", "optin", "opted_in", "consent", "consented", "permission", "subscribed",
+    "allowed",
+)  # fmt: skip
+# A purpose flag's own date: the flag's header followed by one of these.
+FLAG_DATE_WORDS: tuple[str, ...] = ("date", "at", "timestamp", "updated", "time")
+# Dates that stand for every flag of the row when a flag has none of its own.
+WIDE_DATE_SYNONYMS: tuple[str, ...] = (
+    "consent_date", "consent_updated_at", "consent_timestamp", "opt_in_date", "decided_at",
+    "preferences_updated_at", "last_updated", "updated_at", "last_modified", "modified_at",
+)  # fmt: skip
+# Extracts say more than the canonical synonyms of section 2: these apply to mapped files
+# only, so canonical files keep exactly the contract's rules.
+EXTRACT_DECISION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    GRANTED: ("opted_in", "opted-in", "subscribed", "on", "checked", "x", "consented"),
+    DENIED: ("opted_out", "opted-out", "off", "unchecked", "not_subscribed", "never_subscribed"),
+    WITHDRAWN: ("unsubscribed", "withdrew", "revoked_consent", "cancelled"),
+}

@@ -13,6 +13,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from data import history
 from data.keys import create_key, fingerprint, load_key
 from data.schema import TABLE_ORDER, TABLES, timestamp_columns
 
@@ -106,6 +107,7 @@ class Store:
                 for name in reversed(TABLE_ORDER):
                     con.execute(f'DELETE FROM "{name}"')
                 con.execute(f"DELETE FROM {INFO_TABLE}")
+                history.forget_all(con, "demo data replaced the store since")
             for name in TABLE_ORDER:
                 if name not in tables:
                     continue
@@ -116,7 +118,8 @@ class Store:
                 view = f"_incoming_{name}"
                 con.register(view, arrow)
                 try:
-                    con.execute(f'INSERT INTO "{name}" SELECT * FROM "{view}"')
+                    cols = ", ".join(f'"{c}"' for c in expected)
+                    con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM "{view}"')
                 finally:
                     con.unregister(view)
                 written[name] = arrow.num_rows
@@ -139,6 +142,7 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name in TABLE_ORDER:
         con.execute(TABLES[name].ddl())
     con.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} (key VARCHAR, value VARCHAR)")
+    history.ensure(con)
 
 
 def _ensure_key(path: Path, con: duckdb.DuckDBPyConnection) -> None:

@@ -34,7 +34,13 @@ class Tables:
     @classmethod
     def from_backend(cls, backend: ibis.BaseBackend) -> Tables:
         """Bind the canonical tables of a connected backend."""
-        return cls(**{name: backend.table(name) for name in schema.TABLE_ORDER})
+        # Only the canonical columns: the store also tags rows with their import batch.
+        return cls(
+            **{
+                name: backend.table(name).select(*schema.TABLES[name].column_names)
+                for name in schema.TABLE_ORDER
+            }
+        )
 
     def with_computed(self, name: str, table: ir.Table) -> Tables:
         """The same tables, with the rule `name` answered by an already computed table."""

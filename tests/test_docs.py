@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from consentlens.cli import build_parser
+from data.mapping import synonyms_markdown
 from metrics.catalog import METRICS, glossary_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -24,3 +25,9 @@ def test_every_command_and_option_is_in_the_readme():
             for flag in action.option_strings:
                 if flag not in ("-h", "--help"):
                     assert flag in README, f"{name} {flag} is undocumented"
+
+
+def test_header_synonyms_in_readme_match_the_schema():
+    start = README.index("<!-- synonyms:start -->") + len("<!-- synonyms:start -->")
+    end = README.index("<!-- synonyms:end -->")
+    assert README[start:end].strip() == synonyms_markdown()

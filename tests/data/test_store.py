@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from data.schema import TABLES
+from data.schema import IMPORT_ID, TABLES
 from data.store import StoreError, open_store
 
 
@@ -20,7 +20,7 @@ def test_creates_every_canonical_table_with_the_schema_columns(store):
             "ORDER BY ordinal_position",
             [name],
         ).fetchall()
-        assert [c for (c,) in cols] == table.column_names
+        assert [c for (c,) in cols] == [*table.column_names, IMPORT_ID]
 
 
 def test_a_failed_write_leaves_the_store_as_it_was(store):

@@ -1,0 +1,340 @@
+"""Analysts' extracts in: read, mapped onto the canonical tables, checked, imported at once.
+
+A file is read by `data.readers` (type by content, encoding, dialect), its headers mapped by
+`data.mapping` (a given mapping, else one saved for the same headers, else names and
+synonyms), its dates read in the order its values show, the wide consent form turned into
+one consent event per filled opt-in flag, and everything handed to `data.ingest`, which
+checks it against the schema and the store and writes it in one recorded transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data import mapping as mp
+from data import readers, schema
+from data.ingest import Outcome, Source, Tally, check_and_write
+from data.mapping import ColumnMapping
+from data.problems import LINE_COLUMN, Problem
+from data.store import Store
+
+DEFAULT_MAX_BYTES = 200 * readers.MiB
+NOT_READ = "not read"
+WIDE_EVENT_COLUMNS = ("customer_id", "purpose", "decision", "occurred_at")
+
+
+@dataclass
+class Extract:
+    """One file to import: a path or uploaded bytes, and optionally its table and mapping."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    table: str | None = None
+    mapping: ColumnMapping | None = None
+
+    @classmethod
+    def from_path(cls, path: str | Path, **kwargs) -> Extract:
+        """An extract read from a file on disk."""
+        return cls(str(path), path=Path(path), **kwargs)
+
+    def checksum(self) -> tuple[str, int]:
+        """SHA-256 and size of the file's bytes."""
+        digest = hashlib.sha256()
+        size = 0
+        if self.data is not None:
+            digest.update(self.data)
+            size = len(self.data)
+        elif self.path is not None and self.path.is_file():
+            with self.path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+                    size += len(block)
+        return digest.hexdigest(), size
+
+
+@dataclass
+class Inspection:
+    """A file as read and mapped, before any check against the schema."""
+
+    extract: Extract
+    read: readers.TextTable
+    headers: list[str]
+    table: str | None
+    mapping: ColumnMapping | None
+    mapping_source: str  # "given", "saved" or "automatic"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> str:
+        """What was detected, in words."""
+        return self.read.dialect.describe() if self.read.dialect else "not read"
+
+    @property
+    def refused(self) -> bool:
+        """Whether the file could not be read at all."""
+        return self.read.table is None
+
+
+@dataclass
+class ImportReport:
+    """The validation report of an import, and what was written."""
+
+    files: list[Inspection]
+    outcome: Outcome
+    notes: list[str]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem, by file, line and column."""
+        return self.outcome.problems
+
+
+def _read(extract: Extract, max_bytes: int) -> readers.TextTable:
+    if extract.data is not None:
+        return readers.read_upload(extract.data, extract.name, max_bytes=max_bytes)
+    return readers.read_extract(extract.path, display_name=extract.name, max_bytes=max_bytes)
+
+
+def inspect(
+    con: duckdb.DuckDBPyConnection, extract: Extract, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Inspection:
+    """Read a file and choose its table and mapping (given, saved, or by names)."""
+    read = _read(extract, max_bytes)
+    if read.table is None:
+        return Inspection(extract, read, [], extract.table, extract.mapping, "given")
+    headers = mp.headers_of(read.table)
+    if extract.mapping is not None:
+        return Inspection(extract, read, headers, extract.mapping.table, extract.mapping, "given")
+    kept = mp.saved(con, headers)
+    if kept is not None and extract.table in (None, kept.table):
+        return Inspection(extract, read, headers, kept.table, kept, "saved")
+    table = extract.table or mp.guess_table(extract.name, headers)
+    if table is None:
+        return Inspection(extract, read, headers, None, None, "automatic")
+    return Inspection(extract, read, headers, table, mp.auto_mapping(table, headers), "automatic")
+
+
+def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.utf8_trim(array, " \t\r\n")
+
+
+def _dated(
+    con: duckdb.DuckDBPyConnection, src: Source, text: pa.Table, order: str | None, notes: list
+) -> None:
+    """Give the source the date formats its timestamp columns' values show."""
+    for column in src.table.timestamp_columns:
+        if column not in text.column_names:
+            continue
+        reading = mp.read_dates(con, text, column, order)
+        if reading:
+            src.date_formats[column] = reading.formats
+            notes.append(f"{src.label}: {reading.describe(src.header(column))}")
+
+
+def _source(
+    label: str, table: str, read: readers.TextTable, columns: dict[str, str], unit: str
+) -> Source:
+    text = read.table
+    names = list(columns.values())
+    picked = text.select([*columns, LINE_COLUMN]).rename_columns([*names, LINE_COLUMN])
+    return Source(
+        label,
+        schema.TABLES[table],
+        picked,
+        unit,
+        headers={c: h for h, c in columns.items()},
+        extract=True,
+        excel_serial=read.dialect is not None and read.dialect.kind == "xlsx",
+        decimal_comma=read.dialect is not None and read.dialect.delimiter == ";",
+    )
+
+
+def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str]) -> list[Source]:
+    """One consent_events source per opt-in column: the rows whose flag is filled in."""
+    m = inspection.mapping
+    text = inspection.read.table
+    label = inspection.extract.name
+    id_header = next(
+        (h for h, c in m.columns.items() if c == "customer_id"),
+        None,
+    )
+    if id_header is None:
+        return []
+    extras = (
+        dict(m.event_columns)
+        if m.table == "customers"
+        else {h: c for h, c in m.columns.items() if c not in WIDE_EVENT_COLUMNS}
+    )
+    rows = text.num_rows
+    undated = not m.decided_at and not m.opt_in_dates
+    if undated:
+        notes.append(
+            f"{label}: no date column for the opt-in flags: decisions are dated at the import "
+            f"({stamp} UTC)"
+        )
+    sources = []
+    for flag, purpose in m.opt_ins.items():
+        values = _trimmed(text.column(flag))
+        own = m.opt_in_dates.get(flag)
+        date = pa.chunked_array([pa.array([stamp] * rows, pa.string())]) if undated else None
+        date_header = own or m.decided_at or ""
+        if not undated:
+            dates = [text.column(h) for h in (own, m.decided_at) if h]
+            date = dates[0]
+            if len(dates) == 2:
+                date = pc.if_else(pc.equal(_trimmed(dates[0]), ""), dates[1], dates[0])
+        columns = {
+            "customer_id": text.column(id_header),
+            "purpose": pa.chunked_array([pa.array([purpose] * rows, pa.string())]),
+            "decision": values,
+            "occurred_at": date,
+            **{c: text.column(h) for h, c in extras.items()},
+            LINE_COLUMN: text.column(LINE_COLUMN),
+        }
+        events = pa.table(columns).filter(pc.not_equal(values, ""))
+        headers = {"customer_id": id_header, "purpose": flag, "decision": flag}
+        headers |= {"occurred_at": date_header or "occurred_at"}
+        headers |= {c: h for h, c in extras.items()}
+        sources.append(
+            Source(
+                label,
+                schema.TABLES["consent_events"],
+                events,
+                unit,
+                headers=headers,
+                extract=True,
+                excel_serial=inspection.read.dialect.kind == "xlsx",
+            )
+        )
+    return sources
+
+
+def _missing(inspection: Inspection) -> list[str]:
+    m = inspection.mapping
+    mapped = set(m.columns.values())
+    if m.wide and m.table == "consent_events":
+        mapped |= {"purpose", "decision", "occurred_at"}
+    return [c.name for c in schema.TABLES[m.table].columns if c.required and c.name not in mapped]
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, inspection: Inspection
+) -> tuple[list[Source], Tally, list[Problem], list[str]]:
+    """The sources a file becomes, its tally, the problems found so far and notes."""
+    read = inspection.read
+    label = inspection.extract.name
+    unit = read.problems[0].unit if read.problems else "line"
+    if read.dialect is not None and read.dialect.kind in ("xlsx", "parquet"):
+        unit = "row"
+    notes: list[str] = []
+    if read.table is None:
+        return [], Tally(label, 0, unit, refused=True), list(read.problems), notes
+    not_read = [p for p in read.problems if p.reason.endswith(NOT_READ)]
+    notes += [str(p) for p in read.problems if not p.reason.endswith(NOT_READ)]
+    rows = read.table.num_rows + len({p.line for p in not_read})
+    tally = Tally(label, rows, unit)
+    if inspection.mapping is None:
+        reason = "cannot tell which table the file holds: name it (--table or on the page)"
+        tally.refused = True
+        return [], tally, [*not_read, Problem(label, read.header_line, "", reason, unit)], notes
+    m = inspection.mapping
+    m.check()
+    problems = list(not_read)
+    missing = _missing(inspection)
+    if missing:
+        tally.refused = True
+        problems += [
+            Problem(
+                label,
+                read.header_line,
+                c,
+                f"required column is missing: map a column of the file to {c}",
+                unit,
+            )
+            for c in missing
+        ]
+        return [], tally, problems, notes
+    ignored = m.ignored(inspection.headers)
+    if ignored:
+        notes.append(f"{label}: columns not imported: {', '.join(ignored)}")
+    sources: list[Source] = []
+    if not (m.wide and m.table == "consent_events"):
+        sources.append(_source(label, m.table, read, m.columns, unit))
+    if m.wide:
+        stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
+        sources += _wide_sources(inspection, unit, stamp, notes)
+    for src in sources:
+        _dated(con, src, src.text, m.date_order, notes)
+    return sources, tally, problems, list(dict.fromkeys(notes))
+
+
+def run_import(
+    store: Store,
+    extracts: Sequence[Extract],
+    *,
+    replace: bool = False,
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    actor: str = "",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ImportReport:
+    """Read, map and check the files, then import them in one transaction (or report why not).
+
+    Nothing is written when `dry_run`, when a file cannot be read or mapped, or when a row
+    is rejected and not `accept_valid`; with it, the valid rows go in and the rest are
+    reported.
+    """
+    inspections = [inspect(store.con, e, max_bytes=max_bytes) for e in extracts]
+    sources: list[Source] = []
+    tallies: dict[str, Tally] = {}
+    problems: list[Problem] = []
+    notes: list[str] = []
+    files = []
+    for inspection in inspections:
+        got_sources, tally, got_problems, got_notes = plan(store.con, inspection)
+        label = inspection.extract.name
+        if label in tallies:
+            label_problem = Problem(label, 0, "", "the same file name is given twice")
+            problems.append(label_problem)
+            continue
+        inspection.notes = got_notes
+        sources += got_sources
+        tallies[label] = tally
+        problems += got_problems
+        notes += got_notes
+        digest, size = inspection.extract.checksum()
+        files.append(
+            {
+                "name": Path(label).name,
+                "sha256": digest,
+                "bytes": size,
+                "table": inspection.table,
+                "format": inspection.dialect,
+                "rows_read": tally.rows_read,
+            }
+        )
+    empty = not any(src.text.num_rows for src in sources)
+    if empty and not any(t.refused for t in tallies.values()):
+        notes.append("no rows to import")
+    outcome = check_and_write(
+        store,
+        sources,
+        tallies,
+        problems,
+        replace=replace,
+        accept_valid=accept_valid,
+        dry_run=dry_run or empty,
+        actor=actor,
+        files=files,
+        info={"source": "import", "files": ", ".join(f["name"] for f in files)},
+    )
+    return ImportReport(inspections, outcome, notes)

@@ -1,0 +1,508 @@
+"""Checking text rows against the schema and writing them in one recorded transaction.
+
+Both the canonical loader and the analysts' importer end here. Each source is a text table
+bound for one canonical table; it is converted in SQL generated from the schema, every
+problem is named by file, line, column and reason, keys and references are checked across
+the import and the store, and the rows go in inside one transaction that also records the
+import, or not at all. With `accept_valid`, rows with a problem are left out and the rest go
+in; a row of a file is rejected as a whole (a wide consent row with a bad flag takes its
+customer row with it), so every file's rows read = accepted + rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from data import history, schema
+from data.erasure import suppressed_hashes
+from data.keys import keyed_hash, load_key
+from data.problems import LINE_COLUMN, Problem
+from data.schema import IMPORT_ID, Column, Kind, Table
+from data.store import Store
+
+WHITESPACE = " \t\r\n"
+EXCEL_EPOCH = "1899-12-30"
+
+
+@dataclass
+class Source:
+    """Text rows bound for one canonical table, columns named canonically, plus LINE_COLUMN."""
+
+    label: str  # the file, as problems name it
+    table: Table
+    text: pa.Table
+    unit: str = "line"
+    # Canonical column -> the file's header, so problems name what the analyst sees.
+    headers: dict[str, str] = field(default_factory=dict)
+    extract: bool = False  # a mapped extract: the wider synonyms and number forms below
+    # Timestamp column -> strptime formats tried after ISO 8601, the first the main one.
+    date_formats: dict[str, list[str]] = field(default_factory=dict)
+    excel_serial: bool = False  # plain numbers in date columns are Excel serial dates
+    decimal_comma: bool = False  # "12,50" means 12.50 (files separated by semicolons)
+
+    def header(self, column: str) -> str:
+        """The name a problem about `column` shows."""
+        return self.headers.get(column, column)
+
+
+@dataclass
+class Tally:
+    """One file's accounting: rows read, and the lines (or sheet rows) rejected."""
+
+    label: str
+    rows_read: int
+    unit: str = "line"
+    rejected: set[int] = field(default_factory=set)
+    refused: bool = False  # every row rejected (a problem with the whole file)
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows of the file rejected."""
+        return self.rows_read if self.refused else len(self.rejected)
+
+    @property
+    def accepted_rows(self) -> int:
+        """Rows of the file that pass every check."""
+        return self.rows_read - self.rejected_rows
+
+
+@dataclass
+class Outcome:
+    """What checking (and perhaps writing) an import came to."""
+
+    problems: list[Problem]
+    tallies: dict[str, Tally]
+    rows: dict[str, int]  # rows written per table, or that would be written
+    written: bool = False
+    import_id: int | None = None
+
+    @property
+    def rows_read(self) -> int:
+        """Rows read in all files."""
+        return sum(t.rows_read for t in self.tallies.values())
+
+    @property
+    def accepted(self) -> int:
+        """Rows of all files that pass every check."""
+        return sum(t.accepted_rows for t in self.tallies.values())
+
+    @property
+    def rejected(self) -> int:
+        """Rows of all files rejected."""
+        return sum(t.rejected_rows for t in self.tallies.values())
+
+
+# Converting: SQL over the registered text table; each kind converts and reports its own way.
+
+
+def _quote(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _trimmed(name: str) -> str:
+    return f"trim(\"{name}\", '{WHITESPACE}')"
+
+
+def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
+    iso = f"CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    forms = [iso]
+    expected = "ISO 8601"
+    formats = src.date_formats.get(col.name)
+    if formats:
+        forms.append(f"TRY_STRPTIME({raw}, [{_quote(formats)}])")
+        expected += f" or {_format_name(formats[0])}"
+    if src.excel_serial:
+        number = f"TRY_CAST({raw} AS DOUBLE)"
+        forms.append(
+            f"CASE WHEN regexp_full_match({raw}, '[0-9]{{1,5}}(\\.[0-9]+)?') THEN "
+            f"TIMESTAMP '{EXCEL_EPOCH}' + "
+            f"to_microseconds(CAST(round({number} * 86400e6) AS BIGINT)) END"
+        )
+        expected += " or an Excel date"
+    value = f"coalesce({', '.join(forms)})" if len(forms) > 1 else iso
+    what = "an ISO 8601 date or date-time" if len(forms) == 1 else f"a date ({expected})"
+    invalid = f"CASE WHEN {raw} <> '' AND {value} IS NULL THEN 'not {what}' END"
+    return value, invalid
+
+
+def _format_name(fmt: str) -> str:
+    """A strptime format as people write it: %d/%m/%Y -> DD/MM/YYYY."""
+    names = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%B": "Month"}
+    names |= {"%H": "hh", "%M": "mm", "%S": "ss"}
+    for code, name in names.items():
+        fmt = fmt.replace(code, name)
+    return fmt
+
+
+def _number_text(raw: str, decimal_comma: bool) -> str:
+    """An extract's amount as SQL decimal text: currency signs and spaces dropped, and the
+    comma a decimal mark or a thousands separator as the file's conventions say."""
+    cleaned = f"regexp_replace({raw}, '[\\s€$£¥]|^(EUR|USD|GBP)|(EUR|USD|GBP)$', '', 'g')"
+    if decimal_comma:
+        return f"replace(replace({cleaned}, '.', ''), ',', '.')"
+    return (
+        f"CASE WHEN regexp_full_match({cleaned}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
+        f"THEN replace({cleaned}, ',', '') ELSE {cleaned} END"
+    )
+
+
+def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
+    """SQL converting one column, and SQL giving the reason it fails (NULL when fine)."""
+    if col.name not in present:
+        return f"CAST(NULL AS {col.sql_type})", "NULL"
+    raw = _trimmed(col.name)
+    value = f"NULLIF({raw}, '')"
+    invalid = "NULL"
+    kind = col.kind
+    if kind is Kind.LOWER:
+        value = f"NULLIF(lower({raw}), '')"
+    elif kind is Kind.UPPER:
+        value = f"NULLIF(upper({raw}), '')"
+    elif kind is Kind.COUNTRY:
+        value = f"NULLIF(upper({raw}), '')"
+        invalid = (
+            f"CASE WHEN {raw} <> '' AND NOT regexp_full_match(upper({raw}), '[A-Z]{{2}}') "
+            "THEN 'not an ISO 3166-1 alpha-2 country code' END"
+        )
+    elif kind is Kind.JURISDICTION:
+        known = " ".join(f"WHEN '{j}' THEN '{j}'" for j in schema.JURISDICTIONS)
+        value = f"CASE upper({raw}) {known} ELSE NULLIF({raw}, '') END"
+    elif kind is Kind.TIMESTAMP:
+        value, invalid = _timestamp(raw, src, col)
+    elif kind is Kind.DECIMAL:
+        text = _number_text(raw, src.decimal_comma) if src.extract else raw
+        number = f"TRY_CAST({text} AS {col.sql_type})"
+        value = number
+        invalid = (
+            f"CASE WHEN {raw} <> '' AND {number} IS NULL THEN 'not a decimal number' "
+            f"WHEN {number} < 0 THEN 'must not be negative' END"
+        )
+    elif kind is Kind.BOOLEAN:
+        true, false = schema.BOOLEAN_SYNONYMS[True], schema.BOOLEAN_SYNONYMS[False]
+        value = (
+            f"CASE WHEN lower({raw}) IN ({_quote(true)}) THEN true "
+            f"WHEN lower({raw}) IN ({_quote(false)}) THEN false END"
+        )
+        invalid = f"CASE WHEN {value} IS NULL THEN 'not a yes/no value' END"
+    elif kind is Kind.DECISION:
+        value = decision_sql(raw, extract=src.extract)
+        invalid = (
+            f"CASE WHEN {raw} <> '' AND ({value}) IS NULL "
+            "THEN 'not a consent decision (granted, denied, withdrawn or a synonym)' END"
+        )
+    elif kind in (Kind.REQUEST_TYPE, Kind.REQUEST_STATUS):
+        allowed = schema.REQUEST_TYPES if kind is Kind.REQUEST_TYPE else schema.REQUEST_STATUSES
+        value = f"NULLIF(lower({raw}), '')"
+        invalid = (
+            f"CASE WHEN {raw} <> '' AND lower({raw}) NOT IN ({_quote(allowed)}) "
+            f"THEN 'must be one of {', '.join(allowed)}' END"
+        )
+    return value, invalid
+
+
+def decision_words(extract: bool) -> dict[str, tuple[str, ...]]:
+    """The words meaning each decision: the contract's, and for extracts a few more."""
+    if not extract:
+        return schema.DECISION_SYNONYMS
+    return {
+        d: words + schema.EXTRACT_DECISION_SYNONYMS.get(d, ())
+        for d, words in schema.DECISION_SYNONYMS.items()
+    }
+
+
+def decision_sql(raw: str, *, extract: bool) -> str:
+    """SQL giving the canonical decision a text means, NULL for anything else."""
+    cases = " ".join(
+        f"WHEN lower({raw}) IN ({_quote(words)}) THEN '{decision}'"
+        for decision, words in decision_words(extract).items()
+    )
+    return f"CASE {cases} END"
+
+
+def _stage_sql(src: Source, present: set[str], stage: str) -> str:
+    """CREATE TEMP TABLE converting the text table into canonical types plus error columns."""
+    selects = [f'"{LINE_COLUMN}"']
+    for col in src.table.columns:
+        value, invalid = _conversion(col, present, src)
+        selects.append(f'{value} AS "{col.name}"')
+        selects.append(f'{invalid} AS "__bad_{col.name}"')
+    body = ",\n  ".join(selects)
+    return f'CREATE OR REPLACE TEMP TABLE "{stage}" AS SELECT\n  {body}\nFROM "{stage}_text"'
+
+
+def _derive_defaults(con, table: Table, stage: str) -> None:
+    if table.name == "privacy_requests":
+        con.execute(
+            f'UPDATE "{stage}" SET status = CASE WHEN completed_at IS NOT NULL '
+            f"THEN '{schema.COMPLETED}' ELSE '{schema.OPEN}' END WHERE status IS NULL"
+        )
+    if table.name == "customers":
+        con.execute(
+            f"UPDATE \"{stage}\" SET segment = '{schema.SEGMENT_UNKNOWN}' WHERE segment IS NULL"
+        )
+    for col in table.columns:
+        if col.kind is Kind.BOOLEAN:
+            con.execute(f'UPDATE "{stage}" SET "{col.name}" = false WHERE "{col.name}" IS NULL')
+
+
+def _value_problems(con, src: Source, stage: str) -> list[Problem]:
+    checks = []
+    for col in src.table.columns:
+        reason = f'"__bad_{col.name}"'
+        if col.required:
+            reason = (
+                f'coalesce({reason}, CASE WHEN "{col.name}" IS NULL '
+                "THEN 'required value is missing' END)"
+            )
+        checks.append(
+            f"SELECT \"{LINE_COLUMN}\" AS line, '{col.name}' AS col, {reason} AS reason "
+            f'FROM "{stage}"'
+        )
+    union = " UNION ALL ".join(checks)
+    rows = con.execute(f"SELECT * FROM ({union}) WHERE reason IS NOT NULL").fetchall()
+    return [Problem(src.label, line, src.header(c), reason, src.unit) for line, c, reason in rows]
+
+
+def _rejected_sql(label_param: str = "?") -> str:
+    return f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_rejected" WHERE file = {label_param})'
+
+
+def _note_rejected(con, problems: Sequence[Problem], tallies: Mapping[str, Tally]) -> None:
+    """Add the rows these problems are about to the rejected lines (table and tallies)."""
+    rows = [(p.file, p.line) for p in problems if p.line > 0 and p.file in tallies]
+    for file, line in rows:
+        tallies[file].rejected.add(line)
+    if rows:
+        con.executemany('INSERT INTO "_rejected" VALUES (?, ?)', [list(r) for r in rows])
+
+
+def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: bool) -> list[Problem]:
+    """Duplicate unique keys, and customer_ids naming nobody (or a customer rejected here)."""
+    problems = []
+    name = src.table.name
+    for col in src.table.columns:
+        if col.unique:
+            rows = con.execute(
+                f'SELECT "{LINE_COLUMN}", first_line FROM (SELECT "{LINE_COLUMN}", '
+                f'min("{LINE_COLUMN}") OVER (PARTITION BY "{col.name}") AS first_line '
+                f'FROM "{stage}" WHERE "{col.name}" IS NOT NULL) '
+                f'WHERE "{LINE_COLUMN}" > first_line'
+            ).fetchall()
+            problems += [
+                Problem(
+                    src.label,
+                    line,
+                    src.header(col.name),
+                    f"duplicate value (first on {src.unit} {first})",
+                    src.unit,
+                )
+                for line, first in rows
+            ]
+            others = [f'SELECT "{col.name}" FROM "{s}"' for s in earlier]
+            if not replace:
+                others.append(f'SELECT "{col.name}" FROM "{name}"')
+            if others:
+                rows = con.execute(
+                    f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE "{col.name}" IN '
+                    f"({' UNION ALL '.join(others)})"
+                ).fetchall()
+                problems += [
+                    Problem(
+                        src.label,
+                        line,
+                        src.header(col.name),
+                        "value already exists in the store",
+                        src.unit,
+                    )
+                    for (line,) in rows
+                ]
+        if col.references:
+            rows = con.execute(
+                f'SELECT "{LINE_COLUMN}", "{col.name}" IN (SELECT customer_id FROM '
+                f'"_staged_customers") FROM "{stage}" WHERE "{col.name}" IS NOT NULL '
+                f'AND "{col.name}" NOT IN (SELECT customer_id FROM "_known_customers")'
+            ).fetchall()
+            problems += [
+                Problem(
+                    src.label,
+                    line,
+                    src.header(col.name),
+                    "names a customer whose row is rejected"
+                    if parent_rejected
+                    else "names no row of customers",
+                    src.unit,
+                )
+                for line, parent_rejected in rows
+            ]
+    return problems
+
+
+def _erased_people(store: Store, staged: list[tuple[Source, str]]) -> list[Problem]:
+    """Rows naming someone on the erasure suppression list, one problem each."""
+    hashes = suppressed_hashes(store)
+    if not hashes:
+        return []
+    key = load_key(store.path)
+    if key is None:
+        return [
+            Problem(
+                str(store.path),
+                0,
+                "",
+                "the store's key is missing: the erasure "
+                "suppression list cannot be checked, so nothing is imported",
+            )
+        ]
+    problems = []
+    for src, stage in staged:
+        if "customer_id" not in src.table.column_names:
+            continue
+        ids = store.con.execute(
+            f'SELECT DISTINCT customer_id FROM "{stage}" WHERE customer_id IS NOT NULL'
+        ).fetchall()
+        erased = [i for (i,) in ids if keyed_hash(key, i) in hashes]
+        if not erased:
+            continue
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _erased (customer_id VARCHAR)")
+        store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
+        lines = store.con.execute(
+            f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE customer_id IN '
+            "(SELECT customer_id FROM _erased)"
+        ).fetchall()
+        store.con.execute("DROP TABLE _erased")
+        problems += [
+            Problem(
+                src.label,
+                line,
+                src.header("customer_id"),
+                "this person was erased (right to be forgotten): row refused",
+                src.unit,
+            )
+            for (line,) in lines
+        ]
+    return problems
+
+
+def check_and_write(
+    store: Store,
+    sources: Sequence[Source],
+    tallies: Mapping[str, Tally],
+    problems: Sequence[Problem] = (),
+    *,
+    replace: bool = False,
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    actor: str = "",
+    files: Sequence[Mapping[str, Any]] = (),
+    info: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Check every source, then write them in one recorded transaction, or nothing at all.
+
+    `problems` are those found while reading (rows not read, whole files refused); the
+    tallies of refused files have `refused` set. Nothing is written when `dry_run`, nor when
+    any row is rejected unless `accept_valid`, nor when a file was refused whole.
+    """
+    con = store.con
+    found = list(problems)
+    order = {name: i for i, name in enumerate(schema.TABLE_ORDER)}
+    indexed = sorted(enumerate(sources), key=lambda s: order[s[1].table.name])
+    staged: list[tuple[Source, str]] = []
+    con.execute('CREATE OR REPLACE TEMP TABLE "_rejected" (file VARCHAR, line BIGINT)')
+    try:
+        _note_rejected(con, found, tallies)
+        for i, src in indexed:
+            present = set(src.text.column_names) - {LINE_COLUMN}
+            stage = f"_stage_{i}"
+            con.register(f"{stage}_text", src.text)
+            try:
+                con.execute(_stage_sql(src, present, stage))
+            finally:
+                con.unregister(f"{stage}_text")
+            value_problems = _value_problems(con, src, stage)
+            _note_rejected(con, value_problems, tallies)
+            found += value_problems
+            _derive_defaults(con, src.table, stage)
+            staged.append((src, stage))
+        # Erased people first: their rows are then rejected for that reason alone.
+        erased = _erased_people(store, staged)
+        _note_rejected(con, erased, tallies)
+        found += erased
+        for n, (src, stage) in enumerate(staged):
+            if src.table.name == "customers":
+                earlier = [s for other, s in staged[:n] if other.table.name == "customers"]
+                key_problems = _key_problems(con, src, stage, earlier, replace)
+                _note_rejected(con, key_problems, tallies)
+                found += key_problems
+        staged_customers = [
+            (f'SELECT customer_id FROM "{stage}"', _rejected_sql(_literal(src.label)))
+            for src, stage in staged
+            if src.table.name == "customers"
+        ]
+        every = " UNION ALL ".join(q for q, _ in staged_customers)
+        con.execute(
+            'CREATE OR REPLACE TEMP TABLE "_staged_customers" AS '
+            + (every or "SELECT NULL::VARCHAR AS customer_id")
+        )
+        customer_sources = [f"{q} WHERE {alive}" for q, alive in staged_customers]
+        if not replace:
+            customer_sources.append("SELECT customer_id FROM customers")
+        known = " UNION ALL ".join(customer_sources) or "SELECT NULL::VARCHAR AS customer_id"
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "_known_customers" AS {known}')
+        for n, (src, stage) in enumerate(staged):
+            if src.table.name != "customers":
+                earlier = [s for other, s in staged[:n] if other.table.name == src.table.name]
+                key_problems = _key_problems(con, src, stage, earlier, replace)
+                _note_rejected(con, key_problems, tallies)
+                found += key_problems
+        whole_file = any(t.refused for t in tallies.values()) or any(
+            p.file not in tallies for p in found
+        )
+        rows = _rows_to_write(con, staged)
+        # Wide consent rows become several events: one problem said once per row is enough.
+        outcome = Outcome(sorted(set(found)), dict(tallies), rows)
+        if dry_run or whole_file or (found and not accept_valid):
+            return outcome
+        rows = {}
+        with store.transaction():
+            import_id = history.begin(con, replace=replace)
+            for src, stage in staged:
+                cols = ", ".join(f'"{c}"' for c in src.table.column_names)
+                [(count,)] = con.execute(
+                    f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
+                    f'SELECT {cols}, {import_id} FROM "{stage}" '
+                    f"WHERE {_rejected_sql(_literal(src.label))}"
+                ).fetchall()
+                rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
+            described = [dict(f) for f in files]
+            if len(described) == len(tallies):
+                for entry, tally in zip(described, tallies.values(), strict=True):
+                    entry |= {"accepted": tally.accepted_rows, "rejected": tally.rejected_rows}
+            history.record(con, import_id, actor=actor, replace=replace, files=described, rows=rows)
+            store.write_info(info or {"source": "import"})
+        outcome.rows = rows
+        outcome.written = True
+        outcome.import_id = import_id
+        return outcome
+    finally:
+        for _, stage in staged:
+            con.execute(f'DROP TABLE IF EXISTS "{stage}"')
+        for temp in ("_known_customers", "_staged_customers", "_rejected"):
+            con.execute(f'DROP TABLE IF EXISTS "{temp}"')
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _rows_to_write(con, staged: list[tuple[Source, str]]) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for src, stage in staged:
+        [(count,)] = con.execute(
+            f'SELECT count(*) FROM "{stage}" WHERE {_rejected_sql(_literal(src.label))}'
+        ).fetchall()
+        rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
+    return rows

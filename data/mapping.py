@@ -1,0 +1,396 @@
+"""Which column of an analyst's file is which canonical column, and how its dates are written.
+
+Headers are matched by name and the synonyms in `schema.HEADER_SYNONYMS`; CRM exports with
+one opt-in column per purpose (`email_opt_in`, `sms_opt_in`, ...) are the wide consent form
+and become consent events. A mapping can be edited, saved in the store for the next file with
+the same headers, and written to or read from a JSON file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from data import schema
+from data.problems import LINE_COLUMN
+
+SAVED_TABLE = "saved_mappings"
+DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
+DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
+# Dates that are not ISO 8601, numeric ones by the order of day and month.
+_NUMERIC = {
+    DAY_FIRST: ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"),
+    MONTH_FIRST: ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"),
+}
+_WORDED = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%Y/%m/%d")
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+# Files named after what they hold (besides the canonical table names).
+FILE_WORDS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer", "contact", "crm", "client", "member", "subscriber", "people"),
+    "consent_events": ("consent", "preference", "opt_in", "optin", "cmp", "permission"),
+    "touchpoints": ("touchpoint", "engagement", "event", "visit", "click", "activity"),
+    "orders": ("order", "sale", "purchase", "transaction", "invoice", "shop"),
+    "privacy_requests": ("request", "dsar", "ticket", "dsr", "privacy", "rights"),
+    "sharing": ("sharing", "share", "recipient", "partner", "vendor", "disclosure"),
+}
+
+
+def normalise(header: str) -> str:
+    """A header as synonyms are written: "E-mail Address" -> "e_mail_address"."""
+    return re.sub(r"[^0-9a-z]+", "_", header.strip().casefold()).strip("_")
+
+
+@dataclass
+class ColumnMapping:
+    """How a file's headers become one canonical table (and, in the wide form, consent events).
+
+    `columns` maps a file header to a column of `table`; `opt_ins` maps a header holding
+    yes/no flags to the purpose it decides; each flag takes its date from `opt_in_dates`,
+    else from `decided_at`; `event_columns` maps headers to other consent_events columns
+    (source, method, ...) for the events of the wide form.
+    """
+
+    table: str
+    columns: dict[str, str] = field(default_factory=dict)
+    opt_ins: dict[str, str] = field(default_factory=dict)
+    opt_in_dates: dict[str, str] = field(default_factory=dict)
+    decided_at: str | None = None
+    event_columns: dict[str, str] = field(default_factory=dict)
+    date_order: str | None = None  # DAY_FIRST, MONTH_FIRST, or None to detect
+
+    @property
+    def wide(self) -> bool:
+        """Whether the file is the wide consent form."""
+        return bool(self.opt_ins)
+
+    def used(self) -> set[str]:
+        """Headers the mapping reads."""
+        dates = set(self.opt_in_dates.values()) | ({self.decided_at} if self.decided_at else set())
+        return set(self.columns) | set(self.opt_ins) | dates | set(self.event_columns)
+
+    def ignored(self, headers: Sequence[str]) -> list[str]:
+        """Headers of the file the mapping leaves out."""
+        used = self.used()
+        return [h for h in headers if h not in used]
+
+    def to_json(self) -> str:
+        """The mapping as JSON, as `--mapping FILE` reads it."""
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnMapping:
+        """A mapping from its JSON form; raises ValueError naming what is wrong."""
+        if not isinstance(data, dict) or "table" not in data:
+            raise ValueError('a mapping is a JSON object with at least "table"')
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown mapping keys: {', '.join(unknown)}")
+        mapping = cls(**data)
+        mapping.check()
+        return mapping
+
+    def check(self) -> None:
+        """Raise ValueError if the mapping names an unknown table, column or purpose."""
+        if self.table not in schema.TABLES:
+            raise ValueError(f"unknown table {self.table!r} ({', '.join(schema.TABLES)})")
+        allowed = set(schema.TABLES[self.table].column_names)
+        for header, column in self.columns.items():
+            if column not in allowed:
+                raise ValueError(f"column {header!r}: {column!r} is not a column of {self.table}")
+        targets = list(self.columns.values())
+        repeated = sorted({c for c in targets if targets.count(c) > 1})
+        if repeated:
+            raise ValueError(f"more than one column mapped to {', '.join(repeated)}")
+        events = set(schema.TABLES["consent_events"].column_names)
+        for header, column in self.event_columns.items():
+            if column not in events:
+                raise ValueError(f"column {header!r}: {column!r} is not a consent_events column")
+        if self.opt_ins and self.table not in ("customers", "consent_events"):
+            raise ValueError("opt-in columns belong to a customers or consent_events file")
+        for header, purpose in self.opt_ins.items():
+            if not re.fullmatch(r"[a-z0-9_]+", purpose or ""):
+                raise ValueError(f"column {header!r}: purpose must be lower-case words")
+        if self.date_order not in (None, *DATE_ORDERS):
+            raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}")
+
+
+def read_mapping_file(path: Path) -> ColumnMapping:
+    """A mapping saved as JSON; raises ValueError naming the file and the reason."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        where = f", line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
+        raise ValueError(f"{path}{where}: not a JSON mapping") from None
+    try:
+        return ColumnMapping.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+# Matching headers.
+
+
+def _synonyms(table: str) -> dict[str, list[str]]:
+    """Normalised header -> candidate columns of `table`, best first."""
+    names: dict[str, list[str]] = {}
+    for column in schema.TABLES[table].column_names:
+        names.setdefault(column, []).insert(0, column)
+    for column, words in schema.HEADER_SYNONYMS[table].items():
+        for word in words:
+            names.setdefault(word, []).append(column)
+    return names
+
+
+def _rank(table: str, column: str, header: str) -> int:
+    """How good a match a normalised header is for a column: lower is better."""
+    if header == column:
+        return 0
+    words = schema.HEADER_SYNONYMS[table].get(column, ())
+    return 1 + words.index(header) if header in words else 10_000
+
+
+def purpose_of(header: str) -> str | None:
+    """The purpose an opt-in flag header decides ("email_opt_in" -> email_marketing)."""
+    name = normalise(header)
+    for purpose, words in schema.PURPOSE_WORDS.items():
+        for word in words:
+            for flag in schema.FLAG_WORDS:
+                if name in (f"{word}_{flag}", f"{flag}_{word}"):
+                    return purpose
+    return None
+
+
+def _flag_date(flag: str, headers: Sequence[str]) -> str | None:
+    name = normalise(flag)
+    for header in headers:
+        other = normalise(header)
+        if any(other == f"{name}_{w}" for w in schema.FLAG_DATE_WORDS):
+            return header
+    return None
+
+
+def _columns_for(table: str, headers: Sequence[str], taken: set[str]) -> dict[str, str]:
+    """Best header for each column of `table` among headers not yet taken."""
+    synonyms = _synonyms(table)
+    claims: list[tuple[int, int, str, str]] = []
+    for position, header in enumerate(headers):
+        if header in taken:
+            continue
+        for column in synonyms.get(normalise(header), []):
+            claims.append((_rank(table, column, normalise(header)), position, header, column))
+    columns: dict[str, str] = {}
+    for _, _, header, column in sorted(claims):
+        if header not in columns and column not in columns.values():
+            columns[header] = column
+    return columns
+
+
+def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
+    """The mapping of `headers` onto `table` by names, synonyms and opt-in flags."""
+    opt_ins: dict[str, str] = {}
+    dates: dict[str, str] = {}
+    decided_at = None
+    if table in ("customers", "consent_events"):
+        for header in headers:
+            purpose = purpose_of(header)
+            if purpose and purpose not in opt_ins.values():
+                opt_ins[header] = purpose
+                own = _flag_date(header, headers)
+                if own:
+                    dates[header] = own
+        if opt_ins:
+            wide_dates = {normalise(h): h for h in headers if h not in dates.values()}
+            decided_at = next(
+                (wide_dates[w] for w in schema.WIDE_DATE_SYNONYMS if w in wide_dates), None
+            )
+    taken = set(opt_ins) | set(dates.values()) | ({decided_at} if decided_at else set())
+    columns = _columns_for(table, headers, taken)
+    if opt_ins and table == "consent_events":
+        # Wide: purpose, decision and date come from the flags.
+        columns = {
+            h: c for h, c in columns.items() if c not in ("purpose", "decision", "occurred_at")
+        }
+    event_columns: dict[str, str] = {}
+    if opt_ins and table == "customers":
+        rest = set(taken) | set(columns)
+        event_columns = {
+            h: c
+            for h, c in _columns_for("consent_events", headers, rest).items()
+            if c in ("source", "method", "notice_version", "prompt_variant")
+        }
+    return ColumnMapping(table, columns, opt_ins, dates, decided_at, event_columns)
+
+
+def guess_table(file_name: str, headers: Sequence[str]) -> str | None:
+    """The canonical table a file most likely holds, from its name, else its headers."""
+    stem = normalise(Path(file_name).stem)
+    if stem in schema.TABLES:
+        return stem
+    named = [t for t, words in FILE_WORDS.items() if any(w in stem for w in words)]
+    if len(named) == 1:
+        return named[0]
+    best, best_score = None, 0.0
+    for table in named or schema.TABLES:
+        mapping = auto_mapping(table, headers)
+        required = [c.name for c in schema.TABLES[table].columns if c.required]
+        mapped = set(mapping.columns.values())
+        if mapping.wide:
+            mapped |= {"purpose", "decision", "occurred_at"}
+        missing = sum(1 for c in required if c not in mapped)
+        score = len(mapped) - 3 * missing
+        if score > best_score:
+            best, best_score = table, score
+    return best
+
+
+# Saved mappings: reused for the next file with the same headers.
+
+
+def signature(headers: Sequence[str]) -> str:
+    """What identifies a file's header row: its names, normalised, in order."""
+    return hashlib.sha256("\x1f".join(normalise(h) for h in headers).encode()).hexdigest()
+
+
+def save(con: duckdb.DuckDBPyConnection, headers: Sequence[str], mapping: ColumnMapping, by: str):
+    """Keep `mapping` for the next file with these headers (replacing an older one)."""
+    mapping.check()
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {SAVED_TABLE} (signature VARCHAR, headers VARCHAR, "
+        "mapping VARCHAR, saved_at TIMESTAMP, saved_by VARCHAR)"
+    )
+    key = signature(headers)
+    con.execute(f"DELETE FROM {SAVED_TABLE} WHERE signature = ?", [key])
+    con.execute(
+        f"INSERT INTO {SAVED_TABLE} VALUES (?, ?, ?, ?, ?)",
+        [key, json.dumps(list(headers)), mapping.to_json(), datetime.now(UTC), by],
+    )
+
+
+def saved(con: duckdb.DuckDBPyConnection, headers: Sequence[str]) -> ColumnMapping | None:
+    """The mapping saved for files with these headers, if any."""
+    [(exists,)] = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SAVED_TABLE]
+    ).fetchall()
+    if not exists:
+        return None
+    rows = con.execute(
+        f"SELECT mapping FROM {SAVED_TABLE} WHERE signature = ?", [signature(headers)]
+    ).fetchall()
+    if not rows:
+        return None
+    try:
+        return ColumnMapping.from_dict(json.loads(rows[0][0]))
+    except (TypeError, ValueError):
+        return None  # a mapping the schema has outgrown: match afresh
+
+
+# Dates.
+
+
+def format_name(fmt: str) -> str:
+    """A strptime format as people write it: %d/%m/%Y -> DD/MM/YYYY."""
+    names = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%B": "Month"}
+    names |= {"%H": "hh", "%M": "mm", "%S": "ss", "%I": "hh", "%p": "AM/PM"}
+    for code, name in names.items():
+        fmt = fmt.replace(code, name)
+    return fmt
+
+
+def date_formats(order: str) -> list[str]:
+    """Formats tried after ISO 8601 when day and month come in `order`."""
+    return [d + t for d in (*_NUMERIC[order], *_WORDED) for t in _TIMES]
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How a date column's non-ISO values are read."""
+
+    order: str
+    formats: list[str]
+    non_iso: int  # values that are not ISO 8601
+    ambiguous: int  # values that read as a date either way round
+
+    def describe(self, header: str) -> str:
+        """One line for the report."""
+        first = format_name(_NUMERIC[self.order][0])
+        text = f"{header}: {self.non_iso:,} date(s) not in ISO 8601, read as {first}"
+        if self.ambiguous:
+            text += f" ({self.ambiguous:,} could be read either way round)"
+        return text
+
+
+def read_dates(
+    con: duckdb.DuckDBPyConnection, text: pa.Table, column: str, order: str | None
+) -> DateReading | None:
+    """How to read a text column's dates: None when all are ISO 8601 (or empty).
+
+    Without a given order, month first is chosen only when some value can only be read
+    that way and none only day first (US exports); otherwise day first.
+    """
+    con.register("_dates", text.select([column]))
+    try:
+        raw = f"trim(\"{column}\", ' \t\r\n')"
+        day, month = (
+            "["
+            + ", ".join(f"'{f}'" for f in date_formats(o)[: len(_NUMERIC[o]) * len(_TIMES)])
+            + "]"
+            for o in DATE_ORDERS
+        )
+        [(non_iso, day_only, month_only, both)] = con.execute(
+            f"SELECT count(*), "
+            f"count(*) FILTER (d IS NOT NULL AND m IS NULL), "
+            f"count(*) FILTER (m IS NOT NULL AND d IS NULL), "
+            f"count(*) FILTER (d IS NOT NULL AND m IS NOT NULL AND d <> m) "
+            f"FROM (SELECT TRY_STRPTIME(v, {day}) AS d, TRY_STRPTIME(v, {month}) AS m FROM "
+            f"(SELECT {raw} AS v FROM _dates) WHERE v <> '' AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL)"
+        ).fetchall()
+    finally:
+        con.unregister("_dates")
+    if not non_iso:
+        return None
+    if order is None:
+        order = MONTH_FIRST if month_only and not day_only else DAY_FIRST
+    return DateReading(order, date_formats(order), int(non_iso), int(both))
+
+
+def headers_of(text: pa.Table) -> list[str]:
+    """A text table's headers, without the line column."""
+    return [n for n in text.column_names if n != LINE_COLUMN]
+
+
+def synonyms_markdown() -> str:
+    """The header synonyms and opt-in flag words as Markdown, as the README lists them."""
+    lines = ["| table | column | headers that map to it (besides its own name) |", "|---|---|---|"]
+    for table, columns in schema.HEADER_SYNONYMS.items():
+        for column, words in columns.items():
+            lines.append(f"| {table} | `{column}` | {', '.join(f'`{w}`' for w in words)} |")
+    lines += ["", "| purpose | words of its opt-in columns |", "|---|---|"]
+    for purpose, words in schema.PURPOSE_WORDS.items():
+        lines.append(f"| `{purpose}` | {', '.join(f'`{w}`' for w in words)} |")
+    flags = ", ".join(f"`{w}`" for w in schema.FLAG_WORDS)
+    dates = ", ".join(f"`{w}`" for w in schema.WIDE_DATE_SYNONYMS)
+    own = ", ".join(f"`{w}`" for w in schema.FLAG_DATE_WORDS)
+    extra = "; ".join(
+        f"{d}: {', '.join(f'`{w}`' for w in words)}"
+        for d, words in schema.EXTRACT_DECISION_SYNONYMS.items()
+    )
+    lines += [
+        "",
+        f"Flag words (after or before the purpose word): {flags}.",
+        f"A flag's own date column is its name followed by {own}; the date for flags without "
+        f"one: {dates}.",
+        f"Decision words extracts may use besides the contract's: {extra}.",
+    ]
+    return "\n".join(lines)

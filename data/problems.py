@@ -1,0 +1,34 @@
+"""What is wrong with an input, said by file, line, column and reason, never by value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Column of a text table holding the line (or sheet row) each record starts on.
+LINE_COLUMN = "__line"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One reason a file or row is rejected; never carries a cell value."""
+
+    file: str
+    line: int
+    column: str
+    reason: str
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        where = f"{self.file}, {self.unit} {self.line}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    """The import was refused; `problems` lists why. Nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
