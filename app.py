@@ -43,6 +43,9 @@ PAGES = {
             "view_aggregates",
         ),
     ],
+    "Data": [
+        ("pages/upload.py", "Upload data", ":material/upload_file:", "upload-data", "upload"),
+    ],
     "Rights & accountability": [
         (
             "pages/person.py",

@@ -3,22 +3,52 @@ first and leaves an audit entry. Pages call these, never the data layer directly
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from consentlens.access import Identity
-from data import audit
+from data import audit, history, templates
+from data import mapping as mp
 from data.erasure import ErasureError, ErasureResult, erase
+from data.history import ImportRecord, UndoError
+from data.importer import Extract, ImportReport, Inspection, inspect, run_import
 from data.keys import keyed_hash, require_key
-from data.store import open_store, resolve_path
+from data.mapping import ColumnMapping
+from data.store import StoreError, open_store, resolve_path
 from metrics.params import Params, resolve_params
 from metrics.person import PersonReport, person_report, report_html, report_json
 from metrics.rules import Tables
 
-__all__ = ["ErasureError", "audit_entries", "export_report", "forget", "look_up", "record_export"]
+__all__ = [
+    "ColumnMapping",
+    "ErasureError",
+    "ImportRecord",
+    "ImportReport",
+    "Inspection",
+    "StoreError",
+    "UndoError",
+    "Upload",
+    "audit_entries",
+    "check_uploads",
+    "decline_import",
+    "export_report",
+    "forget",
+    "import_history",
+    "import_uploads",
+    "inspect_upload",
+    "look_up",
+    "record_export",
+    "save_mapping",
+    "template_file",
+    "undo_last_import",
+]
 
 
 def _store() -> Path:
@@ -96,3 +126,168 @@ def audit_entries(identity: Identity) -> tuple[list[dict[str, Any]], audit.Verdi
     """The audit trail and its verification (privacy officer and admin)."""
     identity.require("audit")
     return audit.entries(_store()), audit.verify(_store())
+
+
+# Importing analysts' extracts (the Upload data page), as `consentlens import` does.
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: its name, its bytes, and the mapping chosen for it on the page."""
+
+    name: str
+    data: bytes
+    mapping: ColumnMapping | None = None
+
+    def extract(self) -> Extract:
+        """The file as the importer takes it."""
+        table = self.mapping.table if self.mapping else None
+        return Extract(self.name, data=self.data, table=table, mapping=self.mapping)
+
+    def checksum(self) -> str:
+        """SHA-256 of the file's bytes, as the audit trail records it."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def inspect_upload(
+    identity: Identity, name: str, data: bytes, *, table: str | None = None, max_bytes: int
+) -> Inspection:
+    """Read an uploaded file and propose its table and mapping (a saved one first); writes
+    nothing."""
+    identity.require("upload")
+    extract = Extract(name, data=data, table=table)
+    path = _store()
+    if not path.exists():
+        # No store yet, so no saved mapping either: match by names alone.
+        with duckdb.connect() as con:
+            return inspect(con, extract, max_bytes=max_bytes)
+    with open_store(path, read_only=True) as store:
+        return inspect(store.con, extract, max_bytes=max_bytes)
+
+
+def check_uploads(
+    identity: Identity, uploads: Sequence[Upload], *, replace: bool, max_bytes: int
+) -> ImportReport:
+    """The validation report of importing `uploads` (its valid rows), writing nothing."""
+    identity.require("upload")
+    with open_store(_store()) as store:
+        return run_import(
+            store,
+            [u.extract() for u in uploads],
+            replace=replace,
+            accept_valid=True,
+            dry_run=True,
+            actor=identity.name,
+            max_bytes=max_bytes,
+        )
+
+
+def import_uploads(
+    identity: Identity,
+    uploads: Sequence[Upload],
+    *,
+    replace: bool,
+    accept_valid: bool,
+    max_bytes: int,
+) -> ImportReport:
+    """Import `uploads` in one recorded transaction: all rows, or with `accept_valid` the
+    valid ones; when nothing is written the refusal is recorded in the audit trail."""
+    identity.require("upload")
+    files = {u.name: u.checksum() for u in uploads}
+    with open_store(_store()) as store:
+        report = run_import(
+            store,
+            [u.extract() for u in uploads],
+            replace=replace,
+            accept_valid=accept_valid,
+            dry_run=False,
+            actor=identity.name,
+            max_bytes=max_bytes,
+        )
+    outcome = report.outcome
+    if outcome.written:
+        audit.record(
+            _store(),
+            "import",
+            {
+                "files": files,
+                "rows": outcome.rows,
+                "mode": "replace" if replace else "append",
+                "import_id": outcome.import_id,
+                "rejected": outcome.rejected,
+            },
+            actor=identity.name,
+            role=identity.role,
+        )
+    elif report.problems:
+        audit.record(
+            _store(),
+            "import refused",
+            {"files": files, "problems": len(report.problems)},
+            actor=identity.name,
+            role=identity.role,
+        )
+    return report
+
+
+def decline_import(identity: Identity, uploads: Sequence[Upload], problems: int) -> None:
+    """Record that the files were checked and, having problems, not imported."""
+    identity.require("upload")
+    audit.record(
+        _store(),
+        "import refused",
+        {"files": {u.name: u.checksum() for u in uploads}, "problems": problems},
+        actor=identity.name,
+        role=identity.role,
+    )
+
+
+def save_mapping(identity: Identity, headers: Sequence[str], mapping: ColumnMapping) -> None:
+    """Keep `mapping` for the next file with these headers; raises ValueError if it is not
+    a valid mapping."""
+    identity.require("upload")
+    mapping.check()
+    with open_store(_store()) as store, store.transaction() as con:
+        mp.save(con, headers, mapping, identity.name)
+    audit.record(
+        _store(),
+        "mapping saved",
+        {"table": mapping.table, "columns": len(headers)},
+        actor=identity.name,
+        role=identity.role,
+    )
+
+
+def import_history(identity: Identity) -> list[ImportRecord]:
+    """Every recorded import, newest first (empty when there is no store yet)."""
+    identity.require("upload")
+    path = _store()
+    if not path.exists():
+        return []
+    with open_store(path, read_only=True) as store:
+        try:
+            return history.entries(store.con)
+        except duckdb.CatalogException:
+            return []  # a store made before imports were recorded
+
+
+def undo_last_import(identity: Identity) -> ImportRecord:
+    """Remove what the last import wrote (restoring what a replace replaced); raises
+    UndoError saying why when it cannot be undone."""
+    identity.require("upload")
+    with open_store(_store()) as store:
+        undone = history.undo_last(store.con)
+    audit.record(
+        _store(),
+        "import undone",
+        {"import_id": undone.import_id, "rows": undone.rows, "mode": undone.mode},
+        actor=identity.name,
+        role=identity.role,
+    )
+    return undone
+
+
+def template_file(identity: Identity, table: str, kind: str) -> bytes:
+    """A table's canonical header ("template") or its small synthetic extract ("sample")."""
+    identity.require("upload")
+    return templates.sample_csv(table) if kind == "sample" else templates.template_csv(table)

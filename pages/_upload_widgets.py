@@ -1,0 +1,220 @@
+"""Parts of the Upload data page: the mapping as an editable table and back, and the report's
+tables. Only file headers, names and counts are shown here, never a cell value of a file."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from consentlens.actions import ColumnMapping, ImportRecord, ImportReport, Upload
+from data import schema
+from data.ingest import Outcome
+from data.mapping import purpose_of
+from data.problems import Problem
+
+IGNORE = "(ignore)"
+OPT_IN = "opt-in flag: "
+FLAG_DATE = "date of the flag "
+EVERY_FLAG_DATE = "date of every opt-in flag"
+EVENT = "consent event: "
+# Consent-event details a customers file with opt-in flags may carry for its events.
+EVENT_DETAILS = ("source", "method", "notice_version", "prompt_variant")
+HEADER, TARGET = "column in the file", "imported as"
+DATE_ORDERS = {"detect from the values": None, "day first (DD/MM)": "day_first"}
+DATE_ORDERS["month first (MM/DD)"] = "month_first"
+
+
+def wide_capable(table: str) -> bool:
+    """Whether a file of `table` may carry opt-in flags (the wide consent form)."""
+    return table in ("customers", "consent_events")
+
+
+def targets(table: str, headers: Sequence[str], mapping: ColumnMapping | None) -> list[str]:
+    """What a header can be imported as: a column of `table`, an opt-in flag, a flag's date."""
+    options = [IGNORE, *schema.TABLES[table].column_names]
+    if wide_capable(table):
+        options += [OPT_IN + p for p in schema.PURPOSES]
+        flags = [h for h in headers if purpose_of(h) or (mapping and h in mapping.opt_ins)]
+        options += [EVERY_FLAG_DATE, *(FLAG_DATE + f for f in flags)]
+    if table == "customers":
+        options += [EVENT + c for c in EVENT_DETAILS]
+    return options
+
+
+def mapping_rows(headers: Sequence[str], mapping: ColumnMapping | None) -> pd.DataFrame:
+    """One row per file header with what it is imported as (IGNORE when nothing)."""
+    chosen: dict[str, str] = {}
+    if mapping is not None:
+        chosen |= dict(mapping.columns)
+        chosen |= {h: OPT_IN + p for h, p in mapping.opt_ins.items()}
+        chosen |= {d: FLAG_DATE + f for f, d in mapping.opt_in_dates.items()}
+        if mapping.decided_at:
+            chosen[mapping.decided_at] = EVERY_FLAG_DATE
+        chosen |= {h: EVENT + c for h, c in mapping.event_columns.items()}
+    return pd.DataFrame({HEADER: list(headers), TARGET: [chosen.get(h, IGNORE) for h in headers]})
+
+
+def mapping_from_rows(
+    table: str, rows: pd.DataFrame, base: ColumnMapping | None, date_order: str | None
+) -> ColumnMapping:
+    """The mapping an edited table describes; raises ValueError naming what is wrong.
+
+    What the table does not show (fixed values for missing columns, say) is kept from `base`.
+    """
+    columns: dict[str, str] = {}
+    opt_ins: dict[str, str] = {}
+    opt_in_dates: dict[str, str] = {}
+    decided_at: str | None = None
+    event_columns: dict[str, str] = {}
+    for header, target in zip(rows[HEADER], rows[TARGET], strict=True):
+        target = target or IGNORE
+        if target == IGNORE:
+            continue
+        if target.startswith(OPT_IN):
+            opt_ins[header] = target.removeprefix(OPT_IN)
+        elif target == EVERY_FLAG_DATE:
+            if decided_at is not None:
+                raise ValueError(f"only one column can be the {EVERY_FLAG_DATE}")
+            decided_at = header
+        elif target.startswith(FLAG_DATE):
+            opt_in_dates[target.removeprefix(FLAG_DATE)] = header
+        elif target.startswith(EVENT):
+            event_columns[header] = target.removeprefix(EVENT)
+        else:
+            columns[header] = target
+    for flag in opt_in_dates:
+        if flag not in opt_ins:
+            raise ValueError(f"{flag} has a date column but is not mapped as an opt-in flag")
+    if opt_ins and table == "consent_events":
+        wide_only = {"purpose", "decision", "occurred_at"} & set(columns.values())
+        if wide_only:
+            raise ValueError(
+                "with opt-in flags, purpose, decision and date come from the flags: "
+                f"map no column to {', '.join(sorted(wide_only))}"
+            )
+    fields = {
+        "table": table,
+        "columns": columns,
+        "opt_ins": opt_ins,
+        "opt_in_dates": opt_in_dates,
+        "decided_at": decided_at,
+        "event_columns": event_columns,
+        "date_order": date_order,
+    }
+    mapping = replace(base, **fields) if base is not None and base.table == table else None
+    mapping = mapping or ColumnMapping(**fields)
+    mapping.check()
+    return mapping
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A validation report kept between reruns: what it was made from (`key`) and its
+    figures, without the files' contents."""
+
+    key: str
+    outcome: Outcome
+    notes: list[str]
+    tables: dict[str, str]  # file name -> table
+
+    @classmethod
+    def of(cls, key: str, report: ImportReport) -> Checked:
+        """Keep what the page shows of `report`."""
+        tables = {i.extract.name: i.table or "" for i in report.files}
+        return cls(key, report.outcome, list(report.notes), tables)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a whole file is refused, so that not even the valid rows can go in."""
+        o = self.outcome
+        return any(t.refused for t in o.tallies.values()) or any(
+            p.file not in o.tallies for p in o.problems
+        )
+
+
+def plan_key(uploads: Sequence[Upload], replace_all: bool) -> str:
+    """What a report depends on: the files' bytes, their mappings and the mode."""
+    digest = hashlib.sha256(b"replace" if replace_all else b"append")
+    for u in uploads:
+        mapping = u.mapping.to_json() if u.mapping else ""
+        digest.update(f"\x1f{u.name}\x1f{u.checksum()}\x1f{mapping}".encode())
+    return digest.hexdigest()
+
+
+def files_table(checked: Checked) -> pd.DataFrame:
+    """Per file: its table and rows read = accepted + rejected."""
+    tallies = checked.outcome.tallies.values()
+    return pd.DataFrame(
+        {
+            "file": [t.label for t in tallies],
+            "table": [checked.tables.get(t.label, "") for t in tallies],
+            "rows read": [t.rows_read for t in tallies],
+            "accepted": [t.accepted_rows for t in tallies],
+            "rejected": [t.rejected_rows for t in tallies],
+            "whole file refused": ["yes" if t.refused else "" for t in tallies],
+        }
+    )
+
+
+def rows_table(rows: dict[str, int]) -> pd.DataFrame:
+    """Rows per canonical table, in load order."""
+    order = [t for t in schema.TABLE_ORDER if t in rows]
+    return pd.DataFrame({"table": order, "rows": [rows[t] for t in order]})
+
+
+def problems_table(problems: Sequence[Problem], limit: int | None = None) -> pd.DataFrame:
+    """Problems by file, line (or sheet row), column and reason."""
+    shown = problems[:limit] if limit else problems
+    return pd.DataFrame(
+        {
+            "file": [p.file for p in shown],
+            "line": [f"{p.unit} {p.line}" if p.line else "whole file" for p in shown],
+            "column": [p.column for p in shown],
+            "reason": [p.reason for p in shown],
+        }
+    )
+
+
+def problems_csv(problems: Sequence[Problem]) -> bytes:
+    """The problems as CSV, as `consentlens import --problems-csv` writes them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["file", "unit", "line", "column", "reason"])
+    for p in problems:
+        writer.writerow([_inert(p.file), p.unit, p.line, _inert(p.column), p.reason])
+    return out.getvalue().encode("utf-8")
+
+
+def _inert(text: str) -> str:
+    # File names and headers come from the analyst's file: keep spreadsheets from running them.
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def history_table(records: Sequence[ImportRecord]) -> pd.DataFrame:
+    """The recorded imports, newest first: when, who, how, which files, rows, undo state."""
+
+    def state(r: ImportRecord) -> str:
+        if r.undone_at:
+            return f"undone {r.undone_at:%Y-%m-%d %H:%M}"
+        return "can be undone" if r.undoable else (r.note or "kept")
+
+    return pd.DataFrame(
+        {
+            "import": [r.import_id for r in records],
+            "when (UTC)": [f"{r.imported_at:%Y-%m-%d %H:%M:%S}" for r in records],
+            "by": [r.actor for r in records],
+            "mode": [r.mode for r in records],
+            "files": [", ".join(f["name"] for f in r.files) for r in records],
+            "rows read": [sum(f.get("rows_read", 0) for f in r.files) for r in records],
+            "rejected": [sum(f.get("rejected", 0) for f in r.files) for r in records],
+            "rows written": [
+                ", ".join(f"{t} {n:,}" for t, n in r.rows.items()) or "none" for r in records
+            ],
+            "state": [state(r) for r in records],
+        }
+    )

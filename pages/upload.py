@@ -1,0 +1,342 @@
+"""Upload data: analysts' extracts read, mapped, checked and imported, with undo and templates."""
+
+from functools import partial
+
+import streamlit as st
+
+from consentlens import actions
+from data.schema import TABLE_ORDER
+from pages import _access as access
+from pages import _upload_widgets as uw
+from pages import _widgets as w
+
+FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "jsonl"]
+PROBLEMS_SHOWN = 2_000
+
+identity = access.require("upload")
+w.header(
+    "Upload data",
+    "Bring in analysts' extracts (CSV, Excel, Parquet, JSON Lines): see how each file is read "
+    "and mapped, check every row before anything is written, then import the file, or only "
+    "its valid rows, in one step that can be undone.",
+)
+# The server refuses larger uploads before any code runs; the readers hold files to the same.
+max_mb = int(st.get_option("server.maxUploadSize"))
+max_bytes = max_mb * 1024 * 1024
+
+# What the last action came to, said after the rerun that redrew the page without it.
+flash = st.session_state.pop("upload_flash", None)
+if flash:
+    kind, message = flash
+    getattr(st, kind)(message)
+
+
+def _inspected(file, table: str | None) -> actions.Inspection:
+    """The file read and mapped for `table`, kept for this session so reruns do not re-read."""
+    kept = st.session_state.setdefault("upload_inspections", {})
+    key = (file.file_id, table)
+    if key not in kept:
+        kept[key] = actions.inspect_upload(
+            identity, file.name, file.getvalue(), table=table, max_bytes=max_bytes
+        )
+    return kept[key]
+
+
+def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
+    """One file: what was detected, its table and editable mapping. Returns the upload (None
+    while it cannot be checked yet) and, when asked for, the mapping to save."""
+    st.subheader(file.name, divider="gray")
+    first = _inspected(file, None)
+    st.markdown(f"**Detected:** {first.dialect}")
+    if first.refused:
+        for problem in first.read.problems:
+            st.error(str(problem))
+        return actions.Upload(file.name, file.getvalue(), None), None
+    guess = first.table
+    table = st.selectbox(
+        "Table this file holds",
+        TABLE_ORDER,
+        index=TABLE_ORDER.index(guess) if guess in TABLE_ORDER else None,
+        placeholder="Choose the table",
+        key=f"upload_table_{file.file_id}",
+        help="Guessed from the file's name, then its headers.",
+    )
+    if table is None:
+        st.warning("The table could not be told from the file's name or headers: choose it.")
+        return None, None
+    current = first if table == guess else _inspected(file, table)
+    source = {
+        "saved": "saved for files with these headers",
+        "automatic": "automatic, by column names and their synonyms",
+        "given": "given",
+    }.get(current.mapping_source, current.mapping_source)
+    st.caption(f"Mapping: {source}. Change any row; a column set to {uw.IGNORE} is left out.")
+    rows = uw.mapping_rows(current.headers, current.mapping)
+    edited = st.data_editor(
+        rows,
+        column_config={
+            uw.HEADER: st.column_config.TextColumn(uw.HEADER, disabled=True),
+            uw.TARGET: st.column_config.SelectboxColumn(
+                uw.TARGET,
+                options=uw.targets(table, current.headers, current.mapping),
+                required=True,
+                help="A column of the table, or for opt-in flags the purpose they decide",
+            ),
+        },
+        hide_index=True,
+        num_rows="fixed",
+        key=f"upload_mapping_{file.file_id}_{table}",
+    )
+    orders = list(uw.DATE_ORDERS)
+    saved_order = current.mapping.date_order if current.mapping else None
+    order = st.selectbox(
+        "Dates such as 05/01/2024",
+        orders,
+        index=list(uw.DATE_ORDERS.values()).index(saved_order),
+        key=f"upload_dates_{file.file_id}_{table}",
+        help="Detected: day first unless some dates can only be month first (a US export).",
+    )
+    try:
+        mapping = uw.mapping_from_rows(table, edited, current.mapping, uw.DATE_ORDERS[order])
+    except ValueError as error:
+        st.error(f"This mapping cannot be used: {error}.")
+        return None, None
+    ignored = mapping.ignored(current.headers)
+    if ignored:
+        st.markdown(f"**Not imported (ignored):** {', '.join(ignored)}")
+    if mapping.wide:
+        flags = ", ".join(f"{h} → {p}" for h, p in mapping.opt_ins.items())
+        st.markdown(f"**Wide consent form:** every filled flag becomes a consent event ({flags}).")
+    left, right = st.columns([3, 1])
+    save = left.checkbox(
+        "Save this mapping for files with these headers",
+        key=f"upload_save_{file.file_id}_{table}",
+        help="Saved when the import goes in; the next file with the same headers starts from it.",
+    )
+    right.download_button(
+        "Mapping (JSON)",
+        data=mapping.to_json(),
+        file_name=f"{table}.mapping.json",
+        mime="application/json",
+        key=f"upload_mapping_json_{file.file_id}",
+        on_click="ignore",
+        help="For `consentlens import --mapping FILE`",
+    )
+    upload = actions.Upload(file.name, file.getvalue(), mapping)
+    return upload, ((current.headers, mapping) if save else None)
+
+
+def _finish(message: str, *, changed: bool = True) -> None:
+    """After an import, an undo or a refusal: fresh figures everywhere when the store changed,
+    an empty form, and the message at the top."""
+    if changed:
+        # The dashboards' cached figures are of the store as it was.
+        st.cache_data.clear()
+    st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+    for key in ("upload_inspections", "upload_report"):
+        st.session_state.pop(key, None)
+    st.session_state["upload_flash"] = ("success" if changed else "info", message)
+    st.rerun()
+
+
+def _written(outcome) -> str:
+    return ", ".join(f"{t} {n:,}" for t, n in outcome.rows.items()) or "no rows"
+
+
+def _report(checked: uw.Checked) -> None:
+    o = checked.outcome
+    st.subheader("Validation report")
+    st.markdown(
+        f"**Rows read {o.rows_read:,} = accepted {o.accepted:,} + rejected {o.rejected:,}**"
+    )
+    st.dataframe(uw.files_table(checked), hide_index=True, key="upload_report_files")
+    st.markdown("**Rows that would be written, per table** (the accepted rows)")
+    st.dataframe(uw.rows_table(o.rows), hide_index=True, key="upload_report_rows")
+    if checked.notes:
+        st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in checked.notes))
+    if o.problems:
+        shown = "" if len(o.problems) <= PROBLEMS_SHOWN else f" (the first {PROBLEMS_SHOWN:,})"
+        st.markdown(f"**Problems: {len(o.problems):,}**{shown}")
+        st.dataframe(
+            uw.problems_table(o.problems, PROBLEMS_SHOWN),
+            hide_index=True,
+            key="upload_report_problems",
+        )
+        st.download_button(
+            "Download the problems (CSV)",
+            data=partial(uw.problems_csv, o.problems),
+            file_name="import_problems.csv",
+            mime="text/csv",
+            key="upload_problems_csv",
+            on_click="ignore",
+        )
+
+
+files = st.file_uploader(
+    "Extracts",
+    type=FILE_TYPES,
+    accept_multiple_files=True,
+    key=f"upload_files_{st.session_state.get('upload_generation', 0)}",
+    help=f"Up to {max_mb} MB each. The type is told by the content, not by the name.",
+)
+uploads: list[actions.Upload] = []
+to_save: list[tuple] = []
+ready = bool(files)
+try:
+    for file in files or []:
+        upload, save = _file_section(file)
+        ready = ready and upload is not None
+        uploads += [upload] if upload else []
+        to_save += [save] if save else []
+except actions.StoreError as error:
+    st.error(str(error))
+    st.stop()
+
+if files:
+    st.subheader("Check and import", divider="gray")
+    mode = st.radio(
+        "Mode",
+        ["append", "replace"],
+        horizontal=True,
+        key="upload_mode",
+        captions=["add to what the store holds", "empty every table first, then import"],
+    )
+    replace_all = mode == "replace"
+    confirmed = not replace_all or st.checkbox(
+        "Replace: every table is emptied before the import (undoing it puts them back)",
+        key="upload_replace_ok",
+    )
+    key = uw.plan_key(uploads, replace_all)
+    if st.button("Check", type="primary", disabled=not ready, key="upload_check"):
+        try:
+            with st.spinner("Checking every row…"):
+                report = actions.check_uploads(
+                    identity, uploads, replace=replace_all, max_bytes=max_bytes
+                )
+        except actions.StoreError as error:
+            st.error(str(error))
+        else:
+            st.session_state["upload_report"] = uw.Checked.of(key, report)
+    checked = st.session_state.get("upload_report")
+    if checked is not None and checked.key != key:
+        st.info("The files, mapping or mode changed since the check: check again.")
+        checked = None
+    if checked is not None:
+        _report(checked)
+        o = checked.outcome
+        choice = None
+        if checked.blocked:
+            st.error(
+                "A file cannot be imported as it is (see the problems): correct it or its "
+                "mapping, then check again."
+            )
+            choice = "nothing" if st.button("Import nothing", key="upload_nothing") else None
+        elif not o.accepted:
+            st.warning("No row of these files can be imported.")
+            choice = "nothing" if st.button("Import nothing", key="upload_nothing") else None
+        elif o.rejected:
+            st.warning(
+                f"{o.rejected:,} row(s) are rejected. Import the {o.accepted:,} valid rows and "
+                "leave them out, or import nothing and correct the files."
+            )
+            left, right = st.columns(2)
+            if left.button(
+                f"Import the {o.accepted:,} valid rows",
+                type="primary",
+                disabled=not confirmed,
+                key="upload_valid",
+            ):
+                choice = "valid"
+            if right.button("Import nothing", key="upload_nothing"):
+                choice = "nothing"
+        elif st.button("Import", type="primary", disabled=not confirmed, key="upload_import"):
+            choice = "all"
+        if choice == "nothing":
+            actions.decline_import(identity, uploads, len(o.problems))
+            _finish("Nothing was imported: the store is unchanged.", changed=False)
+        elif choice is not None:
+            try:
+                with st.spinner("Importing…"):
+                    report = actions.import_uploads(
+                        identity,
+                        uploads,
+                        replace=replace_all,
+                        accept_valid=choice == "valid",
+                        max_bytes=max_bytes,
+                    )
+                    if report.outcome.written:
+                        for headers, mapping in to_save:
+                            actions.save_mapping(identity, headers, mapping)
+            except actions.StoreError as error:
+                st.error(str(error))
+            else:
+                if report.outcome.written:
+                    left_out = report.outcome.rejected
+                    _finish(
+                        f"Imported as import {report.outcome.import_id}: "
+                        f"{_written(report.outcome)}"
+                        + (f"; {left_out:,} rejected row(s) left out" if left_out else "")
+                        + ". The dashboards now include it."
+                    )
+                # The store changed since the check: the new report says how.
+                st.session_state["upload_report"] = uw.Checked.of(key, report)
+                st.session_state["upload_flash"] = (
+                    "error",
+                    f"Import refused: {len(report.problems):,} problem(s) found when importing; "
+                    "the store is unchanged. The report below is up to date.",
+                )
+                st.rerun()
+
+st.header("Import history")
+try:
+    records = actions.import_history(identity)
+except actions.StoreError as error:
+    st.error(str(error))
+    records = []
+if not records:
+    st.caption("No import has been recorded yet.")
+else:
+    st.dataframe(uw.history_table(records), hide_index=True, key="upload_history")
+    last = next((r for r in records if r.undone_at is None), None)
+    if last is not None and last.undoable:
+        st.caption(
+            f"Undoing removes exactly the rows import {last.import_id} wrote "
+            f"({', '.join(f'{t} {n:,}' for t, n in last.rows.items()) or 'none'})"
+            + (" and puts back what it replaced." if last.mode == "replace" else ".")
+        )
+    elif last is not None:
+        st.caption(f"Import {last.import_id} can no longer be undone: {last.note or 'kept'}.")
+    if st.button(
+        "Undo last import",
+        disabled=last is None or not last.undoable,
+        key="upload_undo",
+    ):
+        try:
+            undone = actions.undo_last_import(identity)
+        except (actions.UndoError, actions.StoreError) as error:
+            st.error(str(error))
+        else:
+            restored = " and put back what it replaced" if undone.mode == "replace" else ""
+            _finish(
+                f"Undid import {undone.import_id}: removed "
+                f"{', '.join(f'{t} {n:,}' for t, n in undone.rows.items()) or 'no rows'}"
+                f"{restored}. The dashboards no longer include it."
+            )
+
+st.header("Templates")
+st.markdown(
+    "Each table's canonical header, and a small synthetic extract of it (the samples of all "
+    "tables import together into an empty store)."
+)
+for table in TABLE_ORDER:
+    name, template, sample = st.columns([2, 1, 1])
+    name.markdown(f"**{table}**")
+    for column, kind, label in ((template, "template", "Template"), (sample, "sample", "Sample")):
+        column.download_button(
+            f"{label} (CSV)",
+            data=partial(actions.template_file, identity, table, kind),
+            file_name=f"{table}.{kind}.csv",
+            mime="text/csv",
+            key=f"upload_{kind}_{table}",
+            on_click="ignore",
+        )

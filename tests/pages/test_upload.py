@@ -1,0 +1,282 @@
+"""Upload data page: files go through the real uploader, are read, mapped and checked, and
+imported (or not); the dashboards' figures follow, undo takes an import back out."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from consentlens.access import Identity
+from data import audit
+from data.keys import key_path
+from data.store import open_store
+from pages import _upload_widgets as uw
+from tests.pages.conftest import APP
+
+PAGE = "pages/upload.py"
+# Five new customers under an analyst's headers (synonyms), and one with a date that is none.
+CRM = (
+    b"Customer ID,E-mail,created,Country,Notes\n"
+    b"N0001,ann@example.com,2024-03-01,DE,called back\n"
+    b"N0002,bob@example.com,2024-03-02,FR,\n"
+    b"N0003,cy@example.com,05/03/2024,US,\n"
+    b"N0004,di@example.com,2024-03-04,GB,\n"
+    b"N0005,ed@example.com,2024-03-05,NL,\n"
+    b"N0006,fay@example.com,not a date,DE,\n"
+)
+
+
+@pytest.fixture
+def store(demo_db, tmp_path, monkeypatch):
+    """A copy of the demo store (with its key) for one test, so imports stay in it."""
+    target = tmp_path / "store" / "upload.duckdb"
+    target.parent.mkdir()
+    shutil.copy(demo_db, target)
+    shutil.copy(key_path(demo_db), key_path(target))
+    monkeypatch.setenv("CONSENTLENS_DB", str(target))
+    return target
+
+
+def counts(path) -> dict[str, int]:
+    with open_store(path, read_only=True) as s:
+        return s.row_counts()
+
+
+def customers_tile(at: AppTest) -> int:
+    at.switch_page("pages/overview.py")
+    at.run()
+    assert not at.exception
+    return int(next(m.value for m in at.metric if m.label == "Customers").replace(",", ""))
+
+
+def uploaded(app, name: str, body: bytes) -> AppTest:
+    at = app(PAGE)
+    assert not at.exception
+    at.file_uploader[0].upload(name, body, "text/csv").run()
+    assert not at.exception
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page with these columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_upload_map_check_import_and_the_overview_counts_the_new_customers(app, store):
+    before = counts(store)
+    at = app()
+    tile_before = customers_tile(at)
+    at.switch_page(PAGE)
+    at.run()
+    at.file_uploader[0].upload("crm_contacts.csv", CRM, "text/csv").run()
+    assert not at.exception
+
+    # Before any check: how the file was read, its table and its mapping.
+    assert "**Detected:** CSV, comma-separated, UTF-8, 6 rows" in markdown(at)
+    assert at.selectbox(key=next(s.key for s in at.selectbox if "table" in s.key)).value == (
+        "customers"
+    )
+    assert any("Mapping: automatic" in c.value for c in at.caption)
+    mapping = at.data_editor[0].value
+    assert dict(zip(mapping[uw.HEADER], mapping[uw.TARGET], strict=True)) == {
+        "Customer ID": "customer_id",
+        "E-mail": "email",
+        "created": "created_at",
+        "Country": "country",
+        "Notes": uw.IGNORE,
+    }
+    assert "**Not imported (ignored):** Notes" in markdown(at)
+
+    button(at, "Check").click().run()
+    assert not at.exception
+    assert "**Rows read 6 = accepted 5 + rejected 1**" in markdown(at)
+    files = table(at, "file", "accepted")
+    assert files[["file", "rows read", "accepted", "rejected"]].values.tolist() == [
+        ["crm_contacts.csv", 6, 5, 1]
+    ]
+    rows = table(at, "table", "rows")
+    assert rows.values.tolist() == [["customers", 5]]
+    problems = table(at, "reason")
+    assert problems.values.tolist() == [
+        ["crm_contacts.csv", "line 7", "created", "not a date (ISO 8601 or DD/MM/YYYY)"]
+    ]
+    assert "columns not imported: Notes" in markdown(at)
+    assert [b.label for b in at.download_button if "problems" in b.label] == [
+        "Download the problems (CSV)"
+    ]
+    assert counts(store) == before  # checking writes nothing
+
+    button(at, "Import the 5 valid rows").click().run()
+    assert not at.exception
+    assert at.success[0].value == (
+        "Imported as import 1: customers 5; 1 rejected row(s) left out. "
+        "The dashboards now include it."
+    )
+    assert counts(store)["customers"] == before["customers"] + 5
+    history = table(at, "import", "state")
+    assert history[["import", "mode", "files", "rows read", "rejected"]].values.tolist() == [
+        [1, "append", "crm_contacts.csv", 6, 1]
+    ]
+    assert customers_tile(at) == tile_before + 5
+
+    logged = [e for e in audit.entries(store) if e["action"] == "import"]
+    assert len(logged) == 1
+    detail = str(logged[0]["detail"])
+    assert logged[0]["actor"] == "local user" and "crm_contacts.csv" in detail
+    assert "example.com" not in detail and "N0001" not in detail
+
+
+def test_import_nothing_leaves_the_store_unchanged_and_is_recorded(app, store):
+    before = counts(store)
+    at = uploaded(app, "crm_contacts.csv", CRM)
+    button(at, "Check").click().run()
+    button(at, "Import nothing").click().run()
+    assert not at.exception
+    assert at.info[0].value == "Nothing was imported: the store is unchanged."
+    assert counts(store) == before
+    refused = [e for e in audit.entries(store) if e["action"] == "import refused"]
+    assert [e["detail"]["problems"] for e in refused] == [1]
+
+
+def test_a_file_missing_a_required_column_is_refused_whole(app, store):
+    before = counts(store)
+    body = b"E-mail,Country\nann@example.com,DE\nbob@example.com,FR\n"
+    at = uploaded(app, "crm_contacts.csv", body)
+    button(at, "Check").click().run()
+    assert not at.exception
+    assert "**Rows read 2 = accepted 0 + rejected 2**" in markdown(at)
+    problems = table(at, "reason")
+    assert problems["reason"].tolist() == [
+        f"required column is missing: map a column of the file to {column}"
+        for column in ("created_at", "customer_id")
+    ]
+    assert "cannot be imported as it is" in at.error[0].value
+    assert [b.label for b in at.button if b.label.startswith("Import")] == ["Import nothing"]
+    button(at, "Import nothing").click().run()
+    assert counts(store) == before
+
+
+def test_undo_removes_the_import_and_a_saved_mapping_is_reused(app, store):
+    before = counts(store)
+    body = CRM.replace(b"not a date", b"2024-03-06")
+    at = uploaded(app, "crm_contacts.csv", body)
+    at.checkbox(key=next(c.key for c in at.checkbox if "save" in c.key)).check().run()
+    button(at, "Check").click().run()
+    assert "**Rows read 6 = accepted 6 + rejected 0**" in markdown(at)
+    button(at, "Import").click().run()
+    assert not at.exception
+    assert counts(store)["customers"] == before["customers"] + 6
+
+    button(at, "Undo last import").click().run()
+    assert not at.exception
+    assert at.success[0].value == (
+        "Undid import 1: removed customers 6. The dashboards no longer include it."
+    )
+    assert counts(store) == before
+    history = table(at, "import", "state")
+    assert history["state"].iloc[0].startswith("undone")
+    assert button(at, "Undo last import").disabled
+    assert [e["action"] for e in audit.entries(store)][-2:] == ["mapping saved", "import undone"]
+
+    # The same headers under another name: the saved mapping, not a guess from the name.
+    at.file_uploader[0].upload("export_0412.csv", body, "text/csv").run()
+    assert any("Mapping: saved for files with these headers" in c.value for c in at.caption)
+
+
+def test_the_wide_consent_form_becomes_consent_events(app, store):
+    with open_store(store, read_only=True) as s:
+        people = [
+            c
+            for (c,) in s.con.execute(
+                "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 3"
+            ).fetchall()
+        ]
+    before = counts(store)
+    body = (
+        "customer_id,email_opt_in,sms_opt_in,consent_date\n"
+        f"{people[0]},yes,no,2024-05-01\n"
+        f"{people[1]},unsubscribed,,2024-05-02\n"
+        f"{people[2]},,subscribed,2024-05-03\n"
+    ).encode()
+    at = uploaded(app, "preferences.csv", body)
+    mapping = at.data_editor[0].value
+    assert dict(zip(mapping[uw.HEADER], mapping[uw.TARGET], strict=True)) == {
+        "customer_id": "customer_id",
+        "email_opt_in": uw.OPT_IN + "email_marketing",
+        "sms_opt_in": uw.OPT_IN + "sms_marketing",
+        "consent_date": uw.EVERY_FLAG_DATE,
+    }
+    assert "**Wide consent form:**" in markdown(at)
+    button(at, "Check").click().run()
+    assert "**Rows read 3 = accepted 3 + rejected 0**" in markdown(at)
+    assert table(at, "table", "rows").values.tolist() == [["consent_events", 4]]
+    button(at, "Import").click().run()
+    assert not at.exception
+    after = counts(store)
+    assert after["consent_events"] == before["consent_events"] + 4
+    assert after["customers"] == before["customers"]
+
+
+def test_a_viewer_cannot_reach_the_page(store, monkeypatch):
+    monkeypatch.setenv("CONSENTLENS_LOCAL_ROLE", "viewer")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    # Run directly, past the router, the page refuses before reading anything.
+    direct = AppTest.from_file(APP.replace("app.py", PAGE), default_timeout=60)
+    direct.session_state["identity"] = Identity("cmo", "viewer", "oidc")
+    direct.run()
+    assert direct.error[0].value.startswith("Not allowed")
+    assert not direct.file_uploader
+
+
+def test_an_analyst_reaches_the_page(app, store, monkeypatch):
+    monkeypatch.setenv("CONSENTLENS_LOCAL_ROLE", "analyst")
+    at = app(PAGE)
+    assert not at.exception
+    assert at.title[0].value == "Upload data"
+    assert len(at.download_button) == 12  # a template and a sample for each table
+
+
+def test_the_mapping_table_round_trips_and_refuses_two_headers_for_one_column():
+    headers = ["id", "mail", "email_opt_in", "email_opt_in_date", "updated_at", "source"]
+    from data.mapping import auto_mapping
+
+    mapping = auto_mapping("customers", headers)
+    rows = uw.mapping_rows(headers, mapping)
+    assert uw.mapping_from_rows("customers", rows, mapping, None) == mapping
+    edited = rows.copy()
+    edited.loc[1, uw.TARGET] = "customer_id"
+    with pytest.raises(ValueError, match="more than one column mapped to customer_id"):
+        uw.mapping_from_rows("customers", edited, mapping, None)
+    ignored = pd.DataFrame({uw.HEADER: headers, uw.TARGET: [uw.IGNORE] * len(headers)})
+    assert uw.mapping_from_rows("customers", ignored, mapping, "day_first").used() == set()
+
+
+def test_an_edited_mapping_is_the_one_checked(app, store):
+    at = uploaded(app, "crm_contacts.csv", CRM)
+    editor = at.data_editor[0]
+    # The editor's edit state, as the browser sends it: the Notes row now names a column.
+    at.session_state[editor.key] = {
+        "edited_rows": {4: {uw.TARGET: "acquisition_channel"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    assert "Not imported (ignored)" not in markdown(at)
+    button(at, "Check").click().run()
+    assert "**Rows read 6 = accepted 5 + rejected 1**" in markdown(at)
+    assert "columns not imported" not in markdown(at)
