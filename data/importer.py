@@ -141,11 +141,19 @@ def _dated(
 
 
 def _source(
-    label: str, table: str, read: readers.TextTable, columns: dict[str, str], unit: str
+    label: str,
+    table: str,
+    read: readers.TextTable,
+    columns: dict[str, str],
+    unit: str,
+    defaults: dict[str, str],
 ) -> Source:
     text = read.table
     names = list(columns.values())
     picked = text.select([*columns, LINE_COLUMN]).rename_columns([*names, LINE_COLUMN])
+    for column, value in defaults.items():
+        if column not in names:
+            picked = picked.append_column(column, pa.array([value] * text.num_rows, pa.string()))
     return Source(
         label,
         schema.TABLES[table],
@@ -175,34 +183,37 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
         else {h: c for h, c in m.columns.items() if c not in WIDE_EVENT_COLUMNS}
     )
     rows = text.num_rows
-    undated = not m.decided_at and not m.opt_in_dates
-    if undated:
-        notes.append(
-            f"{label}: no date column for the opt-in flags: decisions are dated at the import "
-            f"({stamp} UTC)"
-        )
+    fixed = m.defaults if m.table == "consent_events" else {}
     sources = []
     for flag, purpose in m.opt_ins.items():
         values = _trimmed(text.column(flag))
         own = m.opt_in_dates.get(flag)
-        date = pa.chunked_array([pa.array([stamp] * rows, pa.string())]) if undated else None
-        date_header = own or m.decided_at or ""
-        if not undated:
-            dates = [text.column(h) for h in (own, m.decided_at) if h]
-            date = dates[0]
-            if len(dates) == 2:
-                date = pc.if_else(pc.equal(_trimmed(dates[0]), ""), dates[1], dates[0])
+        dated = [h for h in (own, m.decided_at) if h]
+        if not dated:
+            date = pa.chunked_array([pa.array([stamp] * rows, pa.string())])
+            notes.append(
+                f"{label}: no date column for {flag}: its decisions are dated at the import "
+                f"({stamp} UTC)"
+            )
+        elif len(dated) == 1:
+            date = text.column(dated[0])
+        else:
+            first, second = (text.column(h) for h in dated)
+            date = pc.if_else(pc.equal(_trimmed(first), ""), second, first)
         columns = {
             "customer_id": text.column(id_header),
             "purpose": pa.chunked_array([pa.array([purpose] * rows, pa.string())]),
             "decision": values,
             "occurred_at": date,
             **{c: text.column(h) for h, c in extras.items()},
-            LINE_COLUMN: text.column(LINE_COLUMN),
         }
+        for column, value in fixed.items():
+            if column not in columns:
+                columns[column] = pa.chunked_array([pa.array([value] * rows, pa.string())])
+        columns[LINE_COLUMN] = text.column(LINE_COLUMN)
         events = pa.table(columns).filter(pc.not_equal(values, ""))
         headers = {"customer_id": id_header, "purpose": flag, "decision": flag}
-        headers |= {"occurred_at": date_header or "occurred_at"}
+        headers |= {"occurred_at": dated[0] if dated else "occurred_at"}
         headers |= {c: h for h, c in extras.items()}
         sources.append(
             Source(
@@ -220,7 +231,7 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
 
 def _missing(inspection: Inspection) -> list[str]:
     m = inspection.mapping
-    mapped = set(m.columns.values())
+    mapped = set(m.columns.values()) | set(m.defaults)
     if m.wide and m.table == "consent_events":
         mapped |= {"purpose", "decision", "occurred_at"}
     return [c.name for c in schema.TABLES[m.table].columns if c.required and c.name not in mapped]
@@ -268,7 +279,7 @@ def plan(
         notes.append(f"{label}: columns not imported: {', '.join(ignored)}")
     sources: list[Source] = []
     if not (m.wide and m.table == "consent_events"):
-        sources.append(_source(label, m.table, read, m.columns, unit))
+        sources.append(_source(label, m.table, read, m.columns, unit, m.defaults))
     if m.wide:
         stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
         sources += _wide_sources(inspection, unit, stamp, notes)

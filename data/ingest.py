@@ -321,10 +321,15 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
                     for (line,) in rows
                 ]
         if col.references:
+            # A customer rejected in this import is news only for rows not rejected already
+            # (a wide file's events share their line with the customer).
             rows = con.execute(
                 f'SELECT "{LINE_COLUMN}", "{col.name}" IN (SELECT customer_id FROM '
-                f'"_staged_customers") FROM "{stage}" WHERE "{col.name}" IS NOT NULL '
-                f'AND "{col.name}" NOT IN (SELECT customer_id FROM "_known_customers")'
+                f'"_staged_customers") AS parent_rejected FROM "{stage}" '
+                f'WHERE "{col.name}" IS NOT NULL '
+                f'AND "{col.name}" NOT IN (SELECT customer_id FROM "_known_customers") '
+                "AND (NOT coalesce(parent_rejected, false) OR "
+                f"{_rejected_sql(_literal(src.label))})"
             ).fetchall()
             problems += [
                 Problem(
@@ -445,12 +450,15 @@ def check_and_write(
         every = " UNION ALL ".join(q for q, _ in staged_customers)
         con.execute(
             'CREATE OR REPLACE TEMP TABLE "_staged_customers" AS '
-            + (every or "SELECT NULL::VARCHAR AS customer_id")
+            + (every or "SELECT NULL::VARCHAR AS customer_id WHERE false")
         )
         customer_sources = [f"{q} WHERE {alive}" for q, alive in staged_customers]
         if not replace:
             customer_sources.append("SELECT customer_id FROM customers")
-        known = " UNION ALL ".join(customer_sources) or "SELECT NULL::VARCHAR AS customer_id"
+        known = (
+            " UNION ALL ".join(customer_sources)
+            or "SELECT NULL::VARCHAR AS customer_id WHERE false"
+        )
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_known_customers" AS {known}')
         for n, (src, stage) in enumerate(staged):
             if src.table.name != "customers":

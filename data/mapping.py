@@ -66,6 +66,9 @@ class ColumnMapping:
     decided_at: str | None = None
     event_columns: dict[str, str] = field(default_factory=dict)
     date_order: str | None = None  # DAY_FIRST, MONTH_FIRST, or None to detect
+    # One value for every row, for columns the file lacks: a CRM list without a sign-up date,
+    # a newsletter export that is all about one purpose, orders in one currency.
+    defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def wide(self) -> bool:
@@ -107,6 +110,9 @@ class ColumnMapping:
         for header, column in self.columns.items():
             if column not in allowed:
                 raise ValueError(f"column {header!r}: {column!r} is not a column of {self.table}")
+        for column in self.defaults:
+            if column not in allowed:
+                raise ValueError(f"default for {column!r}: not a column of {self.table}")
         targets = list(self.columns.values())
         repeated = sorted({c for c in targets if targets.count(c) > 1})
         if repeated:
@@ -194,7 +200,7 @@ def _columns_for(table: str, headers: Sequence[str], taken: set[str]) -> dict[st
     for _, _, header, column in sorted(claims):
         if header not in columns and column not in columns.values():
             columns[header] = column
-    return columns
+    return {h: columns[h] for h in headers if h in columns}  # in the file's order
 
 
 def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
@@ -241,7 +247,7 @@ def guess_table(file_name: str, headers: Sequence[str]) -> str | None:
     named = [t for t, words in FILE_WORDS.items() if any(w in stem for w in words)]
     if len(named) == 1:
         return named[0]
-    best, best_score = None, 0.0
+    best, best_score = None, float("-inf")
     for table in named or schema.TABLES:
         mapping = auto_mapping(table, headers)
         required = [c.name for c in schema.TABLES[table].columns if c.required]
@@ -250,7 +256,7 @@ def guess_table(file_name: str, headers: Sequence[str]) -> str | None:
             mapped |= {"purpose", "decision", "occurred_at"}
         missing = sum(1 for c in required if c not in mapped)
         score = len(mapped) - 3 * missing
-        if score > best_score:
+        if mapped and score > best_score:
             best, best_score = table, score
     return best
 

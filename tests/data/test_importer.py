@@ -1,0 +1,587 @@
+"""Analysts' extracts: corpus accounting, identifiers, mapping, the wide form, valid rows or
+nothing, recorded imports and undo, all through a real DuckDB store."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from consentlens.cli import main
+from data import history
+from data import mapping as mp
+from data.erasure import erase
+from data.generator import generate
+from data.importer import Extract, run_import
+from data.problems import LINE_COLUMN
+from data.readers import read_extract
+from data.schema import IMPORT_ID, TABLE_ORDER, TABLES
+from data.store import open_store
+from data.templates import sample_csv, template_csv
+from tests.data.test_readers import CASES, CORPUS
+
+STATE_TABLES = (*TABLE_ORDER, "store_info", history.IMPORTS_TABLE)
+
+
+def fingerprint(store, tables=STATE_TABLES) -> str:
+    """Every row of every table, in order: equal fingerprints mean equal contents."""
+    digest = hashlib.sha256()
+    for name in tables:
+        rows = store.con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall()
+        digest.update(f"{name}:{rows!r}".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seeded") / "store.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(300, seed=5), info={"source": "demo"})
+    return path
+
+
+@pytest.fixture
+def store(seeded, tmp_path):
+    """A private copy of a small demo store (with its key)."""
+    path = tmp_path / "store.duckdb"
+    shutil.copy(seeded, path)
+    shutil.copy(seeded.with_name(seeded.name + ".key"), path.with_name(path.name + ".key"))
+    with open_store(path) as opened:
+        yield opened
+
+
+def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    return path
+
+
+# The corpus: every file, exact accounting, identifiers, and a store untouched by refusals.
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_corpus_file_is_accounted_for_and_a_refusal_changes_nothing(store, name):
+    case = CASES[name]
+    before = fingerprint(store)
+    report = run_import(store, [Extract.from_path(CORPUS / name, table="customers")])
+    outcome = report.outcome
+    # Rows read are the records counted by hand in the file, each accepted or rejected.
+    assert outcome.rows_read == case.records
+    [tally] = outcome.tallies.values()
+    assert tally.accepted_rows + tally.rejected_rows == tally.rows_read == case.records
+    assert outcome.accepted + outcome.rejected == outcome.rows_read
+    if outcome.written:
+        assert outcome.rejected == 0 and outcome.accepted == case.records
+    else:
+        assert fingerprint(store) == before
+    for problem in outcome.problems:
+        assert problem.file == str(CORPUS / name) or problem.file == name
+
+
+def _ids_of(name: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """The file's identifier header and its (line, value) pairs, as the reader gives them."""
+    read = read_extract(CORPUS / name)
+    if read.table is None or not read.table.num_rows:
+        return None
+    mapping = mp.auto_mapping("customers", mp.headers_of(read.table))
+    header = next((h for h, c in mapping.columns.items() if c == "customer_id"), None)
+    if header is None:
+        return None
+    lines = read.table.column(LINE_COLUMN).to_pylist()
+    return header, list(zip(lines, read.table.column(header).to_pylist(), strict=True))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if _ids_of(n)))
+def test_corpus_identifiers_are_kept_byte_for_byte_and_undo_restores(store, name):
+    header, pairs = _ids_of(name)
+    read = read_extract(CORPUS / name)
+    mapping = mp.auto_mapping("customers", mp.headers_of(read.table))
+    mapping.columns = {h: c for h, c in mapping.columns.items() if c == "customer_id"}
+    mapping.defaults = {"created_at": "2024-01-01"}
+    before = fingerprint(store, TABLE_ORDER)
+    report = run_import(
+        store, [Extract.from_path(CORPUS / name, mapping=mapping)], accept_valid=True
+    )
+    outcome = report.outcome
+    assert outcome.accepted + outcome.rejected == outcome.rows_read
+    rejected = {p.line for p in outcome.problems}
+    expected = sorted(v.strip(" \t\r\n") for line, v in pairs if line not in rejected)
+    if outcome.written:
+        stored = store.con.execute(
+            f'SELECT customer_id FROM customers WHERE "{IMPORT_ID}" = ?', [outcome.import_id]
+        ).fetchall()
+        assert sorted(i for (i,) in stored) == expected
+        assert len(expected) == outcome.accepted
+        history.undo_last(store.con)
+    else:
+        assert expected == []
+    assert fingerprint(store, TABLE_ORDER) == before
+
+
+def test_the_corpus_keeps_leading_zeros_and_na_as_given(store):
+    mapping = mp.ColumnMapping(
+        "customers",
+        {"customer_id": "customer_id", "phone": "phone"},
+        defaults={"created_at": "2024-01-01", "country": "NA"},
+    )
+    report = run_import(
+        store, [Extract.from_path(CORPUS / "leading_zeros_na.csv", mapping=mapping)]
+    )
+    assert report.outcome.written, report.problems
+    rows = store.con.execute(
+        f'SELECT customer_id, phone, country FROM customers WHERE "{IMPORT_ID}" = ?',
+        [report.outcome.import_id],
+    ).fetchall()
+    assert {i for i, _, _ in rows} == {"00123", "0", "000", "NA", "00125", "007"}
+    assert dict((i, p) for i, p, _ in rows)["00123"] == "+4915112345678"
+    assert {c for _, _, c in rows} == {"NA"}
+
+
+# Mapping.
+
+
+def test_headers_map_by_name_and_synonym():
+    m = mp.auto_mapping("customers", ["Customer ID", "E-mail", "cust_no", "created", "Phone"])
+    assert m.columns == {
+        "Customer ID": "customer_id",
+        "E-mail": "email",
+        "created": "created_at",
+        "Phone": "phone",
+    }
+    assert m.ignored(["Customer ID", "E-mail", "cust_no", "created", "Phone"]) == ["cust_no"]
+    orders = mp.auto_mapping("orders", ["Order No", "cust_no", "Order Date", "order_total"])
+    assert orders.columns == {
+        "Order No": "order_id",
+        "cust_no": "customer_id",
+        "Order Date": "ordered_at",
+        "order_total": "revenue",
+    }
+    events = mp.auto_mapping("consent_events", ["cust_no", "Purpose", "consent_status", "date"])
+    assert events.columns == {
+        "cust_no": "customer_id",
+        "Purpose": "purpose",
+        "consent_status": "decision",
+        "date": "occurred_at",
+    }
+    requests = mp.auto_mapping("privacy_requests", ["Ticket ID", "Request Type", "Created"])
+    assert requests.columns == {
+        "Ticket ID": "request_id",
+        "Request Type": "type",
+        "Created": "received_at",
+    }
+
+
+def test_opt_in_columns_are_the_wide_form():
+    headers = ["customer_id", "Email Opt-In", "sms_opt_in", "sms_opt_in_date", "push_opt_in"]
+    headers += ["last_updated", "consent_source"]
+    m = mp.auto_mapping("consent_events", headers)
+    assert m.opt_ins == {"Email Opt-In": "email_marketing", "sms_opt_in": "sms_marketing"}
+    assert m.opt_in_dates == {"sms_opt_in": "sms_opt_in_date"}
+    assert m.decided_at == "last_updated"
+    assert m.columns == {"customer_id": "customer_id", "consent_source": "source"}
+    assert m.ignored(headers) == ["push_opt_in"]
+    assert mp.purpose_of("newsletter_consent") == "email_marketing"
+    assert mp.purpose_of("email") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("orders.csv", "orders"),
+        ("crm_contacts_2026.xlsx", "customers"),
+        ("DSAR tickets.csv", "privacy_requests"),
+        ("cmp_export.jsonl", "consent_events"),
+    ],
+)
+def test_the_table_is_guessed_from_the_file_name(name, table):
+    assert mp.guess_table(name, ["id"]) == table
+
+
+def test_the_table_is_guessed_from_headers_when_the_name_says_nothing():
+    assert mp.guess_table("export.csv", ["Order No", "order_total", "Order Date"]) == "orders"
+    assert mp.guess_table("export.csv", ["customer_id", "email_opt_in", "opt_in_date"]) in (
+        "customers",
+        "consent_events",
+    )
+
+
+def test_a_saved_mapping_is_reused_for_the_same_headers(store, tmp_path):
+    rows = [["Kunde", "Anmeldung", "Land"], ["k-1", "2024-03-01", "DE"]]
+    first = write_csv(tmp_path / "export1.csv", rows)
+    second = write_csv(tmp_path / "export2.csv", [rows[0], ["k-2", "2024-03-02", "AT"]])
+    mapping = mp.ColumnMapping(
+        "customers", {"Kunde": "customer_id", "Anmeldung": "created_at", "Land": "country"}
+    )
+    run_import(store, [Extract.from_path(first, mapping=mapping)])
+    mp.save(store.con, ["Kunde", "Anmeldung", "Land"], mapping, "analyst@example.org")
+    report = run_import(store, [Extract.from_path(second)])
+    [inspection] = report.files
+    assert inspection.mapping_source == "saved"
+    assert report.outcome.written and report.outcome.rows == {"customers": 1}
+
+
+def test_mapping_files_are_checked(tmp_path):
+    good = tmp_path / "m.json"
+    good.write_text(json.dumps({"table": "orders", "columns": {"Total": "revenue"}}))
+    assert mp.read_mapping_file(good).columns == {"Total": "revenue"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"table": "orders", "columns": {"Total": "amount"}}))
+    with pytest.raises(ValueError, match="'amount' is not a column of orders"):
+        mp.read_mapping_file(bad)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"table": ')
+    with pytest.raises(ValueError, match="broken.json, line 1, column 11: not a JSON mapping"):
+        mp.read_mapping_file(broken)
+
+
+# The wide consent form.
+
+
+def test_crm_consent_export_becomes_consent_events(store, tmp_path):
+    people = write_csv(
+        tmp_path / "people.csv",
+        [["customer_id", "created_at"]]
+        + [[i, "2023-06-01"] for i in ("00123", "00124", "00125", "0")],
+    )
+    run_import(store, [Extract.from_path(people, table="customers")])
+    export = CORPUS / "crm_consent_export.csv"
+    refused = run_import(store, [Extract.from_path(export, table="consent_events")])
+    assert not refused.outcome.written
+    assert [str(p).split(", ", 1)[1] for p in refused.problems] == [
+        "line 5, column email_opt_in_date: required value is missing"
+    ]
+    report = run_import(
+        store, [Extract.from_path(export, table="consent_events")], accept_valid=True
+    )
+    outcome = report.outcome
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (4, 3, 1)
+    events = store.con.execute(
+        "SELECT customer_id, purpose, decision, occurred_at::VARCHAR, source, notice_version "
+        f'FROM consent_events WHERE "{IMPORT_ID}" = ? ORDER BY ALL',
+        [outcome.import_id],
+    ).fetchall()
+    assert events == [
+        ("00123", "email_marketing", "granted", "2024-01-05 00:00:00", "web_form", "v3"),
+        ("00123", "sms_marketing", "denied", "2024-01-05 00:00:00", "web_form", "v3"),
+        ("00124", "email_marketing", "granted", "2024-01-05 00:00:00", "store", "v2"),
+        ("00124", "sms_marketing", "granted", "2024-01-05 00:00:00", "store", "v2"),
+        ("00125", "email_marketing", "denied", "2023-12-31 00:00:00", "import", None),
+        ("00125", "sms_marketing", "granted", "2023-12-31 23:59:59", "import", None),
+    ]
+
+
+def test_a_crm_list_with_flags_gives_customers_and_their_events(store, tmp_path):
+    path = write_csv(
+        tmp_path / "crm.csv",
+        [
+            ["Customer No", "Signed up", "E-mail", "Newsletter consent", "SMS opt-in"],
+            ["C-1", "03/25/2024", "a@example.org", "yes", ""],
+            ["C-2", "04/01/2024", "b@example.org", "unsubscribed", "Y"],
+            ["C-3", "04/02/2024", "c@example.org", "maybe", "N"],
+        ],
+    )
+    report = run_import(store, [Extract.from_path(path)], accept_valid=True)
+    assert report.files[0].table == "customers"
+    outcome = report.outcome
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (3, 2, 1)
+    assert outcome.rows == {"customers": 2, "consent_events": 3}
+    [problem] = outcome.problems
+    assert (problem.line, problem.column) == (4, "Newsletter consent")
+    assert "consent decision" in problem.reason
+    # "03/25/2024" can only be month first, so the column is read month first.
+    assert any("Signed up" in n and "MM/DD/YYYY" in n for n in report.notes)
+    created = store.con.execute(
+        "SELECT customer_id, created_at::DATE::VARCHAR FROM customers "
+        f'WHERE "{IMPORT_ID}" = ? ORDER BY 1',
+        [outcome.import_id],
+    ).fetchall()
+    assert created == [("C-1", "2024-03-25"), ("C-2", "2024-04-01")]
+    decisions = store.con.execute(
+        "SELECT customer_id, purpose, decision FROM consent_events "
+        f'WHERE "{IMPORT_ID}" = ? ORDER BY ALL',
+        [outcome.import_id],
+    ).fetchall()
+    assert decisions == [
+        ("C-1", "email_marketing", "granted"),
+        ("C-2", "email_marketing", "withdrawn"),
+        ("C-2", "sms_marketing", "granted"),
+    ]
+    assert any("no date column" in n for n in report.notes)
+
+
+# Values an extract may carry.
+
+
+def test_workbook_dates_amounts_and_identifiers(store, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Order Number", "Customer", "Order Date", "Order Total", "Currency"])
+    customer = store.con.execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    sheet.append(["000777", customer, 45296, 12.5, "eur"])  # a serial date, no date format
+    sheet.append(["000778", customer, datetime(2024, 1, 6, 9, 30), "€1,234.50", "EUR"])
+    sheet["A2"].number_format = "@"
+    path = tmp_path / "shop.xlsx"
+    book.save(path)
+    report = run_import(store, [Extract.from_path(path, table="orders")])
+    assert report.outcome.written, report.problems
+    rows = store.con.execute(
+        "SELECT order_id, ordered_at::VARCHAR, revenue::VARCHAR, currency FROM orders "
+        f'WHERE "{IMPORT_ID}" = ? ORDER BY 1',
+        [report.outcome.import_id],
+    ).fetchall()
+    assert rows == [
+        ("000777", "2024-01-05 00:00:00", "12.5000", "EUR"),
+        ("000778", "2024-01-06 09:30:00", "1234.5000", "EUR"),
+    ]
+
+
+def test_semicolon_files_have_decimal_commas(store, tmp_path):
+    customer = store.con.execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    path = write_csv(
+        tmp_path / "bestellungen.csv",
+        [
+            ["order_id", "customer_id", "order_date", "total"],
+            ["B-1", customer, "5.1.2024", "1.234,50"],
+        ],
+        delimiter=";",
+    )
+    report = run_import(store, [Extract.from_path(path, table="orders")])
+    assert report.outcome.written, report.problems
+    [(revenue, day)] = store.con.execute(
+        "SELECT revenue::VARCHAR, ordered_at::DATE::VARCHAR FROM orders WHERE order_id = 'B-1'"
+    ).fetchall()
+    assert (revenue, day) == ("1234.5000", "2024-01-05")
+
+
+# Valid rows or nothing; recorded; undone.
+
+
+@pytest.fixture
+def mixed_customers(tmp_path) -> Path:
+    return write_csv(
+        tmp_path / "new_customers.csv",
+        [
+            ["Customer ID", "created", "Country"],
+            ["N-1", "2024-02-01", "DE"],
+            ["N-2", "not a date", "FR"],
+            ["N-3", "2024-02-03", "France"],
+            ["N-4", "2024-02-04", "GB"],
+            ["N-1", "2024-02-05", "GB"],
+        ],
+    )
+
+
+def test_any_rejected_row_refuses_everything_unless_valid_rows_are_accepted(store, mixed_customers):
+    before = fingerprint(store)
+    refused = run_import(store, [Extract.from_path(mixed_customers)])
+    assert not refused.outcome.written
+    assert fingerprint(store) == before
+    assert [(p.line, p.column, p.reason) for p in refused.problems] == [
+        (3, "created", "not a date (ISO 8601 or DD/MM/YYYY)"),
+        (4, "Country", "not an ISO 3166-1 alpha-2 country code"),
+        (6, "Customer ID", "duplicate value (first on line 2)"),
+    ]
+    dry = run_import(store, [Extract.from_path(mixed_customers)], accept_valid=True, dry_run=True)
+    assert not dry.outcome.written and fingerprint(store) == before
+    assert dry.outcome.rows == {"customers": 2}
+    taken = run_import(store, [Extract.from_path(mixed_customers)], accept_valid=True)
+    outcome = taken.outcome
+    assert outcome.written
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (5, 2, 3)
+    ids = store.con.execute(
+        f'SELECT customer_id FROM customers WHERE "{IMPORT_ID}" = ? ORDER BY 1',
+        [outcome.import_id],
+    ).fetchall()
+    assert ids == [("N-1",), ("N-4",)]
+
+
+def test_imports_are_recorded_and_the_last_one_undone(store, mixed_customers):
+    before = fingerprint(store, TABLE_ORDER)
+    outcome = run_import(
+        store, [Extract.from_path(mixed_customers)], accept_valid=True, actor="ana@example.org"
+    ).outcome
+    [record] = history.entries(store.con)
+    assert record.import_id == outcome.import_id
+    assert record.actor == "ana@example.org"
+    assert record.mode == "append"
+    assert record.rows == {"customers": 2}
+    [entry] = record.files
+    assert entry["name"] == "new_customers.csv"
+    assert entry["sha256"] == hashlib.sha256(mixed_customers.read_bytes()).hexdigest()
+    assert (entry["rows_read"], entry["accepted"], entry["rejected"]) == (5, 2, 3)
+    assert entry["bytes"] == mixed_customers.stat().st_size
+    assert abs((datetime.utcnow() - record.imported_at).total_seconds()) < 60
+    undone = history.undo_last(store.con)
+    assert undone.import_id == outcome.import_id
+    assert fingerprint(store, TABLE_ORDER) == before
+    with pytest.raises(history.UndoError, match="no import to undo"):
+        history.undo_last(store.con)
+
+
+def test_only_the_last_import_can_be_undone(store, tmp_path):
+    first = write_csv(tmp_path / "a.csv", [["customer_id", "created_at"], ["A-1", "2024-01-01"]])
+    second = write_csv(tmp_path / "b.csv", [["customer_id", "created_at"], ["B-1", "2024-01-01"]])
+    run_import(store, [Extract.from_path(first, table="customers")])
+    run_import(store, [Extract.from_path(second, table="customers")])
+    history.undo_last(store.con)
+    with pytest.raises(history.UndoError, match="only the last import can be undone"):
+        history.undo_last(store.con)
+    assert store.con.execute(
+        "SELECT count(*) FROM customers WHERE customer_id IN ('A-1', 'B-1')"
+    ).fetchall() == [(1,)]
+
+
+def test_undoing_a_replace_restores_what_it_replaced(store, tmp_path):
+    before = fingerprint(store, TABLE_ORDER)
+    path = write_csv(tmp_path / "c.csv", [["customer_id", "created_at"], ["R-1", "2024-01-01"]])
+    outcome = run_import(store, [Extract.from_path(path, table="customers")], replace=True).outcome
+    assert store.row_counts()["customers"] == 1 and store.row_counts()["orders"] == 0
+    assert history.entries(store.con)[0].mode == "replace"
+    assert outcome.written
+    history.undo_last(store.con)
+    assert fingerprint(store, TABLE_ORDER) == before
+
+
+def test_an_erasure_ends_the_undo_of_a_replace_and_refuses_the_person_row_by_row(store, tmp_path):
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["customer_id", "created_at"], ["E-1", "2024-01-01"], ["E-2", "2024-01-02"]],
+    )
+    run_import(store, [Extract.from_path(path, table="customers")], replace=True)
+    store_path = store.path
+    store.close()
+    erase(store_path, ["E-1"])
+    with open_store(store_path) as reopened:
+        assert not reopened.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '_replaced_')"
+        ).fetchall()[0][0]
+        with pytest.raises(history.UndoError, match="the rows it replaced are gone"):
+            history.undo_last(reopened.con)
+        again = write_csv(
+            tmp_path / "again.csv",
+            [["cust_no", "created"], ["E-1", "2024-01-01"], ["E-3", "2024-01-03"]],
+        )
+        report = run_import(
+            reopened, [Extract.from_path(again, table="customers")], accept_valid=True
+        )
+        [problem] = report.problems
+        assert (problem.line, problem.column) == (2, "cust_no")
+        assert "erased" in problem.reason
+        assert report.outcome.rows == {"customers": 1}
+
+
+def test_demo_data_ends_the_undo(store, mixed_customers):
+    run_import(store, [Extract.from_path(mixed_customers)], accept_valid=True)
+    store.replace_all(generate(50, seed=1), info={"source": "demo"})
+    with pytest.raises(history.UndoError, match="demo data replaced the store"):
+        history.undo_last(store.con)
+
+
+# Untrusted files, big files, templates, and the command.
+
+
+def test_problems_and_notes_never_carry_a_value(store, tmp_path, caplog):
+    secret = "SECRET-4711@example.org"
+    path = write_csv(
+        tmp_path / "leak.csv",
+        [["customer_id", "created_at", "country"], [secret, secret, secret]],
+    )
+    report = run_import(store, [Extract.from_path(path, table="customers")])
+    text = "\n".join([*map(str, report.problems), *report.notes, caplog.text])
+    assert report.problems and secret not in text
+
+
+def test_an_oversized_file_is_refused_before_reading(store, tmp_path):
+    path = write_csv(tmp_path / "big.csv", [["customer_id"], ["x" * 2000]])
+    report = run_import(store, [Extract.from_path(path, table="customers")], max_bytes=1000)
+    [problem] = report.problems
+    assert problem.line == 0 and "over the 1,000 bytes limit" in problem.reason
+    assert report.outcome.rows_read == 0 and not report.outcome.written
+
+
+def test_a_100k_row_extract_is_accounted_for_exactly(store, tmp_path):
+    rows = [["Customer ID", "Signup Date", "E-mail"]]
+    rows += [
+        [f"X{i:07d}", f"{1 + i % 28:02d}/0{1 + i % 9}/2024", f"p{i}@x.org"] for i in range(100_000)
+    ]
+    rows[5001][1] = "31/02/2024"  # no such day
+    path = write_csv(tmp_path / "crm_100k.csv", rows)
+    report = run_import(store, [Extract.from_path(path)], accept_valid=True)
+    outcome = report.outcome
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (100_000, 99_999, 1)
+    assert [(p.line, p.column) for p in outcome.problems] == [(5002, "Signup Date")]
+    [(count, first)] = store.con.execute(
+        f'SELECT count(*), min(customer_id) FROM customers WHERE "{IMPORT_ID}" = ?',
+        [outcome.import_id],
+    ).fetchall()
+    assert (count, first) == (99_999, "X0000000")
+
+
+def test_templates_are_canonical_and_the_samples_import_together(tmp_path):
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for table in TABLE_ORDER:
+        assert template_csv(table).decode().strip().split(",") == TABLES[table].column_names
+        (folder / f"{table}.csv").write_bytes(sample_csv(table))
+    with open_store(tmp_path / "empty.duckdb") as empty:
+        outcome = run_import(
+            empty, [Extract.from_path(folder / f"{t}.csv") for t in TABLE_ORDER]
+        ).outcome
+        assert outcome.written, outcome.problems
+        assert outcome.rows["customers"] > 0 and outcome.rows["privacy_requests"] > 0
+        assert empty.row_counts() == outcome.rows
+
+
+def test_the_command_reports_refuses_and_accepts(seeded, tmp_path, mixed_customers, capsys):
+    db = tmp_path / "cli.duckdb"
+    shutil.copy(seeded, db)
+    shutil.copy(seeded.with_name(seeded.name + ".key"), db.with_name(db.name + ".key"))
+    with open_store(db) as opened:
+        before = fingerprint(opened)
+        tables_before = fingerprint(opened, TABLE_ORDER)
+    assert main(["import", str(mixed_customers), "--db", str(db), "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert "rows read 5 = accepted 2 + rejected 3" in out
+    assert "new_customers.csv, line 3, column created: not a date" in err
+    assert main(["import", str(mixed_customers), "--db", str(db)]) == 2
+    with open_store(db) as opened:
+        assert fingerprint(opened) == before
+    problems = tmp_path / "problems.csv"
+    code = main(
+        ["import", str(mixed_customers), "--db", str(db), "--accept-valid"]
+        + ["--problems-csv", str(problems)]
+    )
+    assert code == 0
+    out, _ = capsys.readouterr()
+    assert "imported into" in out and "customers 2" in out
+    with problems.open(encoding="utf-8") as handle:
+        listed = list(csv.DictReader(handle))
+    assert [(r["line"], r["column"]) for r in listed] == [
+        ("3", "created"),
+        ("4", "Country"),
+        ("6", "Customer ID"),
+    ]
+    assert main(["imports", "list", "--db", str(db)]) == 0
+    assert "new_customers.csv" in capsys.readouterr().out
+    assert main(["imports", "undo", "--db", str(db)]) == 0
+    with open_store(db) as opened:
+        assert fingerprint(opened, TABLE_ORDER) == tables_before
+
+
+def test_replacing_with_orders_alone_still_checks_their_customers(store, tmp_path):
+    path = write_csv(
+        tmp_path / "orders.csv",
+        [["order_id", "customer_id", "ordered_at", "revenue"], ["O-1", "C-404", "2024-01-01", "5"]],
+    )
+    before = fingerprint(store)
+    report = run_import(store, [Extract.from_path(path)], replace=True)
+    assert [(p.line, p.column, p.reason) for p in report.problems] == [
+        (2, "customer_id", "names no row of customers")
+    ]
+    assert fingerprint(store) == before
