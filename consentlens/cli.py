@@ -195,6 +195,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 actor=actor,
                 max_bytes=args.max_size * 1024 * 1024,
+                progress=lambda message: _say(f"  {message}"),
             )
             outcome, notes = report.outcome, report.notes
             _print_report(report, mapping_shown=True)

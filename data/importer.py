@@ -10,7 +10,7 @@ checks it against the schema and the store and writes it in one recorded transac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,6 +297,7 @@ def run_import(
     dry_run: bool = False,
     actor: str = "",
     max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Read, map and check the files, then import them in one transaction (or report why not).
 
@@ -304,7 +305,11 @@ def run_import(
     is rejected and not `accept_valid`; with it, the valid rows go in and the rest are
     reported.
     """
-    inspections = [inspect(store.con, e, max_bytes=max_bytes) for e in extracts]
+    say = progress or (lambda _: None)
+    inspections = []
+    for extract in extracts:
+        say(f"reading {extract.name}")
+        inspections.append(inspect(store.con, extract, max_bytes=max_bytes))
     sources: list[Source] = []
     tallies: dict[str, Tally] = {}
     problems: list[Problem] = []
@@ -336,6 +341,7 @@ def run_import(
     empty = not any(src.text.num_rows for src in sources)
     if empty and not any(t.refused for t in tallies.values()):
         notes.append("no rows to import")
+    say(f"checking {sum(t.rows_read for t in tallies.values()):,} rows")
     outcome = check_and_write(
         store,
         sources,
@@ -347,5 +353,6 @@ def run_import(
         actor=actor,
         files=files,
         info={"source": "import", "files": ", ".join(f["name"] for f in files)},
+        progress=say,
     )
     return ImportReport(inspections, outcome, notes)

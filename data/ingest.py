@@ -11,7 +11,7 @@ customer row with it), so every file's rows read = accepted + rejected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,7 +277,14 @@ def _note_rejected(con, problems: Sequence[Problem], tallies: Mapping[str, Tally
     for file, line in rows:
         tallies[file].rejected.add(line)
     if rows:
-        con.executemany('INSERT INTO "_rejected" VALUES (?, ?)', [list(r) for r in rows])
+        files, lines = zip(*rows, strict=True)
+        con.register(
+            "_rejected_new", pa.table({"file": files, "line": pa.array(lines, pa.int64())})
+        )
+        try:
+            con.execute('INSERT INTO "_rejected" SELECT file, line FROM "_rejected_new"')
+        finally:
+            con.unregister("_rejected_new")
 
 
 def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: bool) -> list[Problem]:
@@ -404,6 +411,7 @@ def check_and_write(
     actor: str = "",
     files: Sequence[Mapping[str, Any]] = (),
     info: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Check every source, then write them in one recorded transaction, or nothing at all.
 
@@ -474,6 +482,8 @@ def check_and_write(
         outcome = Outcome(sorted(set(found)), dict(tallies), rows)
         if dry_run or whole_file or (found and not accept_valid):
             return outcome
+        if progress:
+            progress(f"writing {sum(rows.values()):,} rows in one transaction")
         rows = {}
         with store.transaction():
             import_id = history.begin(con, replace=replace)
