@@ -319,8 +319,9 @@ def run_import(
         got_sources, tally, got_problems, got_notes = plan(store.con, inspection)
         label = inspection.extract.name
         if label in tallies:
-            label_problem = Problem(label, 0, "", "the same file name is given twice")
-            problems.append(label_problem)
+            # Problems name files by name: two files of one name could not be told apart.
+            problems.append(Problem(label, 0, "", "two files of this name in one import"))
+            tallies[label].refused = True
             continue
         inspection.notes = got_notes
         sources += got_sources

@@ -585,3 +585,12 @@ def test_replacing_with_orders_alone_still_checks_their_customers(store, tmp_pat
         (2, "customer_id", "names no row of customers")
     ]
     assert fingerprint(store) == before
+
+
+def test_two_files_of_one_name_are_refused(store, mixed_customers):
+    before = fingerprint(store)
+    twice = [Extract.from_path(mixed_customers), Extract.from_path(mixed_customers)]
+    report = run_import(store, twice, accept_valid=True)
+    assert not report.outcome.written
+    assert "two files of this name in one import" in [p.reason for p in report.problems]
+    assert fingerprint(store) == before
