@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from data import mapping as mp
 from data import readers, schema
 from data.ingest import Outcome, Source, Tally, check_and_write
+from data.loader import checksum
 from data.mapping import ColumnMapping
 from data.problems import LINE_COLUMN, Problem
 from data.store import Store
@@ -48,17 +49,11 @@ class Extract:
 
     def checksum(self) -> tuple[str, int]:
         """SHA-256 and size of the file's bytes."""
-        digest = hashlib.sha256()
-        size = 0
         if self.data is not None:
-            digest.update(self.data)
-            size = len(self.data)
-        elif self.path is not None and self.path.is_file():
-            with self.path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-                    size += len(block)
-        return digest.hexdigest(), size
+            return hashlib.sha256(self.data).hexdigest(), len(self.data)
+        if self.path is not None and self.path.is_file():
+            return checksum(self.path), self.path.stat().st_size
+        return hashlib.sha256(b"").hexdigest(), 0
 
 
 @dataclass
