@@ -1,0 +1,120 @@
+"""Upload data in a real browser: a CSV and an Excel workbook through the file input, the
+report checked, the valid rows imported, and the Overview counting the new customers."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from playwright.sync_api import Page, expect
+
+from data.keys import key_path
+from tests.e2e.conftest import streamlit_server, wait_for_app
+from tests.e2e.test_browser import customers_tile, no_errors
+
+# Five new customers under an analyst's headers, and one whose sign-up date is no date.
+CRM = (
+    b"Customer ID;E-mail;created;Country\n"
+    b"E0001;ann@example.com;2024-03-01;DE\n"
+    b"E0002;bob@example.com;02/03/2024;FR\n"
+    b"E0003;cy@example.com;2024-03-03;US\n"
+    b"E0004;di@example.com;2024-03-04;GB\n"
+    b"E0005;ed@example.com;2024-03-05;NL\n"
+    b"E0006;fay@example.com;someday;DE\n"
+)
+
+
+def members_workbook() -> bytes:
+    """Three more customers, as an Excel export with real dates."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Members"
+    sheet.append(["Member ID", "Email Address", "Signup Date", "Country Code"])
+    for n in range(1, 4):
+        sheet.append([f"X000{n}", f"m{n}@example.com", datetime(2024, 4, n, 9, 30), "DE"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def upload_server(demo_store: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A dashboard of its own over a copy of the demo store, so its imports stay there."""
+    store = tmp_path_factory.mktemp("upload") / "upload.duckdb"
+    shutil.copy(demo_store, store)
+    shutil.copy(key_path(demo_store), key_path(store))
+    with streamlit_server(store) as url:
+        yield url, store
+
+
+def tile(page: Page) -> int:
+    return int(customers_tile(page).replace(",", ""))
+
+
+def test_upload_a_csv_and_a_workbook_check_and_import_the_valid_rows(
+    page: Page, upload_server: tuple[str, Path]
+):
+    url, _ = upload_server
+    page.goto(url)
+    wait_for_app(page)
+    before = tile(page)
+
+    page.goto(f"{url}/upload-data")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Upload data", exact=True).first).to_be_visible()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [
+            {"name": "crm_contacts.csv", "mimeType": "text/csv", "buffer": CRM},
+            {
+                "name": "members.xlsx",
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "buffer": members_workbook(),
+            },
+        ]
+    )
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("Detected: CSV, semicolon-separated, UTF-8, 6 rows")
+    expect(main).to_contain_text('Detected: Excel workbook, sheet "Members", 3 rows')
+    no_errors(page)
+
+    page.get_by_role("button", name="Check", exact=True).click()
+    wait_for_app(page)
+    expect(main).to_contain_text("Rows read 9 = accepted 8 + rejected 1")
+    expect(main).to_contain_text("Download the problems (CSV)")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the problems (CSV)").click()
+    problems = Path(download.value.path()).read_text(encoding="utf-8")
+    assert problems.splitlines() == [
+        "file,unit,line,column,reason",
+        "crm_contacts.csv,line,7,created,not a date (ISO 8601 or DD/MM/YYYY)",
+    ]
+
+    page.get_by_role("button", name="Import the 8 valid rows").click()
+    wait_for_app(page)
+    expect(main).to_contain_text("Imported as import 1: customers 8; 1 rejected row(s) left out.")
+    no_errors(page)
+
+    page.goto(url)
+    wait_for_app(page)
+    expect(
+        page.locator('[data-testid="stMetric"]').filter(has_text="Customers").first
+    ).to_contain_text(f"{before + 8:,}")
+    no_errors(page)
+
+
+def test_the_templates_download_from_the_page(page: Page, upload_server: tuple[str, Path]):
+    url, _ = upload_server
+    page.goto(f"{url}/upload-data")
+    wait_for_app(page)
+    button = page.get_by_role("button", name="Template (CSV)").first
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "customers.template.csv"
+    header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("customer_id,")
