@@ -32,6 +32,8 @@ from data.generator import generate
 from data.importer import Extract, run_import
 from data.store import open_store
 
+pytestmark = pytest.mark.slow
+
 ROWS = 200_000  # a couple of seconds of import on a 2-core machine
 RANDOM_KILLS = 5
 SEED = 20_261_129
