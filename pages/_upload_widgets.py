@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -27,6 +28,12 @@ EVENT_DETAILS = ("source", "method", "notice_version", "prompt_variant")
 HEADER, TARGET = "column in the file", "imported as"
 DATE_ORDERS = {"detect from the values": None, "day first (DD/MM)": "day_first"}
 DATE_ORDERS["month first (MM/DD)"] = "month_first"
+
+
+def md(text: str) -> str:
+    """Text from a file (its name, headers, sheet) made inert in Markdown: no links, images,
+    emphasis or formulas a header could smuggle onto the page."""
+    return re.sub(r"([\\`*_{}\[\]<>()#!|~$])", r"\\\1", text)
 
 
 def wide_capable(table: str) -> bool:

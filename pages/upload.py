@@ -45,12 +45,12 @@ def _inspected(file, table: str | None) -> actions.Inspection:
 def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
     """One file: what was detected, its table and editable mapping. Returns the upload (None
     while it cannot be checked yet) and, when asked for, the mapping to save."""
-    st.subheader(file.name, divider="gray")
+    st.subheader(uw.md(file.name), divider="gray")
     first = _inspected(file, None)
-    st.markdown(f"**Detected:** {first.dialect}")
+    st.markdown(f"**Detected:** {uw.md(first.dialect)}")
     if first.refused:
         for problem in first.read.problems:
-            st.error(str(problem))
+            st.error(uw.md(str(problem)))
         return actions.Upload(file.name, file.getvalue(), None), None
     guess = first.table
     table = st.selectbox(
@@ -103,9 +103,9 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
         return None, None
     ignored = mapping.ignored(current.headers)
     if ignored:
-        st.markdown(f"**Not imported (ignored):** {', '.join(ignored)}")
+        st.markdown(f"**Not imported (ignored):** {uw.md(', '.join(ignored))}")
     if mapping.wide:
-        flags = ", ".join(f"{h} → {p}" for h, p in mapping.opt_ins.items())
+        flags = uw.md(", ".join(f"{h} → {p}" for h, p in mapping.opt_ins.items()))
         st.markdown(f"**Wide consent form:** every filled flag becomes a consent event ({flags}).")
     left, right = st.columns([3, 1])
     save = left.checkbox(
@@ -153,7 +153,7 @@ def _report(checked: uw.Checked) -> None:
     st.markdown("**Rows that would be written, per table** (the accepted rows)")
     st.dataframe(uw.rows_table(o.rows), hide_index=True, key="upload_report_rows")
     if checked.notes:
-        st.markdown("**Notes**\n\n" + "\n".join(f"- {n}" for n in checked.notes))
+        st.markdown("**Notes**\n\n" + "\n".join(f"- {uw.md(n)}" for n in checked.notes))
     if o.problems:
         shown = "" if len(o.problems) <= PROBLEMS_SHOWN else f" (the first {PROBLEMS_SHOWN:,})"
         st.markdown(f"**Problems: {len(o.problems):,}**{shown}")

@@ -280,3 +280,21 @@ def test_an_edited_mapping_is_the_one_checked(app, store):
     button(at, "Check").click().run()
     assert "**Rows read 6 = accepted 5 + rejected 1**" in markdown(at)
     assert "columns not imported" not in markdown(at)
+
+
+def test_a_file_that_is_no_table_is_refused_with_advice(app, store):
+    before = counts(store)
+    at = uploaded(app, "contacts.csv", b"\x89PNG\r\n\x1a\n" + bytes(64))
+    assert "refused" in at.error[0].value and "PNG image" in at.error[0].value
+    button(at, "Check").click().run()
+    assert not at.exception
+    assert "cannot be imported as it is" in at.error[-1].value
+    assert [b.label for b in at.button if b.label.startswith("Import")] == ["Import nothing"]
+    assert counts(store) == before
+
+
+def test_headers_cannot_put_links_or_images_on_the_page(app, store):
+    body = b"Customer ID,![x](http://tracker.invalid/p.png)\nN0001,1\n"
+    at = uploaded(app, "crm_contacts.csv", body)
+    ignored = next(m.value for m in at.markdown if m.value.startswith("**Not imported"))
+    assert ignored == "**Not imported (ignored):** \\!\\[x\\]\\(http://tracker.invalid/p.png\\)"
