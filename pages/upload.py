@@ -150,8 +150,12 @@ def _report(checked: uw.Checked) -> None:
         f"**Rows read {o.rows_read:,} = accepted {o.accepted:,} + rejected {o.rejected:,}**"
     )
     st.dataframe(uw.files_table(checked), hide_index=True, key="upload_report_files")
-    st.markdown("**Rows that would be written, per table** (the accepted rows)")
-    st.dataframe(uw.rows_table(o.rows), hide_index=True, key="upload_report_rows")
+    if checked.blocked:
+        # A file refused whole stops the import: its other rows are not "would be written".
+        st.markdown("**Rows that would be written:** none, a file is refused as a whole")
+    else:
+        st.markdown("**Rows that would be written, per table** (the accepted rows)")
+        st.dataframe(uw.rows_table(o.rows), hide_index=True, key="upload_report_rows")
     if checked.notes:
         st.markdown("**Notes**\n\n" + "\n".join(f"- {uw.md(n)}" for n in checked.notes))
     if o.problems:
@@ -225,7 +229,9 @@ if files:
         _report(checked)
         o = checked.outcome
         choice = None
-        if checked.blocked:
+        if not o.rows_read and not o.problems:
+            st.info("The files hold no rows: there is nothing to import.")
+        elif checked.blocked:
             st.error(
                 "A file cannot be imported as it is (see the problems): correct it or its "
                 "mapping, then check again."

@@ -162,6 +162,7 @@ def test_a_file_missing_a_required_column_is_refused_whole(app, store):
         for column in ("created_at", "customer_id")
     ]
     assert "cannot be imported as it is" in at.error[0].value
+    assert "**Rows that would be written:** none, a file is refused as a whole" in markdown(at)
     assert [b.label for b in at.button if b.label.startswith("Import")] == ["Import nothing"]
     button(at, "Import nothing").click().run()
     assert counts(store) == before
@@ -298,3 +299,12 @@ def test_headers_cannot_put_links_or_images_on_the_page(app, store):
     at = uploaded(app, "crm_contacts.csv", body)
     ignored = next(m.value for m in at.markdown if m.value.startswith("**Not imported"))
     assert ignored == "**Not imported (ignored):** \\!\\[x\\]\\(http://tracker.invalid/p.png\\)"
+
+
+def test_a_file_with_a_header_and_no_rows_has_nothing_to_import(app, store):
+    at = uploaded(app, "crm_contacts.csv", b"customer_id,email,created_at\n")
+    button(at, "Check").click().run()
+    assert not at.exception
+    assert "**Rows read 0 = accepted 0 + rejected 0**" in markdown(at)
+    assert at.info[-1].value == "The files hold no rows: there is nothing to import."
+    assert not [b for b in at.button if b.label.startswith("Import")]
