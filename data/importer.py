@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,13 +48,16 @@ class Extract:
         """An extract read from a file on disk."""
         return cls(str(path), path=Path(path), **kwargs)
 
-    def checksum(self) -> tuple[str, int]:
-        """SHA-256 and size of the file's bytes."""
+    def checksum(self, max_bytes: int | None = None) -> tuple[str, int]:
+        """SHA-256 and size of the file's bytes ("" for a file over `max_bytes`, not read)."""
         if self.data is not None:
             return hashlib.sha256(self.data).hexdigest(), len(self.data)
         if self.path is not None and self.path.is_file():
-            return checksum(self.path), self.path.stat().st_size
-        return hashlib.sha256(b"").hexdigest(), 0
+            size = self.path.stat().st_size
+            if max_bytes is not None and size > max_bytes:
+                return "", size
+            return checksum(self.path), size
+        return "", 0
 
 
 @dataclass
@@ -301,16 +305,33 @@ def run_import(
     reported.
     """
     say = progress or (lambda _: None)
-    inspections = []
-    for extract in extracts:
-        say(f"reading {extract.name}")
-        inspections.append(inspect(store.con, extract, max_bytes=max_bytes))
+    # Checksums are hashed on a second thread while the files are read (hashlib lets go of
+    # the interpreter lock), which takes them off the import's time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sums = [pool.submit(e.checksum, max_bytes) for e in extracts]
+        inspections = []
+        for extract in extracts:
+            say(f"reading {extract.name}")
+            inspections.append(inspect(store.con, extract, max_bytes=max_bytes))
+        return _import(store, inspections, sums, replace, accept_valid, dry_run, actor, say)
+
+
+def _import(
+    store: Store,
+    inspections: list[Inspection],
+    sums: list[Future],
+    replace: bool,
+    accept_valid: bool,
+    dry_run: bool,
+    actor: str,
+    say: Callable[[str], None],
+) -> ImportReport:
     sources: list[Source] = []
     tallies: dict[str, Tally] = {}
     problems: list[Problem] = []
     notes: list[str] = []
     files = []
-    for inspection in inspections:
+    for inspection, summed in zip(inspections, sums, strict=True):
         got_sources, tally, got_problems, got_notes = plan(store.con, inspection)
         label = inspection.extract.name
         if label in tallies:
@@ -323,7 +344,7 @@ def run_import(
         tallies[label] = tally
         problems += got_problems
         notes += got_notes
-        digest, size = inspection.extract.checksum()
+        digest, size = summed.result()
         files.append(
             {
                 "name": Path(label).name,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from data import history, schema
 from data.erasure import suppressed_hashes
@@ -103,8 +104,18 @@ def _quote(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def _trimmed(name: str) -> str:
-    return f"trim(\"{name}\", '{WHITESPACE}')"
+def trimmed(text: pa.Table) -> pa.Table:
+    """Every value without white space at either end (Arrow's kernel, far cheaper than SQL's
+    trim); a column with none to trim is kept as it is."""
+    columns = []
+    for name in text.column_names:
+        column = text.column(name)
+        if name != LINE_COLUMN and pa.types.is_string(column.type):
+            cut = pc.utf8_trim(column, WHITESPACE)
+            if not cut.equals(column):
+                column = cut
+        columns.append(column)
+    return pa.table(columns, names=text.column_names)
 
 
 def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
@@ -154,7 +165,7 @@ def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
     """SQL converting one column, and SQL giving the reason it fails (NULL when fine)."""
     if col.name not in present:
         return f"CAST(NULL AS {col.sql_type})", "NULL"
-    raw = _trimmed(col.name)
+    raw = f'"{col.name}"'  # trimmed before it is registered
     value = f"NULLIF({raw}, '')"
     invalid = "NULL"
     kind = col.kind
@@ -223,45 +234,76 @@ def decision_sql(raw: str, *, extract: bool) -> str:
     return f"CASE {cases} END"
 
 
-def _stage_sql(src: Source, present: set[str], stage: str) -> str:
-    """CREATE TEMP TABLE converting the text table into canonical types plus error columns."""
-    selects = [f'"{LINE_COLUMN}"']
+def _text(stage: str) -> str:
+    """The registered text of a stage, its values already trimmed."""
+    return f'"{stage}_text"'
+
+
+def _values(src: Source, present: set[str]) -> dict[str, tuple[str, str]]:
+    """Per column: SQL of the stored value (defaults of section 2 applied) and of the reason
+    it is rejected (None when it cannot be)."""
+    converted = {c.name: _conversion(c, present, src) for c in src.table.columns}
+    out: dict[str, tuple[str, str]] = {}
     for col in src.table.columns:
-        value, invalid = _conversion(col, present, src)
-        selects.append(f'{value} AS "{col.name}"')
-        selects.append(f'{invalid} AS "__bad_{col.name}"')
-    body = ",\n  ".join(selects)
-    return f'CREATE OR REPLACE TEMP TABLE "{stage}" AS SELECT\n  {body}\nFROM "{stage}_text"'
-
-
-def _derive_defaults(con, table: Table, stage: str) -> None:
-    if table.name == "privacy_requests":
-        con.execute(
-            f'UPDATE "{stage}" SET status = CASE WHEN completed_at IS NOT NULL '
-            f"THEN '{schema.COMPLETED}' ELSE '{schema.OPEN}' END WHERE status IS NULL"
-        )
-    if table.name == "customers":
-        con.execute(
-            f"UPDATE \"{stage}\" SET segment = '{schema.SEGMENT_UNKNOWN}' WHERE segment IS NULL"
-        )
-    for col in table.columns:
-        if col.kind is Kind.BOOLEAN:
-            con.execute(f'UPDATE "{stage}" SET "{col.name}" = false WHERE "{col.name}" IS NULL')
-
-
-def _value_problems(con, src: Source, stage: str) -> list[Problem]:
-    checks = []
-    for col in src.table.columns:
-        reason = f'"__bad_{col.name}"'
+        value, invalid = converted[col.name]
+        reason = None if invalid == "NULL" else invalid
         if col.required:
-            reason = (
-                f'coalesce({reason}, CASE WHEN "{col.name}" IS NULL '
-                "THEN 'required value is missing' END)"
+            missing = f"CASE WHEN ({value}) IS NULL THEN 'required value is missing' END"
+            reason = f"coalesce({reason}, {missing})" if reason else missing
+        if col.kind is Kind.BOOLEAN:
+            value = f"coalesce({value}, false)"
+        elif src.table.name == "customers" and col.name == "segment":
+            value = f"coalesce({value}, '{schema.SEGMENT_UNKNOWN}')"
+        elif src.table.name == "privacy_requests" and col.name == "status":
+            completed = converted["completed_at"][0]
+            value = (
+                f"coalesce({value}, CASE WHEN ({completed}) IS NOT NULL "
+                f"THEN '{schema.COMPLETED}' ELSE '{schema.OPEN}' END)"
             )
-        checks.append(
-            f"SELECT \"{LINE_COLUMN}\" AS line, '{col.name}' AS col, {reason} AS reason "
-            f'FROM "{stage}"'
-        )
+        out[col.name] = (value, reason)
+    return out
+
+
+def _kept(table: Table) -> list[str]:
+    """Columns the checks after conversion read: keys, references and the person."""
+    return [c.name for c in table.columns if c.unique or c.references or c.name == "customer_id"]
+
+
+def _stage_sql(src: Source, present: set[str], stage: str) -> str:
+    """CREATE TEMP TABLE of each row's line, keys and reasons for rejection.
+
+    The values themselves are converted again when inserted: holding them all here too
+    would copy the whole import once more.
+    """
+    values = _values(src, present)
+    selects = [f'"{LINE_COLUMN}"']
+    selects += [f'{values[c][0]} AS "{c}"' for c in _kept(src.table)]
+    selects += [f'{reason} AS "__bad_{name}"' for name, (_, reason) in values.items() if reason]
+    body = ",\n  ".join(selects)
+    return f'CREATE OR REPLACE TEMP TABLE "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
+
+
+def _insert_sql(src: Source, present: set[str], stage: str, import_id: int) -> str:
+    """INSERT of the rows not rejected, converted from the registered text."""
+    values = _values(src, present)
+    cols = ", ".join(f'"{c}"' for c in src.table.column_names)
+    converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
+    return (
+        f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
+        f"SELECT {converted}, {import_id} FROM {_text(stage)} "
+        f"WHERE {_rejected_sql(_literal(src.label))}"
+    )
+
+
+def _value_problems(con, src: Source, present: set[str], stage: str) -> list[Problem]:
+    checks = [
+        f'SELECT "{LINE_COLUMN}" AS line, \'{name}\' AS col, "__bad_{name}" AS reason '
+        f'FROM "{stage}"'
+        for name, (_, reason) in _values(src, present).items()
+        if reason
+    ]
+    if not checks:
+        return []
     union = " UNION ALL ".join(checks)
     rows = con.execute(f"SELECT * FROM ({union}) WHERE reason IS NOT NULL").fetchall()
     return [Problem(src.label, line, src.header(c), reason, src.unit) for line, c, reason in rows]
@@ -296,7 +338,8 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
             rows = con.execute(
                 f'SELECT "{LINE_COLUMN}", first_line FROM (SELECT "{LINE_COLUMN}", '
                 f'min("{LINE_COLUMN}") OVER (PARTITION BY "{col.name}") AS first_line '
-                f'FROM "{stage}" WHERE "{col.name}" IS NOT NULL) '
+                f'FROM "{stage}" WHERE "{col.name}" IN (SELECT "{col.name}" FROM "{stage}" '
+                f'WHERE "{col.name}" IS NOT NULL GROUP BY ALL HAVING count(*) > 1)) '
                 f'WHERE "{LINE_COLUMN}" > first_line'
             ).fetchall()
             problems += [
@@ -424,22 +467,23 @@ def check_and_write(
     order = {name: i for i, name in enumerate(schema.TABLE_ORDER)}
     indexed = sorted(enumerate(sources), key=lambda s: order[s[1].table.name])
     staged: list[tuple[Source, str]] = []
+    present_of: dict[str, set[str]] = {}
+    registered: list[str] = []
     con.execute('CREATE OR REPLACE TEMP TABLE "_rejected" (file VARCHAR, line BIGINT)')
     try:
         _note_rejected(con, found, tallies)
         for i, src in indexed:
             present = set(src.text.column_names) - {LINE_COLUMN}
             stage = f"_stage_{i}"
-            con.register(f"{stage}_text", src.text)
-            try:
-                con.execute(_stage_sql(src, present, stage))
-            finally:
-                con.unregister(f"{stage}_text")
-            value_problems = _value_problems(con, src, stage)
+            # Registered until the end: the insert converts the values from the text.
+            con.register(f"{stage}_text", trimmed(src.text))
+            registered.append(f"{stage}_text")
+            present_of[stage] = present
+            con.execute(_stage_sql(src, present, stage))
+            staged.append((src, stage))
+            value_problems = _value_problems(con, src, present, stage)
             _note_rejected(con, value_problems, tallies)
             found += value_problems
-            _derive_defaults(con, src.table, stage)
-            staged.append((src, stage))
         # Erased people first: their rows are then rejected for that reason alone.
         erased = _erased_people(store, staged)
         _note_rejected(con, erased, tallies)
@@ -488,11 +532,8 @@ def check_and_write(
         with store.transaction():
             import_id = history.begin(con, replace=replace)
             for src, stage in staged:
-                cols = ", ".join(f'"{c}"' for c in src.table.column_names)
                 [(count,)] = con.execute(
-                    f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
-                    f'SELECT {cols}, {import_id} FROM "{stage}" '
-                    f"WHERE {_rejected_sql(_literal(src.label))}"
+                    _insert_sql(src, present_of[stage], stage, import_id)
                 ).fetchall()
                 rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
             described = [dict(f) for f in files]
@@ -506,6 +547,8 @@ def check_and_write(
         outcome.import_id = import_id
         return outcome
     finally:
+        for name in registered:
+            con.unregister(name)
         for _, stage in staged:
             con.execute(f'DROP TABLE IF EXISTS "{stage}"')
         for temp in ("_known_customers", "_staged_customers", "_rejected"):

@@ -360,7 +360,8 @@ def read_dates(
             f"count(*) FILTER (m IS NOT NULL AND d IS NULL), "
             f"count(*) FILTER (d IS NOT NULL AND m IS NOT NULL AND d <> m) "
             f"FROM (SELECT TRY_STRPTIME(v, {day}) AS d, TRY_STRPTIME(v, {month}) AS m FROM "
-            f"(SELECT {raw} AS v FROM _dates) WHERE v <> '' AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL)"
+            f'(SELECT {raw} AS v FROM _dates WHERE TRY_CAST("{column}" AS TIMESTAMPTZ) IS NULL) '
+            "WHERE v <> '' AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL)"
         ).fetchall()
     finally:
         con.unregister("_dates")

@@ -100,6 +100,7 @@ UNDECODABLE_MARK = re.compile("\udfff+")
 codecs.register_error(UNDECODABLE, lambda error: ("\udfff", error.end))
 CONTROL_CHARS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 NON_BLANK = re.compile(r"\S")
 
 # CSV dialect detection.
@@ -411,6 +412,20 @@ def _physical_lines(text: str, end: int | None = None) -> int:
     return lines + (0 if end and text[end - 1] in "\r\n" else 1)
 
 
+def _physical_lines_in(utf8: bytes) -> int:
+    """_physical_lines(text, _content_end(text)) counted on the text's UTF-8 bytes (faster:
+    one byte a character, and line breaks are the same bytes)."""
+    end = len(utf8)
+    while end and utf8[end - 1] in b"\r\n":
+        end -= 1
+    if not end:
+        return 1
+    lines = utf8.count(b"\n", 0, end)
+    if utf8.find(b"\r", 0, end) != -1:  # most files have none: one pass instead of three
+        lines += utf8.count(b"\r", 0, end) - utf8.count(b"\r\n", 0, end)
+    return lines + 1
+
+
 def _content_end(text: str) -> int:
     """Where the text ends, trailing line breaks aside."""
     end = len(text)
@@ -611,7 +626,10 @@ def _unterminated(tail: str, delimiter: str, quote: str) -> bool:
 def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvParse | None:
     """pyarrow, with start lines from the line breaks inside values; None when that cannot
     be exact (ragged records, blank lines, a header over several lines)."""
-    reader = _reader(io.StringIO(text, newline=""), delimiter, quote)
+    # Lines handed over one by one: a StringIO of the whole text would copy it at 4 bytes a
+    # character (about 4x the file) just to read the header.
+    lines_of_text = (m.group() for m in LINE_WITH_END.finditer(text))
+    reader = _reader(lines_of_text, delimiter, quote)
     header = next(reader, [])
     if not header or reader.line_num != 1:
         return None
@@ -632,9 +650,11 @@ def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvPa
         )
     except pa.ArrowInvalid:
         return None  # ragged rows and the like: the slow path reports them by line
-    # A record spans one line plus the line breaks inside its (quoted) values.
+    # A record spans one line plus the line breaks inside its (quoted) values. When the file
+    # has exactly one line per record there are none (and no blank lines) to look for.
+    physical = _physical_lines_in(utf8)
     spans = np.ones(table.num_rows, dtype=np.int64)
-    for column in table.columns:
+    for column in table.columns if physical != 1 + table.num_rows else ():
         breaks = (
             pc.count_substring(column, "\n").to_numpy()
             + pc.count_substring(column, "\r").to_numpy()
@@ -642,7 +662,7 @@ def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvPa
         )
         spans += breaks
     # Blank lines would shift every line after them; trailing ones shift nothing.
-    if 1 + int(spans.sum()) != _physical_lines(text, _content_end(text)):
+    if 1 + int(spans.sum()) != physical:
         return None
     if table.num_rows and _unterminated(_last_lines(text, int(spans[-1])), delimiter, quote):
         return None
