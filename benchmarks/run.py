@@ -86,7 +86,7 @@ started = time.perf_counter()
 from data.importer import Extract, run_import
 from data.store import open_store
 loaded = time.perf_counter()
-with open_store(sys.argv[2]) as store:
+with open_store(sys.argv[2], bulk_load=True) as store:  # as `consentlens import` opens it
     report = run_import(store, [Extract.from_path(sys.argv[1], table="customers")], actor="bench")
 done = time.perf_counter()
 outcome = report.outcome

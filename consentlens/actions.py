@@ -194,7 +194,7 @@ def import_uploads(
     valid ones; when nothing is written the refusal is recorded in the audit trail."""
     identity.require("upload")
     files = {u.name: u.checksum() for u in uploads}
-    with open_store(_store()) as store:
+    with open_store(_store(), bulk_load=True) as store:
         report = run_import(
             store,
             [u.extract() for u in uploads],

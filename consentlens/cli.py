@@ -167,7 +167,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.table and args.table != mapping.table:
             raise UsageError(f"--table {args.table} but the mapping is for {mapping.table}")
     canonical = _canonical(args.paths) and not (args.table or mapping)
-    with open_store(args.db) as store:
+    with open_store(args.db, bulk_load=True) as store:
         if canonical:
             try:
                 result = import_files(

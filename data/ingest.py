@@ -280,33 +280,39 @@ def _stage_sql(src: Source, present: set[str], stage: str) -> str:
     selects += [f'{values[c][0]} AS "{c}"' for c in _kept(src.table)]
     selects += [f'{reason} AS "__bad_{name}"' for name, (_, reason) in values.items() if reason]
     body = ",\n  ".join(selects)
-    return f'CREATE OR REPLACE TEMP TABLE "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
+    return f'CREATE OR REPLACE TEMP VIEW "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
 
 
-def _insert_sql(src: Source, present: set[str], stage: str, import_id: int) -> str:
-    """INSERT of the rows not rejected, converted from the registered text."""
+def _insert_sql(
+    src: Source, present: set[str], stage: str, import_id: int, *, all_rows: bool
+) -> str:
+    """INSERT of the rows not rejected (`all_rows`: none is), converted from the text."""
     values = _values(src, present)
     cols = ", ".join(f'"{c}"' for c in src.table.column_names)
     converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
+    kept = "" if all_rows else f" WHERE {_rejected_sql(_literal(src.label))}"
     return (
         f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
-        f"SELECT {converted}, {import_id} FROM {_text(stage)} "
-        f"WHERE {_rejected_sql(_literal(src.label))}"
+        f"SELECT {converted}, {import_id} FROM {_text(stage)}{kept}"
     )
 
 
 def _value_problems(con, src: Source, present: set[str], stage: str) -> list[Problem]:
-    checks = [
-        f'SELECT "{LINE_COLUMN}" AS line, \'{name}\' AS col, "__bad_{name}" AS reason '
-        f'FROM "{stage}"'
-        for name, (_, reason) in _values(src, present).items()
-        if reason
-    ]
-    if not checks:
+    """Every value that breaks its column's rule, in one pass over the rows."""
+    checked = [name for name, (_, reason) in _values(src, present).items() if reason]
+    if not checked:
         return []
-    union = " UNION ALL ".join(checks)
-    rows = con.execute(f"SELECT * FROM ({union}) WHERE reason IS NOT NULL").fetchall()
-    return [Problem(src.label, line, src.header(c), reason, src.unit) for line, c, reason in rows]
+    bad = [f'"__bad_{name}"' for name in checked]
+    rows = con.execute(
+        f'SELECT "{LINE_COLUMN}", {", ".join(bad)} FROM "{stage}" '
+        f"WHERE coalesce({', '.join(bad)}) IS NOT NULL"
+    ).fetchall()
+    return [
+        Problem(src.label, line, src.header(name), reason, src.unit)
+        for line, *reasons in rows
+        for name, reason in zip(checked, reasons, strict=True)
+        if reason is not None
+    ]
 
 
 def _rejected_sql(label_param: str = "?") -> str:
@@ -533,7 +539,13 @@ def check_and_write(
             import_id = history.begin(con, replace=replace)
             for src, stage in staged:
                 [(count,)] = con.execute(
-                    _insert_sql(src, present_of[stage], stage, import_id)
+                    _insert_sql(
+                        src,
+                        present_of[stage],
+                        stage,
+                        import_id,
+                        all_rows=not tallies[src.label].rejected,
+                    )
                 ).fetchall()
                 rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
             described = [dict(f) for f in files]
@@ -550,7 +562,7 @@ def check_and_write(
         for name in registered:
             con.unregister(name)
         for _, stage in staged:
-            con.execute(f'DROP TABLE IF EXISTS "{stage}"')
+            con.execute(f'DROP VIEW IF EXISTS "{stage}"')
         for temp in ("_known_customers", "_staged_customers", "_rejected"):
             con.execute(f'DROP TABLE IF EXISTS "{temp}"')
 

@@ -669,10 +669,13 @@ def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvPa
     lines = pa.array(np.concatenate(([2], 2 + np.cumsum(spans[:-1]))) if len(spans) else spans)
     if table.num_rows:
         # Records of only delimiters and white space are blank lines, as in the slow path.
+        # Column by column, stopping as soon as no record can still be all blank.
         blank = None
         for column in table.columns:
             empty = pc.equal(pc.utf8_trim_whitespace(column), "")
             blank = empty if blank is None else pc.and_(blank, empty)
+            if not pc.any(blank).as_py():
+                break
         if pc.any(blank).as_py():
             keep = pc.invert(blank)
             table, lines = table.filter(keep), lines.filter(keep)

@@ -180,9 +180,17 @@ def _explain_open_error(path: Path, error: duckdb.Error) -> StoreError:
 
 
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, read_only: bool = False, create: bool = True
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    create: bool = True,
+    bulk_load: bool = False,
 ) -> Store:
-    """Open (creating if needed) the store, locked down to its own folder."""
+    """Open (creating if needed) the store, locked down to its own folder.
+
+    `bulk_load` lets DuckDB insert in parallel, giving up the insertion order of rows read
+    without ORDER BY: for a connection that imports, not one that reports.
+    """
     resolved = resolve_path(path)
     if not resolved.exists():
         if read_only or not create:
@@ -192,6 +200,7 @@ def open_store(
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         "access_mode": "READ_ONLY" if read_only else "READ_WRITE",
+        "preserve_insertion_order": not bulk_load,
     }
     try:
         con = duckdb.connect(str(resolved), config=config)
