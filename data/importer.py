@@ -335,9 +335,11 @@ def _import(
         got_sources, tally, got_problems, got_notes = plan(store.con, inspection)
         label = inspection.extract.name
         if label in tallies:
-            # Problems name files by name: two files of one name could not be told apart.
+            # Problems name files by name: two files of one name could not be told apart, so
+            # neither is imported and both count as read and rejected.
             problems.append(Problem(label, 0, "", "two files of this name in one import"))
             tallies[label].refused = True
+            tallies[label].rows_read += tally.rows_read
             continue
         inspection.notes = got_notes
         sources += got_sources
@@ -355,6 +357,8 @@ def _import(
                 "rows_read": tally.rows_read,
             }
         )
+    refused = {label for label, tally in tallies.items() if tally.refused}
+    sources = [src for src in sources if src.label not in refused]
     empty = not any(src.text.num_rows for src in sources)
     if empty and not any(t.refused for t in tallies.values()):
         notes.append("no rows to import")

@@ -591,6 +591,9 @@ def test_two_files_of_one_name_are_refused(store, mixed_customers):
     before = fingerprint(store)
     twice = [Extract.from_path(mixed_customers), Extract.from_path(mixed_customers)]
     report = run_import(store, twice, accept_valid=True)
-    assert not report.outcome.written
+    outcome = report.outcome
+    assert not outcome.written
     assert "two files of this name in one import" in [p.reason for p in report.problems]
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (10, 0, 10)
+    assert outcome.rows == {}
     assert fingerprint(store) == before
