@@ -140,13 +140,10 @@ def _print_report(report, mapping_shown: bool) -> None:
 
 
 def _write_problems(path: str, problems) -> None:
-    import csv
+    from data.problems import problems_csv
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "unit", "line", "column", "reason"])
-        for p in problems:
-            writer.writerow([p.file, p.unit, p.line, p.column, p.reason])
+        handle.write(problems_csv(problems))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -196,6 +193,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 actor=actor,
                 max_bytes=args.max_size * 1024 * 1024,
                 progress=lambda message: _say(f"  {message}"),
+                guess=False,
             )
             outcome, notes = report.outcome, report.notes
             _print_report(report, mapping_shown=True)
@@ -214,9 +212,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             _write_problems(args.problems_csv, problems)
         written = outcome is not None and outcome.written
         if args.dry_run:
-            verdict = "would be refused" if problems and not args.accept_valid else "would go in"
+            refused = outcome is None or bool(outcome.blocked and problems)
+            refused = refused or bool(problems and not args.accept_valid)
+            verdict = "would be refused" if refused else "would go in"
+            if outcome is not None and outcome.blocked and not problems:
+                verdict = f"has nothing to write ({outcome.blocked})"
             print(f"dry run: nothing written; the import {verdict}")
-            return EXIT_REJECTED if problems and not args.accept_valid else EXIT_OK
+            return EXIT_REJECTED if refused else EXIT_OK
         if not written:
             if outcome is not None and not problems:
                 print("nothing to import")
@@ -441,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--max-size",
         type=_positive,
-        default=int(os.environ.get("CONSENTLENS_MAX_UPLOAD_MB", "200")),
+        default=os.environ.get("CONSENTLENS_MAX_UPLOAD_MB", "200"),
         metavar="MB",
         help="largest file accepted (default: $CONSENTLENS_MAX_UPLOAD_MB, else 200)",
     )

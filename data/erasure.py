@@ -15,6 +15,7 @@ import duckdb
 
 from data import audit, history, schema
 from data.keys import keyed_hash, require_key
+from data.mapping import SAVED_TABLE
 from data.store import Store, StoreError, open_store
 
 SUPPRESSION_TABLE = "erasure_suppression"
@@ -77,13 +78,35 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> i
     return int(n)
 
 
+def _customer_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """customers, and its rows an undoable replace set aside."""
+    aside = f"{history.REPLACED_PREFIX}customers"
+    return ["customers", *(t for t in history.replaced_tables(con) if t == aside)]
+
+
 def _personal_values(con: duckdb.DuckDBPyConnection) -> list[str]:
     cols = ", ".join(f'"{c}"' for c in PERSONAL)
-    rows = con.execute(
-        f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN "
-        "(SELECT customer_id FROM _erase_ids)"
+    values: list[str] = []
+    for table in _customer_tables(con):
+        rows = con.execute(
+            f'SELECT customer_id, {cols} FROM "{table}" WHERE customer_id IN '
+            "(SELECT customer_id FROM _erase_ids)"
+        ).fetchall()
+        values += [v for row in rows for v in row[1:] if v]
+    return values
+
+
+def _forget_saved_mappings(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> None:
+    """Saved mappings whose headers hold any of the values (a file without a header row
+    has its first record for headers)."""
+    [(exists,)] = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SAVED_TABLE]
     ).fetchall()
-    return [v for row in rows for v in row[1:] if v]
+    for value in values if exists else ():
+        con.execute(
+            f"DELETE FROM {SAVED_TABLE} WHERE contains(headers, ?) OR contains(mapping, ?)",
+            [value, value],
+        )
 
 
 def _stamp_jurisdictions(con: duckdb.DuckDBPyConnection) -> None:
@@ -195,10 +218,13 @@ def erase(
         ensure_suppression_table(con)
         _ids_table(con, ids)
         # Anyone named anywhere can be erased, also a person known only from a request.
+        aside = history.replaced_tables(con)
         named = " UNION ".join(
-            f'SELECT customer_id FROM "{t.name}"'
+            f'SELECT customer_id FROM "{name}"'
             for t in schema.TABLES.values()
             if "customer_id" in t.column_names
+            for name in (t.name, f"{history.REPLACED_PREFIX}{t.name}")
+            if name == t.name or name in aside
         )
         known = _count(
             con,
@@ -253,8 +279,10 @@ def erase(
                     "(SELECT customer_id FROM _erase_ids)"
                 ).fetchall()
                 result.deleted[name] = int(n)
-            # Rows an undoable replace set aside may name them too.
+            # Rows an undoable replace set aside may name them too, and a saved mapping of
+            # a file without a header row may hold their values.
             history.drop_replaced(con)
+            _forget_saved_mappings(con, [*ids, *values])
             con.executemany(
                 f"INSERT INTO {SUPPRESSION_TABLE} VALUES (?, ?)",
                 [[keyed_hash(key, i), now] for i in ids],

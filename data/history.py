@@ -81,7 +81,8 @@ def next_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(last or 0) + 1
 
 
-def _replaced_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+def replaced_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The `_replaced_*` tables an undoable replace set aside."""
     rows = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
         "AND starts_with(table_name, ?)",
@@ -92,7 +93,7 @@ def _replaced_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def drop_replaced(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the rows a replace set aside: the import that replaced them can no longer be undone."""
-    for name in _replaced_tables(con):
+    for name in replaced_tables(con):
         con.execute(f'DROP TABLE "{name}"')
     con.execute(
         f"UPDATE {IMPORTS_TABLE} SET undoable = false, note = ? "

@@ -104,9 +104,17 @@ def _read(extract: Extract, max_bytes: int) -> readers.TextTable:
 
 
 def inspect(
-    con: duckdb.DuckDBPyConnection, extract: Extract, *, max_bytes: int = DEFAULT_MAX_BYTES
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    guess: bool = True,
 ) -> Inspection:
-    """Read a file and choose its table and mapping (given, saved, or by names)."""
+    """Read a file and choose its table and mapping (given, saved, or by names).
+
+    Without `guess` a file whose table is neither given, nor saved, nor its name is left
+    without one (the command asks for --table rather than guess).
+    """
     read = _read(extract, max_bytes)
     if read.table is None:
         return Inspection(extract, read, [], extract.table, extract.mapping, "given")
@@ -115,8 +123,9 @@ def inspect(
         return Inspection(extract, read, headers, extract.mapping.table, extract.mapping, "given")
     kept = mp.saved(con, headers)
     if kept is not None and extract.table in (None, kept.table):
-        return Inspection(extract, read, headers, kept.table, kept, "saved")
-    table = extract.table or mp.guess_table(extract.name, headers)
+        return Inspection(extract, read, headers, kept.table, kept.rekeyed(headers), "saved")
+    named = Path(extract.name).stem if Path(extract.name).stem in schema.TABLES else None
+    table = extract.table or (mp.guess_table(extract.name, headers) if guess else named)
     if table is None:
         return Inspection(extract, read, headers, None, None, "automatic")
     return Inspection(extract, read, headers, table, mp.auto_mapping(table, headers), "automatic")
@@ -137,6 +146,8 @@ def _dated(
         if reading:
             src.date_formats[column] = reading.formats
             notes.append(f"{src.label}: {reading.describe(src.header(column))}")
+        else:  # every value ISO 8601 (or none readable): the other forms still count
+            src.date_formats[column] = mp.date_formats(order or mp.DAY_FIRST)
 
 
 def _source(
@@ -188,7 +199,9 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
         values = _trimmed(text.column(flag))
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
-        if not dated:
+        if not dated and "occurred_at" in fixed:
+            date = pa.chunked_array([pa.array([fixed["occurred_at"]] * rows, pa.string())])
+        elif not dated:
             date = pa.chunked_array([pa.array([stamp] * rows, pa.string())])
             notes.append(
                 f"{label}: no date column for {flag}: its decisions are dated at the import "
@@ -253,12 +266,24 @@ def plan(
     rows = read.table.num_rows + len({p.line for p in not_read})
     tally = Tally(label, rows, unit)
     if inspection.mapping is None:
-        reason = "cannot tell which table the file holds: name it (--table or on the page)"
+        tables = ", ".join(schema.TABLES)
+        reason = (
+            f"the file name is not a canonical table ({tables}) and no saved mapping fits "
+            "its headers: name its table (--table, or on the page)"
+        )
         tally.refused = True
         return [], tally, [*not_read, Problem(label, read.header_line, "", reason, unit)], notes
     m = inspection.mapping
     m.check()
     problems = list(not_read)
+    absent = sorted(m.used() - set(inspection.headers))
+    if absent:
+        tally.refused = True
+        problems += [
+            Problem(label, read.header_line, h, "the mapping names a column the file lacks", unit)
+            for h in absent
+        ]
+        return [], tally, problems, notes
     missing = _missing(inspection)
     if missing:
         tally.refused = True
@@ -278,7 +303,10 @@ def plan(
         notes.append(f"{label}: columns not imported: {', '.join(ignored)}")
     sources: list[Source] = []
     if not (m.wide and m.table == "consent_events"):
-        sources.append(_source(label, m.table, read, m.columns, unit, m.defaults))
+        customers = _source(label, m.table, read, m.columns, unit, m.defaults)
+        # A CRM list with flags brings new decisions of customers already in the store too.
+        customers.skip_existing = m.wide
+        sources.append(customers)
     if m.wide:
         stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
         sources += _wide_sources(inspection, unit, stamp, notes)
@@ -297,6 +325,7 @@ def run_import(
     actor: str = "",
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[str], None] | None = None,
+    guess: bool = True,
 ) -> ImportReport:
     """Read, map and check the files, then import them in one transaction (or report why not).
 
@@ -312,7 +341,7 @@ def run_import(
         inspections = []
         for extract in extracts:
             say(f"reading {extract.name}")
-            inspections.append(inspect(store.con, extract, max_bytes=max_bytes))
+            inspections.append(inspect(store.con, extract, max_bytes=max_bytes, guess=guess))
         return _import(store, inspections, sums, replace, accept_valid, dry_run, actor, say)
 
 
@@ -376,4 +405,9 @@ def _import(
         info={"source": "import", "files": ", ".join(f["name"] for f in files)},
         progress=say,
     )
+    if outcome.kept_existing:
+        notes.append(
+            f"{outcome.kept_existing:,} row(s) name customers the store has already: their "
+            "consent events are imported, their customer rows left as they are"
+        )
     return ImportReport(inspections, outcome, notes)

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from data import history, schema
 from data.erasure import suppressed_hashes
 from data.keys import keyed_hash, load_key
+from data.mapping import PLAUSIBLE_YEARS, format_name, iso_timestamp_sql
 from data.problems import LINE_COLUMN, Problem
 from data.schema import IMPORT_ID, Column, Kind, Table
 from data.store import Store
@@ -44,6 +45,9 @@ class Source:
     date_formats: dict[str, list[str]] = field(default_factory=dict)
     excel_serial: bool = False  # plain numbers in date columns are Excel serial dates
     decimal_comma: bool = False  # "12,50" means 12.50 (files separated by semicolons)
+    # A row whose key is already in the store is left out without being rejected: a CRM
+    # list with opt-in flags brings new decisions of customers the store already has.
+    skip_existing: bool = False
 
     def header(self, column: str) -> str:
         """The name a problem about `column` shows."""
@@ -80,6 +84,10 @@ class Outcome:
     rows: dict[str, int]  # rows written per table, or that would be written
     written: bool = False
     import_id: int | None = None
+    # Why nothing can be written whatever the mode (a file refused whole, nothing left to
+    # write), or "" when the rows accepted could go in.
+    blocked: str = ""
+    kept_existing: int = 0  # rows left out because their customer is in the store already
 
     @property
     def rows_read(self) -> int:
@@ -118,18 +126,27 @@ def trimmed(text: pa.Table) -> pa.Table:
     return pa.table(columns, names=text.column_names)
 
 
+def _plausible(value: str) -> str:
+    """The timestamp, or NULL when its year shows it was misread."""
+    low, high = PLAUSIBLE_YEARS
+    return f"(CASE WHEN year({value}) BETWEEN {low} AND {high} THEN {value} END)"
+
+
 def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
-    iso = f"CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    iso = iso_timestamp_sql(raw)
     forms = [iso]
     expected = "ISO 8601"
     formats = src.date_formats.get(col.name)
     if formats:
-        forms.append(f"TRY_STRPTIME({raw}, [{_quote(formats)}])")
-        expected += f" or {_format_name(formats[0])}"
+        forms.append(_plausible(f"TRY_STRPTIME({raw}, [{_quote(formats)}])"))
+        main = next((f for f in formats if "%Y" in f), formats[0])
+        expected += f" or {format_name(main)}"
     if src.excel_serial:
+        # Serial numbers 10000 to 99999 are 1927 to 2173; a smaller number (a year typed
+        # into a date column) is not taken for a date.
         number = f"TRY_CAST({raw} AS DOUBLE)"
         forms.append(
-            f"CASE WHEN regexp_full_match({raw}, '[0-9]{{1,5}}(\\.[0-9]+)?') THEN "
+            f"CASE WHEN regexp_full_match({raw}, '[0-9]{{5}}(\\.[0-9]+)?') THEN "
             f"TIMESTAMP '{EXCEL_EPOCH}' + "
             f"to_microseconds(CAST(round({number} * 86400e6) AS BIGINT)) END"
         )
@@ -140,25 +157,32 @@ def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
     return value, invalid
 
 
-def _format_name(fmt: str) -> str:
-    """A strptime format as people write it: %d/%m/%Y -> DD/MM/YYYY."""
-    names = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%B": "Month"}
-    names |= {"%H": "hh", "%M": "mm", "%S": "ss"}
-    for code, name in names.items():
-        fmt = fmt.replace(code, name)
-    return fmt
-
-
 def _number_text(raw: str, decimal_comma: bool) -> str:
-    """An extract's amount as SQL decimal text: currency signs and spaces dropped, and the
-    comma a decimal mark or a thousands separator as the file's conventions say."""
+    """An extract's amount as SQL decimal text, read by its shape: currency signs and spaces
+    dropped; `1.234,50` and `12,5` have a decimal comma, `1,234.50` thousands commas; where
+    the shape allows both (`1,234`, `1.234`), a file separated by semicolons has the decimal
+    comma (Excel's export where the comma is the decimal mark). Any other shape is left as it
+    is, and is rejected unless it is a plain number."""
     cleaned = f"regexp_replace({raw}, '[\\s€$£¥]|^(EUR|USD|GBP)|(EUR|USD|GBP)$', '', 'g')"
+    comma_decimal = "'^-?[0-9]{1,3}([.][0-9]{3})*,[0-9]+$'"
+    plain_comma = "'^-?[0-9]+,[0-9]+$'"
+    comma_thousands = "'^-?[0-9]{1,3}(,[0-9]{3})+([.][0-9]+)?$'"
+    dot_thousands = "'^-?[0-9]{1,3}([.][0-9]{3})+$'"
+    european = f"replace(replace({cleaned}, '.', ''), ',', '.')"
+    english = f"replace({cleaned}, ',', '')"
     if decimal_comma:
-        return f"replace(replace({cleaned}, '.', ''), ',', '.')"
-    return (
-        f"CASE WHEN regexp_full_match({cleaned}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
-        f"THEN replace({cleaned}, ',', '') ELSE {cleaned} END"
+        cases = [
+            (comma_decimal, european),
+            (plain_comma, european),
+            (dot_thousands, f"replace({cleaned}, '.', '')"),
+            (comma_thousands, english),
+        ]
+    else:
+        cases = [(comma_thousands, english), (comma_decimal, european), (plain_comma, european)]
+    whens = " ".join(
+        f"WHEN regexp_matches({cleaned}, {shape}) THEN {text}" for shape, text in cases
     )
+    return f"CASE {whens} ELSE {cleaned} END"
 
 
 def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
@@ -290,7 +314,7 @@ def _insert_sql(
     values = _values(src, present)
     cols = ", ".join(f'"{c}"' for c in src.table.column_names)
     converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
-    kept = "" if all_rows else f" WHERE {_rejected_sql(_literal(src.label))}"
+    kept = "" if all_rows else f" WHERE {_kept_sql(src, stage)}"
     return (
         f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
         f"SELECT {converted}, {import_id} FROM {_text(stage)}{kept}"
@@ -361,6 +385,12 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
             others = [f'SELECT "{col.name}" FROM "{s}"' for s in earlier]
             if not replace:
                 others.append(f'SELECT "{col.name}" FROM "{name}"')
+            if not replace and src.skip_existing:
+                con.execute(
+                    f'INSERT INTO "_skipped" SELECT \'{stage}\', "{LINE_COLUMN}" FROM "{stage}" '
+                    f'WHERE "{col.name}" IN (SELECT "{col.name}" FROM "{name}")'
+                )
+                others = others[:-1]
             if others:
                 rows = con.execute(
                     f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE "{col.name}" IN '
@@ -476,6 +506,7 @@ def check_and_write(
     present_of: dict[str, set[str]] = {}
     registered: list[str] = []
     con.execute('CREATE OR REPLACE TEMP TABLE "_rejected" (file VARCHAR, line BIGINT)')
+    con.execute('CREATE OR REPLACE TEMP TABLE "_skipped" (stage VARCHAR, line BIGINT)')
     try:
         _note_rejected(con, found, tallies)
         for i, src in indexed:
@@ -510,7 +541,11 @@ def check_and_write(
             'CREATE OR REPLACE TEMP TABLE "_staged_customers" AS '
             + (every or "SELECT NULL::VARCHAR AS customer_id WHERE false")
         )
-        customer_sources = [f"{q} WHERE {alive}" for q, alive in staged_customers]
+        # Rows naming a customer rejected here are rejected too when valid rows may go in
+        # (or for an extract, whose report offers that); the canonical all-or-nothing check
+        # keeps the contract's list of problems.
+        cascade = accept_valid or any(src.extract for src, _ in staged)
+        customer_sources = [f"{q} WHERE {alive}" if cascade else q for q, alive in staged_customers]
         if not replace:
             customer_sources.append("SELECT customer_id FROM customers")
         known = (
@@ -524,13 +559,20 @@ def check_and_write(
                 key_problems = _key_problems(con, src, stage, earlier, replace)
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
-        whole_file = any(t.refused for t in tallies.values()) or any(
-            p.file not in tallies for p in found
-        )
         rows = _rows_to_write(con, staged)
+        skipped = dict(
+            con.execute('SELECT stage, count(*) FROM "_skipped" GROUP BY stage').fetchall()
+        )
+        skipped = {stage: skipped.get(stage, 0) for _, stage in staged}
+        outcome_kept = sum(skipped.values())
         # Wide consent rows become several events: one problem said once per row is enough.
-        outcome = Outcome(sorted(set(found)), dict(tallies), rows)
-        if dry_run or whole_file or (found and not accept_valid):
+        outcome = Outcome(sorted(set(found)), dict(tallies), rows, kept_existing=outcome_kept)
+        if any(t.refused for t in tallies.values()) or any(p.file not in tallies for p in found):
+            outcome.blocked = "a file cannot be imported as a whole (see its problems)"
+        elif not sum(rows.values()):
+            # Also for a replace: emptying the store for no rows at all is never meant.
+            outcome.blocked = "no row to import"
+        if dry_run or outcome.blocked or (found and not accept_valid):
             return outcome
         if progress:
             progress(f"writing {sum(rows.values()):,} rows in one transaction")
@@ -544,7 +586,7 @@ def check_and_write(
                         present_of[stage],
                         stage,
                         import_id,
-                        all_rows=not tallies[src.label].rejected,
+                        all_rows=not tallies[src.label].rejected and not skipped[stage],
                     )
                 ).fetchall()
                 rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
@@ -563,7 +605,7 @@ def check_and_write(
             con.unregister(name)
         for _, stage in staged:
             con.execute(f'DROP VIEW IF EXISTS "{stage}"')
-        for temp in ("_known_customers", "_staged_customers", "_rejected"):
+        for temp in ("_known_customers", "_staged_customers", "_rejected", "_skipped"):
             con.execute(f'DROP TABLE IF EXISTS "{temp}"')
 
 
@@ -571,11 +613,19 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _kept_sql(src: Source, stage: str) -> str:
+    """Rows of a stage that go in: not rejected, and not skipped as already in the store."""
+    return (
+        f"{_rejected_sql(_literal(src.label))} AND "
+        f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_skipped" WHERE stage = {_literal(stage)})'
+    )
+
+
 def _rows_to_write(con, staged: list[tuple[Source, str]]) -> dict[str, int]:
     rows: dict[str, int] = {}
     for src, stage in staged:
         [(count,)] = con.execute(
-            f'SELECT count(*) FROM "{stage}" WHERE {_rejected_sql(_literal(src.label))}'
+            f'SELECT count(*) FROM "{stage}" WHERE {_kept_sql(src, stage)}'
         ).fetchall()
         rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
     return rows

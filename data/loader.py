@@ -246,7 +246,10 @@ def import_files(
         sources.append(Source(src.label, src.table, text, src.unit))
         # Records a reader could not split into fields are read, and rejected.
         unread = {p.line for p in read_problems if p.line > 1}
-        tallies[src.label] = Tally(src.label, text.num_rows + len(unread), src.unit)
+        tally = Tally(src.label, text.num_rows + len(unread), src.unit)
+        # Malformed CSV stops the reader: what follows was not read, so the file goes whole.
+        tally.refused = any(p.reason.startswith("malformed CSV") for p in read_problems)
+        tallies[src.label] = tally
     described = [
         {"name": s.path.name, "sha256": checksum(s.path), "bytes": s.path.stat().st_size}
         for s in files
@@ -263,7 +266,7 @@ def import_files(
         files=described,
         info={"source": "import", "files": ", ".join(s.path.name for s in files)},
     )
-    if not outcome.written and not dry_run:
+    if not outcome.written and not dry_run and outcome.problems:
         raise ImportRejected(outcome.problems)
     return ImportResult(outcome.rows, notes, outcome)
 

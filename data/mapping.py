@@ -26,10 +26,15 @@ from data.problems import LINE_COLUMN
 SAVED_TABLE = "saved_mappings"
 DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
-# Dates that are not ISO 8601, numeric ones by the order of day and month.
+# ISO 8601 starts with a four-digit year; DuckDB's cast alone would read 05/01/24 as year 5.
+ISO_START = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Dates of other forms outside these years are misreadings, not dates.
+PLAUSIBLE_YEARS = (1900, 2199)
+# Dates that are not ISO 8601, numeric ones by the order of day and month. Two-digit years
+# first: a list of formats takes the first that reads, and %Y would read "24" as year 24.
 _NUMERIC = {
-    DAY_FIRST: ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"),
-    MONTH_FIRST: ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"),
+    DAY_FIRST: ("%d/%m/%y", "%d/%m/%Y", "%d.%m.%y", "%d.%m.%Y", "%d-%m-%Y"),
+    MONTH_FIRST: ("%m/%d/%y", "%m/%d/%Y", "%m-%d-%Y"),
 }
 _WORDED = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%Y/%m/%d")
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
@@ -85,6 +90,25 @@ class ColumnMapping:
         used = self.used()
         return [h for h in headers if h not in used]
 
+    def rekeyed(self, headers: Sequence[str]) -> ColumnMapping:
+        """The mapping with its headers spelt as in `headers` (matched as normalised), as a
+        saved mapping is applied to a file whose headers differ only in case or spacing."""
+        spelt = {normalise(h): h for h in headers}
+
+        def fix(header: str) -> str:
+            return spelt.get(normalise(header), header)
+
+        return ColumnMapping(
+            self.table,
+            {fix(h): c for h, c in self.columns.items()},
+            {fix(h): p for h, p in self.opt_ins.items()},
+            {fix(h): fix(d) for h, d in self.opt_in_dates.items()},
+            fix(self.decided_at) if self.decided_at else None,
+            {fix(h): c for h, c in self.event_columns.items()},
+            self.date_order,
+            dict(self.defaults),
+        )
+
     def to_json(self) -> str:
         """The mapping as JSON, as `--mapping FILE` reads it."""
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -104,7 +128,16 @@ class ColumnMapping:
 
     def check(self) -> None:
         """Raise ValueError if the mapping names an unknown table, column or purpose."""
-        if self.table not in schema.TABLES:
+        for name in ("columns", "opt_ins", "opt_in_dates", "event_columns", "defaults"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ValueError(f'"{name}" must be an object of texts ("header": "name")')
+        for name in ("decided_at", "date_order"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f'"{name}" must be a text or null')
+        if not isinstance(self.table, str) or self.table not in schema.TABLES:
             raise ValueError(f"unknown table {self.table!r} ({', '.join(schema.TABLES)})")
         allowed = set(schema.TABLES[self.table].column_names)
         for header, column in self.columns.items():
@@ -305,6 +338,14 @@ def saved(con: duckdb.DuckDBPyConnection, headers: Sequence[str]) -> ColumnMappi
 # Dates.
 
 
+def iso_timestamp_sql(raw: str) -> str:
+    """SQL reading an ISO 8601 date or date-time as UTC (NULL for anything else)."""
+    return (
+        f"CASE WHEN regexp_matches({raw}, '{ISO_START}') "
+        f"THEN CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
+
 def format_name(fmt: str) -> str:
     """A strptime format as people write it: %d/%m/%Y -> DD/MM/YYYY."""
     names = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%B": "Month"}
@@ -325,13 +366,13 @@ class DateReading:
 
     order: str
     formats: list[str]
-    non_iso: int  # values that are not ISO 8601
+    read: int  # values that are not ISO 8601 and read in this order
     ambiguous: int  # values that read as a date either way round
 
     def describe(self, header: str) -> str:
         """One line for the report."""
-        first = format_name(_NUMERIC[self.order][0])
-        text = f"{header}: {self.non_iso:,} date(s) not in ISO 8601, read as {first}"
+        first = format_name(_NUMERIC[self.order][1])
+        text = f"{header}: {self.read:,} date(s) not in ISO 8601 read as {first}"
         if self.ambiguous:
             text += f" ({self.ambiguous:,} could be read either way round)"
         return text
@@ -340,7 +381,7 @@ class DateReading:
 def read_dates(
     con: duckdb.DuckDBPyConnection, text: pa.Table, column: str, order: str | None
 ) -> DateReading | None:
-    """How to read a text column's dates: None when all are ISO 8601 (or empty).
+    """How to read a text column's dates: None when none but ISO 8601 ones can be read.
 
     Without a given order, month first is chosen only when some value can only be read
     that way and none only day first (US exports); otherwise day first.
@@ -348,28 +389,34 @@ def read_dates(
     con.register("_dates", text.select([column]))
     try:
         raw = f"trim(\"{column}\", ' \t\r\n')"
+        low, high = PLAUSIBLE_YEARS
         day, month = (
-            "["
-            + ", ".join(f"'{f}'" for f in date_formats(o)[: len(_NUMERIC[o]) * len(_TIMES)])
-            + "]"
+            f"(CASE WHEN year(TRY_STRPTIME(v, {_list(o)})) BETWEEN {low} AND {high} "
+            f"THEN TRY_STRPTIME(v, {_list(o)}) END)"
             for o in DATE_ORDERS
         )
-        [(non_iso, day_only, month_only, both)] = con.execute(
-            f"SELECT count(*), "
-            f"count(*) FILTER (d IS NOT NULL AND m IS NULL), "
-            f"count(*) FILTER (m IS NOT NULL AND d IS NULL), "
-            f"count(*) FILTER (d IS NOT NULL AND m IS NOT NULL AND d <> m) "
-            f"FROM (SELECT TRY_STRPTIME(v, {day}) AS d, TRY_STRPTIME(v, {month}) AS m FROM "
-            f'(SELECT {raw} AS v FROM _dates WHERE TRY_CAST("{column}" AS TIMESTAMPTZ) IS NULL) '
-            "WHERE v <> '' AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL)"
+        [(day_read, month_read, day_only, month_only, both)] = con.execute(
+            "SELECT count(d), count(m), "
+            "count(*) FILTER (d IS NOT NULL AND m IS NULL), "
+            "count(*) FILTER (m IS NOT NULL AND d IS NULL), "
+            "count(*) FILTER (d IS NOT NULL AND m IS NOT NULL AND d <> m) "
+            f"FROM (SELECT {day} AS d, {month} AS m FROM (SELECT {raw} AS v FROM _dates "
+            f"WHERE NOT regexp_matches(\"{column}\", '{ISO_START}')) "
+            f"WHERE v <> '' AND NOT regexp_matches(v, '{ISO_START}'))"
         ).fetchall()
     finally:
         con.unregister("_dates")
-    if not non_iso:
+    if not (day_read or month_read):
         return None
     if order is None:
         order = MONTH_FIRST if month_only and not day_only else DAY_FIRST
-    return DateReading(order, date_formats(order), int(non_iso), int(both))
+    read = day_read if order == DAY_FIRST else month_read
+    return DateReading(order, date_formats(order), int(read), int(both))
+
+
+def _list(order: str) -> str:
+    """The formats of an order (with times) as a SQL list."""
+    return "[" + ", ".join(f"'{f}'" for f in date_formats(order)) + "]"
 
 
 def headers_of(text: pa.Table) -> list[str]:

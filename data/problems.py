@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,3 +34,21 @@ class ImportRejected(Exception):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = sorted(problems)
         super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def problems_csv(problems: Sequence[Problem]) -> str:
+    """The problems as CSV (file, unit, line, column, reason), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["file", "unit", "line", "column", "reason"])
+    for p in problems:
+        writer.writerow([_inert(p.file), p.unit, p.line, _inert(p.column), _inert(p.reason)])
+    return out.getvalue()

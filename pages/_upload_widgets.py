@@ -3,9 +3,7 @@ tables. Only file headers, names and counts are shown here, never a cell value o
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +15,7 @@ from data import schema
 from data.ingest import Outcome
 from data.mapping import purpose_of
 from data.problems import Problem
+from data.problems import problems_csv as shared_problems_csv
 
 IGNORE = "(ignore)"
 OPT_IN = "opt-in flag: "
@@ -189,17 +188,7 @@ def problems_table(problems: Sequence[Problem], limit: int | None = None) -> pd.
 
 def problems_csv(problems: Sequence[Problem]) -> bytes:
     """The problems as CSV, as `consentlens import --problems-csv` writes them."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["file", "unit", "line", "column", "reason"])
-    for p in problems:
-        writer.writerow([_inert(p.file), p.unit, p.line, _inert(p.column), p.reason])
-    return out.getvalue().encode("utf-8")
-
-
-def _inert(text: str) -> str:
-    # File names and headers come from the analyst's file: keep spreadsheets from running them.
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+    return shared_problems_csv(problems).encode("utf-8")
 
 
 def history_table(records: Sequence[ImportRecord]) -> pd.DataFrame:

@@ -545,16 +545,20 @@ def test_the_command_reports_refuses_and_accepts(seeded, tmp_path, mixed_custome
     with open_store(db) as opened:
         before = fingerprint(opened)
         tables_before = fingerprint(opened, TABLE_ORDER)
-    assert main(["import", str(mixed_customers), "--db", str(db), "--dry-run"]) == 2
+    # The command does not guess a table from a file name that is not one.
+    assert main(["import", str(mixed_customers), "--db", str(db)]) == 2
+    assert "name its table (--table" in capsys.readouterr().err
+    table = ["--table", "customers"]
+    assert main(["import", str(mixed_customers), "--db", str(db), "--dry-run", *table]) == 2
     out, err = capsys.readouterr()
     assert "rows read 5 = accepted 2 + rejected 3" in out
     assert "new_customers.csv, line 3, column created: not a date" in err
-    assert main(["import", str(mixed_customers), "--db", str(db)]) == 2
+    assert main(["import", str(mixed_customers), "--db", str(db), *table]) == 2
     with open_store(db) as opened:
         assert fingerprint(opened) == before
     problems = tmp_path / "problems.csv"
     code = main(
-        ["import", str(mixed_customers), "--db", str(db), "--accept-valid"]
+        ["import", str(mixed_customers), "--db", str(db), "--accept-valid", *table]
         + ["--problems-csv", str(problems)]
     )
     assert code == 0
@@ -597,3 +601,160 @@ def test_two_files_of_one_name_are_refused(store, mixed_customers):
     assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (10, 0, 10)
     assert outcome.rows == {}
     assert fingerprint(store) == before
+
+
+# Found in review: each case once wrong, now pinned.
+
+
+def test_short_years_and_implausible_dates(store, tmp_path):
+    path = write_csv(
+        tmp_path / "short.csv",
+        [
+            ["customer_id", "created"],
+            ["Y-1", "05/01/24"],
+            ["Y-2", "1/5/24 14:30"],
+            ["Y-3", "31/12/1850"],
+            ["Y-4", "2024-01-05T10:00:00+02:00"],
+        ],
+    )
+    report = run_import(store, [Extract.from_path(path, table="customers")], accept_valid=True)
+    assert [(p.line, p.column) for p in report.problems] == [(4, "created")]
+    rows = store.con.execute(
+        "SELECT customer_id, created_at::VARCHAR FROM customers "
+        f'WHERE "{IMPORT_ID}" = ? ORDER BY 1',
+        [report.outcome.import_id],
+    ).fetchall()
+    assert rows == [
+        ("Y-1", "2024-01-05 00:00:00"),
+        ("Y-2", "2024-05-01 14:30:00"),
+        ("Y-4", "2024-01-05 08:00:00"),
+    ]
+
+
+def test_a_year_in_a_workbook_date_column_is_no_serial_date(store, tmp_path):
+    book = Workbook()
+    book.active.append(["customer_id", "created_at"])
+    book.active.append(["W-1", 2024])
+    path = tmp_path / "years.xlsx"
+    book.save(path)
+    report = run_import(store, [Extract.from_path(path, table="customers")])
+    [problem] = report.problems
+    assert (problem.line, problem.column) == (2, "created_at")
+
+
+def test_amounts_are_read_by_their_shape(store, tmp_path):
+    customer = store.con.execute("SELECT min(customer_id) FROM customers").fetchall()[0][0]
+    amounts = ["12.50", "1,234.56", "1.234,56", "1.234", "12,5", "1.2.3"]
+    path = write_csv(
+        tmp_path / "shop.csv",
+        [["order_id", "customer_id", "ordered_at", "total"]]
+        + [[f"S-{i}", customer, "2024-01-01", a] for i, a in enumerate(amounts)],
+        delimiter=";",
+    )
+    report = run_import(store, [Extract.from_path(path, table="orders")], accept_valid=True)
+    assert [(p.line, p.reason) for p in report.problems] == [(7, "not a decimal number")]
+    rows = store.con.execute(
+        "SELECT order_id, revenue::VARCHAR FROM orders WHERE order_id LIKE 'S-%' ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        ("S-0", "12.5000"),
+        ("S-1", "1234.5600"),
+        ("S-2", "1234.5600"),
+        ("S-3", "1234.0000"),
+        ("S-4", "12.5000"),
+    ]
+
+
+def test_a_wide_list_brings_new_decisions_of_known_customers(store, tmp_path):
+    header = ["customer_id", "created_at", "email_opt_in", "consent_date"]
+    first = write_csv(tmp_path / "jan.csv", [header, ["K-1", "2024-01-01", "yes", "2024-01-01"]])
+    second = write_csv(
+        tmp_path / "feb.csv",
+        [header, ["K-1", "2024-01-01", "no", "2024-03-01"], ["K-2", "2024-02-01", "yes", ""]],
+    )
+    run_import(store, [Extract.from_path(first, table="customers")])
+    report = run_import(store, [Extract.from_path(second, table="customers")], accept_valid=True)
+    outcome = report.outcome
+    assert outcome.rows == {"customers": 0, "consent_events": 1}
+    assert [(p.line, p.column) for p in outcome.problems] == [(3, "consent_date")]
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (2, 1, 1)
+    assert any("customers the store has already" in n for n in report.notes)
+    decisions = store.con.execute(
+        "SELECT decision, occurred_at::DATE::VARCHAR FROM consent_events "
+        "WHERE customer_id = 'K-1' ORDER BY 2"
+    ).fetchall()
+    assert decisions == [("granted", "2024-01-01"), ("denied", "2024-03-01")]
+
+
+def test_a_replace_that_would_write_nothing_is_refused(store, tmp_path):
+    before = fingerprint(store)
+    path = write_csv(tmp_path / "bad.csv", [["customer_id", "created_at"], ["Z-1", "never"]])
+    report = run_import(
+        store, [Extract.from_path(path, table="customers")], replace=True, accept_valid=True
+    )
+    assert not report.outcome.written and report.outcome.blocked == "no row to import"
+    assert fingerprint(store) == before
+
+
+def test_a_mapping_naming_absent_headers_is_a_problem_and_saved_ones_fit_any_case(store, tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["customer id", "created"], ["M-1", "2024-01-01"]])
+    given = mp.ColumnMapping("customers", {"Customer ID": "customer_id", "created": "created_at"})
+    report = run_import(store, [Extract.from_path(path, mapping=given)])
+    [problem] = report.problems
+    assert (problem.column, problem.reason) == (
+        "Customer ID",
+        "the mapping names a column the file lacks",
+    )
+    mp.save(store.con, ["Customer ID", "Created"], given, "analyst")
+    report = run_import(store, [Extract.from_path(path)])
+    assert report.files[0].mapping_source == "saved"
+    assert report.outcome.written, report.problems
+
+
+def test_erasure_reaches_rows_a_replace_set_aside_and_saved_mappings(store, tmp_path):
+    old = write_csv(
+        tmp_path / "old.csv",
+        [["customer_id", "created_at", "email"], ["gone-1", "2024-01-01", "gone1@example.org"]],
+    )
+    run_import(store, [Extract.from_path(old, table="customers")])
+    headless = ["gone-1", "gone1@example.org"]
+    mp.save(store.con, headless, mp.ColumnMapping("customers", {"gone-1": "customer_id"}), "a")
+    new = write_csv(tmp_path / "new.csv", [["customer_id", "created_at"], ["N-9", "2024-01-01"]])
+    run_import(store, [Extract.from_path(new, table="customers")], replace=True)
+    path = store.path
+    store.close()
+    erase(path, ["gone-1"])
+    with open_store(path) as reopened:
+        assert reopened.con.execute("SELECT count(*) FROM saved_mappings").fetchall() == [(0,)]
+    store_files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    blob = b"".join(p.read_bytes() for p in store_files if p.is_file())
+    assert b"gone1@example.org" not in blob
+
+
+def test_canonical_files_with_broken_csv_are_refused_whole_even_when_accepting_valid(tmp_path):
+    folder = tmp_path / "canon"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(
+        'customer_id,created_at\na1,2024-01-01\n\n"a2"x,2024-01-01\na3,2024-01-01\n'
+    )
+    with open_store(tmp_path / "c.duckdb") as opened:
+        from data.loader import ImportRejected, import_files
+
+        with pytest.raises(ImportRejected):
+            import_files(opened, [folder], accept_valid=True)
+        assert opened.row_counts()["customers"] == 0
+
+
+def test_bad_settings_and_mapping_files_are_usage_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CONSENTLENS_MAX_UPLOAD_MB", "abc")
+    path = write_csv(tmp_path / "c.csv", [["customer_id", "created_at"], ["a", "2024-01-01"]])
+    db = str(tmp_path / "s.duckdb")
+    with pytest.raises(SystemExit) as exit_:
+        main(["import", str(path), "--db", db, "--table", "customers"])
+    assert exit_.value.code == 2
+    assert "must be a whole number" in capsys.readouterr().err
+    monkeypatch.delenv("CONSENTLENS_MAX_UPLOAD_MB")
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"table": "customers", "columns": ["customer_id"]}))
+    assert main(["import", str(path), "--db", db, "--mapping", str(mapping)]) == 2
+    assert '"columns" must be an object of texts' in capsys.readouterr().err
