@@ -274,11 +274,23 @@ def cmd_imports(args: argparse.Namespace) -> int:
             return EXIT_OK
         for record in history.entries(store.con):
             state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
-            names = ", ".join(f["name"] for f in record.files)
+            if record.note and not record.undone_at:
+                state += f" ({record.note})"
+            rows = ", ".join(f"{t} {n:,}" for t, n in record.rows.items()) or "no rows"
             print(
-                f"{record.import_id}\t{record.imported_at:%Y-%m-%d %H:%M:%S}\t{record.actor}\t"
-                f"{record.mode}\t{record.total_rows:,} rows\t{state}\t{names}"
+                f"import {record.import_id}  {record.imported_at:%Y-%m-%d %H:%M:%S} UTC  "
+                f"{record.actor or '-'}  {record.mode}  {rows}  [{state}]"
             )
+            for f in record.files:
+                counts = ", ".join(
+                    f"{key.replace('_', ' ')} {f[key]:,}"
+                    for key in ("rows_read", "accepted", "rejected")
+                    if key in f
+                )
+                print(
+                    f"  {f['name']}  sha256 {f.get('sha256') or '-'}  "
+                    f"{f.get('bytes', 0):,} bytes  {counts}"
+                )
     return EXIT_OK
 
 

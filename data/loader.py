@@ -251,7 +251,13 @@ def import_files(
         tally.refused = any(p.reason.startswith("malformed CSV") for p in read_problems)
         tallies[src.label] = tally
     described = [
-        {"name": s.path.name, "sha256": checksum(s.path), "bytes": s.path.stat().st_size}
+        {
+            "name": s.path.name,
+            "sha256": checksum(s.path),
+            "bytes": s.path.stat().st_size,
+            "table": s.table.name,
+            "rows_read": tallies[s.label].rows_read if s.label in tallies else 0,
+        }
         for s in files
     ]
     outcome = check_and_write(
