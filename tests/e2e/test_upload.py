@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from data.keys import key_path
 from tests.e2e.conftest import streamlit_server, wait_for_app
-from tests.e2e.test_browser import customers_tile, no_errors
+from tests.e2e.test_browser import SCREENSHOTS, customers_tile, no_errors
 
 # Five new customers under an analyst's headers, and one whose sign-up date is no date.
 CRM = (
@@ -87,6 +87,9 @@ def test_upload_a_csv_and_a_workbook_check_and_import_the_valid_rows(
     wait_for_app(page)
     expect(main).to_contain_text("Rows read 9 = accepted 8 + rejected 1")
     expect(main).to_contain_text("Download the problems (CSV)")
+    page.set_viewport_size({"width": 1400, "height": 3200})
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / "upload.png"))
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the problems (CSV)").click()
     problems = Path(download.value.path()).read_text(encoding="utf-8")
