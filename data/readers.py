@@ -113,6 +113,7 @@ DELIMITER_NAMES = {
     "|": "pipe-separated",
 }
 SAMPLE_CHARS = 64 * 1024
+HEAD_BYTES = 4 * SAMPLE_CHARS  # what a large file's dialect is read from
 SAMPLE_RECORDS = 500
 SNIFF_CHARS = 4 * 1024  # csv.Sniffer costs milliseconds per kilobyte
 # A single-column file is split on a character it does not contain, so commas in values stay.
@@ -321,6 +322,9 @@ def _column_names(
 
 
 def _read_text(data: bytes, label: str) -> TextTable:
+    fast = _read_large_utf8(data, label)
+    if fast is not None:
+        return fast
     decoded = _decode(data)
     if isinstance(decoded, str):
         return _refused(label, decoded)
@@ -358,6 +362,56 @@ def _read_text(data: bytes, label: str) -> TextTable:
             "export it as JSON Lines or CSV",
         )
     return _read_csv(text, data, encoding, label, bad_lines)
+
+
+def _utf8_head(part: bytes) -> str | None:
+    """A file's first bytes as UTF-8, a character cut at the end dropped (None: not UTF-8)."""
+    try:
+        return part.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(part) - 3:
+            return None
+        return _utf8_head(part[: error.start])
+
+
+def _utf8_tail(part: bytes) -> str | None:
+    """A file's last bytes as UTF-8, a character cut at the start dropped."""
+    skip = 0
+    while skip < 3 and skip < len(part) and part[skip] & 0xC0 == 0x80:
+        skip += 1
+    try:
+        return part[skip:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_large_utf8(data: bytes, label: str) -> TextTable | None:
+    """A large delimited UTF-8 file read without decoding all of it: the dialect from its
+    head, the last record from its tail, and pyarrow (which checks the UTF-8 as it parses)
+    for the rest. None whenever anything asks for the full reading below."""
+    if len(data) < 4 * HEAD_BYTES or data.startswith(tuple(b for b, _ in BOMS)):
+        return None
+    if b"\x00" in data:
+        return None
+    head, tail = _utf8_head(data[:HEAD_BYTES]), _utf8_tail(data[-HEAD_BYTES:])
+    if head is None or tail is None:
+        return None
+    sample = head[:SAMPLE_CHARS]
+    if len(CONTROL_CHARS.findall(sample)) > max(8, len(sample) // 100):
+        return None
+    if head.lstrip().startswith(("{", "[")) or SEP_HINT.match(head):
+        return None
+    delimiter, quote = _sniff(head)
+    if delimiter is None:
+        return None
+    parsed = _parse_csv_fast(head, data, delimiter, quote, tail)
+    if parsed is None:
+        return None
+    header, header_line, columns, lines, problems = parsed
+    dialect = Dialect("csv", "utf-8", delimiter, quote, None, len(lines))
+    return _text_table(
+        label, header, [header_line] * len(header), columns, lines, dialect, problems
+    )
 
 
 def _bomless_utf16(head: bytes) -> bool:
@@ -623,9 +677,14 @@ def _unterminated(tail: str, delimiter: str, quote: str) -> bool:
     return False
 
 
-def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvParse | None:
+def _parse_csv_fast(
+    text: str, utf8: bytes, delimiter: str, quote: str, tail: str | None = None
+) -> CsvParse | None:
     """pyarrow, with start lines from the line breaks inside values; None when that cannot
-    be exact (ragged records, blank lines, a header over several lines)."""
+    be exact (ragged records, blank lines, a header over several lines).
+
+    `text` may be only the head of the file and `tail` its end (pyarrow reads `utf8`, all
+    of it); without `tail` the text is the whole file."""
     # Lines handed over one by one: a StringIO of the whole text would copy it at 4 bytes a
     # character (about 4x the file) just to read the header.
     lines_of_text = (m.group() for m in LINE_WITH_END.finditer(text))
@@ -664,8 +723,10 @@ def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvPa
     # Blank lines would shift every line after them; trailing ones shift nothing.
     if 1 + int(spans.sum()) != physical:
         return None
-    if table.num_rows and _unterminated(_last_lines(text, int(spans[-1])), delimiter, quote):
-        return None
+    if table.num_rows:
+        last = _last_lines(text if tail is None else tail, int(spans[-1]), tail is None)
+        if last is None or _unterminated(last, delimiter, quote):
+            return None
     lines = pa.array(np.concatenate(([2], 2 + np.cumsum(spans[:-1]))) if len(spans) else spans)
     if table.num_rows:
         # Records of only delimiters and white space are blank lines, as in the slow path.
@@ -682,13 +743,14 @@ def _parse_csv_fast(text: str, utf8: bytes, delimiter: str, quote: str) -> CsvPa
     return header, 1, table.columns, lines, []
 
 
-def _last_lines(text: str, count: int) -> str:
-    """The text from the start of its last `count` lines, trailing line breaks aside."""
+def _last_lines(text: str, count: int, whole: bool = True) -> str | None:
+    """The text from the start of its last `count` lines, trailing line breaks aside (None
+    when `text` is only the file's end and does not hold them all)."""
     start = _content_end(text)
     for _ in range(count):
         start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start))
         if start < 0:
-            return text
+            return text if whole else None
         if text.startswith("\r\n", start - 1):
             start -= 1
     return text[start + (2 if text.startswith("\r\n", start) else 1) :]

@@ -1030,3 +1030,26 @@ def test_100k_row_workbook(tmp_path):
     assert result.table.column("email_opt_in").to_pylist()[:4] == [r[2] for r in rows[:4]]
     assert result.table.column("opt_in_date").to_pylist()[:2] == ["2024-01-01", "2024-01-02"]
     assert result.table.column(LINE_COLUMN).to_pylist()[-1] == N + 1
+
+
+def test_a_large_file_with_one_bad_byte_in_its_middle_reports_that_line(tmp_path):
+    # Large files are decoded only at their head and tail: the middle's UTF-8 is checked
+    # while it is parsed, and a bad byte there sends the file through the full reading.
+    rows = ["customer_id,name", *(f"{i:06d},Zoë Müller {i}" for i in range(60_000))]
+    data = ("\n".join(rows) + "\n").encode("utf-8")
+    at = data.index(b"030000,")
+    end = data.index(b"\n", at)
+    path = tmp_path / "big.csv"
+    path.write_bytes(data[:at] + b"030000,Andr\xe9" + data[end:])
+    assert path.stat().st_size > 4 * readers.HEAD_BYTES
+    result = read_extract(path, display_name="big.csv")
+    assert result.problems == [
+        Problem("big.csv", 30_002, "", "bytes that are not valid UTF-8 text; record not read")
+    ]
+    assert result.table.num_rows == 59_999
+    assert result.dialect == csv_dialect(59_999)
+    whole = tmp_path / "whole.csv"
+    whole.write_bytes(data)
+    clean = read_extract(whole)
+    assert clean.problems == [] and clean.table.column("name")[0].as_py() == "Zoë Müller 0"
+    assert clean.table.column(LINE_COLUMN).to_pylist()[-1] == 60_001
