@@ -312,11 +312,12 @@ else:
         )
     elif last is not None:
         st.caption(f"Import {last.import_id} can no longer be undone: {last.note or 'kept'}.")
-    if st.button(
-        "Undo last import",
-        disabled=last is None or not last.undoable,
-        key="upload_undo",
-    ):
+    undoable = last is not None and last.undoable
+    # An undone import cannot be redone: the button waits for a deliberate tick.
+    sure = undoable and st.checkbox(
+        f"Yes, take import {last.import_id} back out", key="upload_undo_sure"
+    )
+    if st.button("Undo last import", disabled=not sure, key="upload_undo"):
         try:
             undone = actions.undo_last_import(identity)
         except (actions.UndoError, actions.StoreError) as error:

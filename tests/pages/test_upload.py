@@ -179,6 +179,8 @@ def test_undo_removes_the_import_and_a_saved_mapping_is_reused(app, store):
     assert not at.exception
     assert counts(store)["customers"] == before["customers"] + 6
 
+    assert button(at, "Undo last import").disabled  # not before the tick
+    at.checkbox(key="upload_undo_sure").check().run()
     button(at, "Undo last import").click().run()
     assert not at.exception
     assert at.success[0].value == (
