@@ -131,6 +131,11 @@ def inspect(
     return Inspection(extract, read, headers, table, mp.auto_mapping(table, headers), "automatic")
 
 
+def _constant(value: str, rows: int) -> pa.ChunkedArray:
+    """One text repeated for every row."""
+    return pa.chunked_array([pa.repeat(pa.scalar(value, pa.string()), rows)])
+
+
 def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim(array, " \t\r\n")
 
@@ -163,7 +168,7 @@ def _source(
     picked = text.select([*columns, LINE_COLUMN]).rename_columns([*names, LINE_COLUMN])
     for column, value in defaults.items():
         if column not in names:
-            picked = picked.append_column(column, pa.array([value] * text.num_rows, pa.string()))
+            picked = picked.append_column(column, _constant(value, text.num_rows))
     return Source(
         label,
         schema.TABLES[table],
@@ -200,9 +205,9 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
         if not dated and "occurred_at" in fixed:
-            date = pa.chunked_array([pa.array([fixed["occurred_at"]] * rows, pa.string())])
+            date = _constant(fixed["occurred_at"], rows)
         elif not dated:
-            date = pa.chunked_array([pa.array([stamp] * rows, pa.string())])
+            date = _constant(stamp, rows)
             notes.append(
                 f"{label}: no date column for {flag}: its decisions are dated at the import "
                 f"({stamp} UTC)"
@@ -214,14 +219,14 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
             date = pc.if_else(pc.equal(_trimmed(first), ""), second, first)
         columns = {
             "customer_id": text.column(id_header),
-            "purpose": pa.chunked_array([pa.array([purpose] * rows, pa.string())]),
+            "purpose": _constant(purpose, rows),
             "decision": values,
             "occurred_at": date,
             **{c: text.column(h) for h, c in extras.items()},
         }
         for column, value in fixed.items():
             if column not in columns:
-                columns[column] = pa.chunked_array([pa.array([value] * rows, pa.string())])
+                columns[column] = _constant(value, rows)
         columns[LINE_COLUMN] = text.column(LINE_COLUMN)
         events = pa.table(columns).filter(pc.not_equal(values, ""))
         headers = {"customer_id": id_header, "purpose": flag, "decision": flag}

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from data import history, schema
 from data.erasure import suppressed_hashes
 from data.keys import keyed_hash, load_key
-from data.mapping import PLAUSIBLE_YEARS, format_name, iso_shaped_sql, iso_timestamp_sql
+from data.mapping import format_name, iso_shaped_sql, iso_timestamp_sql, plausible_sql
 from data.problems import LINE_COLUMN, Problem
 from data.schema import IMPORT_ID, Column, Kind, Table
 from data.store import Store
@@ -52,6 +52,10 @@ class Source:
     def header(self, column: str) -> str:
         """The name a problem about `column` shows."""
         return self.headers.get(column, column)
+
+    def problem(self, line: int, column: str, reason: str) -> Problem:
+        """A problem with the row on `line`, its column named as in the file."""
+        return Problem(self.label, line, self.header(column), reason, self.unit)
 
 
 @dataclass
@@ -108,8 +112,13 @@ class Outcome:
 # Converting: SQL over the registered text table; each kind converts and reports its own way.
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _quote(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return ", ".join(_literal(v) for v in values)
 
 
 def trimmed(text: pa.Table) -> pa.Table:
@@ -126,19 +135,13 @@ def trimmed(text: pa.Table) -> pa.Table:
     return pa.table(columns, names=text.column_names)
 
 
-def _plausible(value: str) -> str:
-    """The timestamp, or NULL when its year shows it was misread."""
-    low, high = PLAUSIBLE_YEARS
-    return f"(CASE WHEN year({value}) BETWEEN {low} AND {high} THEN {value} END)"
-
-
 def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
     iso = iso_timestamp_sql(raw)
     forms = [iso]
     expected = "ISO 8601"
     formats = src.date_formats.get(col.name)
     if formats:
-        forms.append(_plausible(f"TRY_STRPTIME({raw}, [{_quote(formats)}])"))
+        forms.append(plausible_sql(f"TRY_STRPTIME({raw}, [{_quote(formats)}])"))
         main = next((f for f in formats if "%Y" in f), formats[0])
         expected += f" or {format_name(main)}"
     if src.excel_serial:
@@ -345,15 +348,18 @@ def _value_problems(con, src: Source, present: set[str], stage: str) -> list[Pro
         f"WHERE coalesce({', '.join(bad)}) IS NOT NULL"
     ).fetchall()
     return [
-        Problem(src.label, line, src.header(name), reason, src.unit)
+        src.problem(line, name, reason)
         for line, *reasons in rows
         for name, reason in zip(checked, reasons, strict=True)
         if reason is not None
     ]
 
 
-def _rejected_sql(label_param: str = "?") -> str:
-    return f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_rejected" WHERE file = {label_param})'
+def _alive_sql(src: Source) -> str:
+    """SQL: the row's line is not among its file's rejected lines."""
+    return (
+        f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_rejected" WHERE file = {_literal(src.label)})'
+    )
 
 
 def _note_rejected(con, problems: Sequence[Problem], tallies: Mapping[str, Tally]) -> None:
@@ -386,37 +392,25 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
                 f'WHERE "{LINE_COLUMN}" > first_line'
             ).fetchall()
             problems += [
-                Problem(
-                    src.label,
-                    line,
-                    src.header(col.name),
-                    f"duplicate value (first on {src.unit} {first})",
-                    src.unit,
-                )
+                src.problem(line, col.name, f"duplicate value (first on {src.unit} {first})")
                 for line, first in rows
             ]
             others = [f'SELECT "{col.name}" FROM "{s}"' for s in earlier]
-            if not replace:
-                others.append(f'SELECT "{col.name}" FROM "{name}"')
+            stored = f'SELECT "{col.name}" FROM "{name}"'
             if not replace and src.skip_existing:
                 con.execute(
-                    f'INSERT INTO "_skipped" SELECT \'{stage}\', "{LINE_COLUMN}" FROM "{stage}" '
-                    f'WHERE "{col.name}" IN (SELECT "{col.name}" FROM "{name}")'
+                    f'INSERT INTO "_skipped" SELECT {_literal(stage)}, "{LINE_COLUMN}" '
+                    f'FROM "{stage}" WHERE "{col.name}" IN ({stored})'
                 )
-                others = others[:-1]
+            elif not replace:
+                others.append(stored)
             if others:
                 rows = con.execute(
                     f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE "{col.name}" IN '
                     f"({' UNION ALL '.join(others)})"
                 ).fetchall()
                 problems += [
-                    Problem(
-                        src.label,
-                        line,
-                        src.header(col.name),
-                        "value already exists in the store",
-                        src.unit,
-                    )
+                    src.problem(line, col.name, "value already exists in the store")
                     for (line,) in rows
                 ]
         if col.references:
@@ -428,17 +422,15 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
                 f'WHERE "{col.name}" IS NOT NULL '
                 f'AND "{col.name}" NOT IN (SELECT customer_id FROM "_known_customers") '
                 "AND (NOT coalesce(parent_rejected, false) OR "
-                f"{_rejected_sql(_literal(src.label))})"
+                f"{_alive_sql(src)})"
             ).fetchall()
             problems += [
-                Problem(
-                    src.label,
+                src.problem(
                     line,
-                    src.header(col.name),
+                    col.name,
                     "names a customer whose row is rejected"
                     if parent_rejected
                     else "names no row of customers",
-                    src.unit,
                 )
                 for line, parent_rejected in rows
             ]
@@ -472,19 +464,17 @@ def _erased_people(store: Store, staged: list[tuple[Source, str]]) -> list[Probl
         if not erased:
             continue
         store.con.execute("CREATE OR REPLACE TEMP TABLE _erased (customer_id VARCHAR)")
-        store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
-        lines = store.con.execute(
-            f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE customer_id IN '
-            "(SELECT customer_id FROM _erased)"
-        ).fetchall()
-        store.con.execute("DROP TABLE _erased")
+        try:
+            store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
+            lines = store.con.execute(
+                f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE customer_id IN '
+                "(SELECT customer_id FROM _erased)"
+            ).fetchall()
+        finally:
+            store.con.execute("DROP TABLE _erased")
         problems += [
-            Problem(
-                src.label,
-                line,
-                src.header("customer_id"),
-                "this person was erased (right to be forgotten): row refused",
-                src.unit,
+            src.problem(
+                line, "customer_id", "this person was erased (right to be forgotten): row refused"
             )
             for (line,) in lines
         ]
@@ -545,7 +535,7 @@ def check_and_write(
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
         staged_customers = [
-            (f'SELECT customer_id FROM "{stage}"', _rejected_sql(_literal(src.label)))
+            (f'SELECT customer_id FROM "{stage}"', _alive_sql(src))
             for src, stage in staged
             if src.table.name == "customers"
         ]
@@ -622,14 +612,10 @@ def check_and_write(
             con.execute(f'DROP TABLE IF EXISTS "{temp}"')
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _kept_sql(src: Source, stage: str) -> str:
     """Rows of a stage that go in: not rejected, and not skipped as already in the store."""
     return (
-        f"{_rejected_sql(_literal(src.label))} AND "
+        f"{_alive_sql(src)} AND "
         f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_skipped" WHERE stage = {_literal(stage)})'
     )
 

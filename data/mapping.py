@@ -337,6 +337,12 @@ def saved(con: duckdb.DuckDBPyConnection, headers: Sequence[str]) -> ColumnMappi
 # Dates.
 
 
+def plausible_sql(value: str) -> str:
+    """SQL: the timestamp, or NULL when its year shows it was misread."""
+    low, high = PLAUSIBLE_YEARS
+    return f"(CASE WHEN year({value}) BETWEEN {low} AND {high} THEN {value} END)"
+
+
 def iso_shaped_sql(raw: str) -> str:
     """SQL: whether a text is shaped like ISO 8601 (YYYY-MM-DD...); the cast checks the rest.
     Two character tests, as a regular expression costs several times more on big files."""
@@ -394,12 +400,7 @@ def read_dates(
     con.register("_dates", text.select([column]))
     try:
         raw = f"trim(\"{column}\", ' \t\r\n')"
-        low, high = PLAUSIBLE_YEARS
-        day, month = (
-            f"(CASE WHEN year(TRY_STRPTIME(v, {_list(o)})) BETWEEN {low} AND {high} "
-            f"THEN TRY_STRPTIME(v, {_list(o)}) END)"
-            for o in DATE_ORDERS
-        )
+        day, month = (plausible_sql(f"TRY_STRPTIME(v, {_list(o)})") for o in DATE_ORDERS)
         [(day_read, month_read, day_only, month_only, both)] = con.execute(
             "SELECT count(d), count(m), "
             "count(*) FILTER (d IS NOT NULL AND m IS NULL), "
