@@ -407,11 +407,7 @@ def _read_large_utf8(data: bytes, label: str) -> TextTable | None:
     parsed = _parse_csv_fast(head, data, delimiter, quote, tail)
     if parsed is None:
         return None
-    header, header_line, columns, lines, problems = parsed
-    dialect = Dialect("csv", "utf-8", delimiter, quote, None, len(lines))
-    return _text_table(
-        label, header, [header_line] * len(header), columns, lines, dialect, problems
-    )
+    return _csv_table(label, parsed, "utf-8", delimiter, quote)
 
 
 def _bomless_utf16(head: bytes) -> bool:
@@ -651,6 +647,12 @@ def _read_csv(text: str, data: bytes, encoding: str, label: str, bad_lines: set[
         parsed = _parse_csv_fast(text, utf8, split_on, quote)
     if parsed is None:
         parsed = _parse_csv_slow(text, split_on, quote, label, bad_lines, encoding)
+    return _csv_table(label, parsed, encoding, delimiter, quote)
+
+
+def _csv_table(
+    label: str, parsed: CsvParse, encoding: str, delimiter: str | None, quote: str
+) -> TextTable:
     header, header_line, columns, lines, problems = parsed
     dialect = Dialect("csv", encoding, delimiter, quote, None, len(lines))
     return _text_table(
