@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@test -f "$(CONSENTLENS_DB)" || $(BIN)/consentlens demo
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(BIN)/python -m consentlens.dashboard --server.port $(PORT) --server.headless true
 
 demo: $(STAMP)
 	$(BIN)/consentlens demo

@@ -7,10 +7,11 @@ from pages import _widgets as w
 
 st.set_page_config(page_title="ConsentLens", page_icon=":material/shield_person:", layout="wide")
 
-# Each url_path differs from its file's name: Streamlit still treats a pages/ folder beside the
-# entrypoint as legacy pages, and a shared name would let a rerun run a page without this
-# frame (and its sidebar). Pages are listed by the permission they need; a page the role lacks
-# is not routed at all, so a direct URL to it finds nothing.
+# Each url_path differs from its file's name: `streamlit run app.py` still treats a pages/
+# folder beside the entrypoint as legacy pages until st.navigation first runs, and a shared
+# name would let that run a page without this frame (and its sidebar); consentlens.dashboard
+# starts the server without that legacy run. Pages are listed by the permission they need; a
+# page the role lacks is not routed at all, so a direct URL to it finds nothing.
 PAGES = {
     "Dashboards": [
         ("pages/overview.py", "Overview", ":material/dashboard:", "home", "view_aggregates"),

@@ -1,4 +1,4 @@
-"""Browser tests: `streamlit run` on loopback over a demo store, driven by Playwright in
+"""Browser tests: the dashboard server on loopback over a demo store, driven by Playwright in
 Debian's chromium."""
 
 from __future__ import annotations
@@ -66,16 +66,14 @@ def demo_store(tmp_path_factory) -> Path:
 def streamlit_server(
     store: Path, *, port: int | None = None, args: Sequence[str] = (), env: dict | None = None
 ) -> Iterator[str]:
-    """`streamlit run app.py` on loopback over `store`; yields its base URL."""
+    """`python -m consentlens.dashboard` on loopback over `store`; yields its base URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "streamlit",
-            "run",
-            "app.py",
+            "consentlens.dashboard",
             "--server.port",
             str(port),
             "--server.address",

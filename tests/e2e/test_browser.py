@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import wait_for_app
+from data.keys import key_path
+from tests.e2e.conftest import streamlit_server, wait_for_app
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGES = {  # url path -> (heading, screenshot name)
@@ -91,3 +93,22 @@ def test_navigation_keeps_the_sidebar_and_its_filters(page: Page, server: str):
         sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Country")
     ).to_contain_text("FR")
     no_errors(page)
+
+
+def test_a_bookmarked_page_opens_as_the_first_visit_to_a_fresh_server(
+    page: Page, demo_store: Path, tmp_path: Path
+):
+    """The server's first session must route like every later one: the page asked for, and no
+    "Page not found" dialog over it."""
+    store = tmp_path / "fresh.duckdb"
+    shutil.copy(demo_store, store)
+    shutil.copy(key_path(demo_store), key_path(store))
+    with streamlit_server(store) as url:
+        page.goto(f"{url}/erasure-and-requests")
+        wait_for_app(page)
+        expect(
+            page.get_by_role("heading", name="Erasure & requests", exact=True).first
+        ).to_be_visible()
+        expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        no_errors(page)
