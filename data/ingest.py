@@ -378,7 +378,9 @@ def _note_rejected(con, problems: Sequence[Problem], tallies: Mapping[str, Tally
             con.unregister("_rejected_new")
 
 
-def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: bool) -> list[Problem]:
+def _key_problems(
+    con, src: Source, stage: str, earlier: list[tuple[Source, str]], replace: bool
+) -> list[Problem]:
     """Duplicate unique keys, and customer_ids naming nobody (or a customer rejected here)."""
     problems = []
     name = src.table.name
@@ -395,24 +397,28 @@ def _key_problems(con, src: Source, stage: str, earlier: list[str], replace: boo
                 src.problem(line, col.name, f"duplicate value (first on {src.unit} {first})")
                 for line, first in rows
             ]
-            others = [f'SELECT "{col.name}" FROM "{s}"' for s in earlier]
             stored = f'SELECT "{col.name}" FROM "{name}"'
+            # Where the value is already: the store first, then an earlier file of this import.
+            others = []
             if not replace and src.skip_existing:
                 con.execute(
                     f'INSERT INTO "_skipped" SELECT {_literal(stage)}, "{LINE_COLUMN}" '
                     f'FROM "{stage}" WHERE "{col.name}" IN ({stored})'
                 )
             elif not replace:
-                others.append(stored)
-            if others:
+                others.append((stored, "value already exists in the store"))
+            others += [
+                (f'SELECT "{col.name}" FROM "{s}"', f"value already in {other.label}")
+                for other, s in earlier
+            ]
+            told: set[int] = set()
+            for query, reason in others:
                 rows = con.execute(
-                    f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE "{col.name}" IN '
-                    f"({' UNION ALL '.join(others)})"
+                    f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE "{col.name}" IN ({query})'
                 ).fetchall()
-                problems += [
-                    src.problem(line, col.name, "value already exists in the store")
-                    for (line,) in rows
-                ]
+                fresh = [line for (line,) in rows if line not in told]
+                told.update(fresh)
+                problems += [src.problem(line, col.name, reason) for line in fresh]
         if col.references:
             # A customer rejected in this import is news only for rows not rejected already
             # (a wide file's events share their line with the customer).
@@ -530,7 +536,7 @@ def check_and_write(
         found += erased
         for n, (src, stage) in enumerate(staged):
             if src.table.name == "customers":
-                earlier = [s for other, s in staged[:n] if other.table.name == "customers"]
+                earlier = [(o, s) for o, s in staged[:n] if o.table.name == "customers"]
                 key_problems = _key_problems(con, src, stage, earlier, replace)
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
@@ -558,7 +564,7 @@ def check_and_write(
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_known_customers" AS {known}')
         for n, (src, stage) in enumerate(staged):
             if src.table.name != "customers":
-                earlier = [s for other, s in staged[:n] if other.table.name == src.table.name]
+                earlier = [(o, s) for o, s in staged[:n] if o.table.name == src.table.name]
                 key_problems = _key_problems(con, src, stage, earlier, replace)
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems

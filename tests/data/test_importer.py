@@ -758,3 +758,26 @@ def test_bad_settings_and_mapping_files_are_usage_errors(tmp_path, monkeypatch, 
     mapping.write_text(json.dumps({"table": "customers", "columns": ["customer_id"]}))
     assert main(["import", str(path), "--db", db, "--mapping", str(mapping)]) == 2
     assert '"columns" must be an object of texts' in capsys.readouterr().err
+
+
+def test_a_key_repeated_across_files_names_the_file_it_is_already_in(store, tmp_path):
+    (stored,) = store.con.execute("SELECT min(customer_id) FROM customers").fetchall()[0]
+    first = write_csv(
+        tmp_path / "spring.csv",
+        [["Customer ID", "created", "Country"], ["S-1", "2024-02-01", "DE"]],
+    )
+    second = write_csv(
+        tmp_path / "summer.csv",
+        [
+            ["Customer ID", "created", "Country"],
+            ["S-1", "2024-06-01", "DE"],
+            [stored, "2024-06-02", "FR"],
+            ["S-2", "2024-06-03", "FR"],
+        ],
+    )
+    report = run_import(store, [Extract.from_path(first), Extract.from_path(second)])
+    assert not report.outcome.written
+    assert sorted((p.file, p.line, p.reason) for p in report.problems) == [
+        (str(second), 2, f"value already in {first}"),
+        (str(second), 3, "value already exists in the store"),
+    ]
