@@ -193,7 +193,6 @@ def import_uploads(
     """Import `uploads` in one recorded transaction: all rows, or with `accept_valid` the
     valid ones; when nothing is written the refusal is recorded in the audit trail."""
     identity.require("upload")
-    files = {u.name: u.checksum() for u in uploads}
     with open_store(_store(), bulk_load=True) as store:
         report = run_import(
             store,
@@ -210,7 +209,7 @@ def import_uploads(
             _store(),
             "import",
             {
-                "files": files,
+                "files": outcome.checksums,
                 "rows": outcome.rows,
                 "mode": "replace" if replace else "append",
                 "import_id": outcome.import_id,
@@ -223,7 +222,7 @@ def import_uploads(
         audit.record(
             _store(),
             "import refused",
-            {"files": files, "problems": len(report.problems)},
+            {"files": outcome.checksums, "problems": len(report.problems)},
             actor=identity.name,
             role=identity.role,
         )

@@ -46,19 +46,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _checksums(paths: Sequence[str]) -> dict[str, str]:
-    """File name -> SHA-256 of every file given or inside a folder given."""
-    import hashlib
-    from pathlib import Path
-
-    out = {}
-    for given in map(Path, paths):
-        for path in sorted(given.iterdir()) if given.is_dir() else [given]:
-            if path.is_file():
-                out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data.generator import SCENARIOS, generate
@@ -178,7 +165,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 outcome, notes = result.outcome, result.notes
             except ImportRejected as rejected:
                 outcome, notes = None, []
-                problems = rejected.problems
+                problems, checksums = rejected.problems, rejected.checksums
         else:
             extracts = [
                 Extract.from_path(p, table=args.table, mapping=mapping)
@@ -198,7 +185,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             outcome, notes = report.outcome, report.notes
             _print_report(report, mapping_shown=True)
         if outcome is not None:
-            problems = outcome.problems
+            problems, checksums = outcome.problems, outcome.checksums
             if canonical:
                 print(
                     f"rows read {outcome.rows_read:,} = accepted {outcome.accepted:,} "
@@ -227,7 +214,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             audit.record(
                 store.path,
                 "import refused",
-                {"files": _checksums(args.paths), "problems": len(problems)},
+                {"files": checksums, "problems": len(problems)},
                 actor=actor,
             )
             return EXIT_REJECTED
@@ -235,7 +222,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             store.path,
             "import",
             {
-                "files": _checksums(args.paths),
+                "files": checksums,
                 "rows": outcome.rows,
                 "mode": "replace" if args.replace else "append",
                 "import_id": outcome.import_id,

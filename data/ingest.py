@@ -92,6 +92,20 @@ class Outcome:
     # write), or "" when the rows accepted could go in.
     blocked: str = ""
     kept_existing: int = 0  # rows left out because their customer is in the store already
+    files: list[dict[str, Any]] = field(default_factory=list)  # as the imports record has them
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        """File name -> SHA-256, as the audit trail records them."""
+        return {f["name"]: f["sha256"] for f in self.files}
+
+    @property
+    def file_refused(self) -> bool:
+        """Whether a file is refused as a whole (or a problem names no file read), so that
+        not even the valid rows can go in."""
+        return any(t.refused for t in self.tallies.values()) or any(
+            p.file not in self.tallies for p in self.problems
+        )
 
     @property
     def rows_read(self) -> int:
@@ -575,8 +589,14 @@ def check_and_write(
         skipped = {stage: skipped.get(stage, 0) for _, stage in staged}
         outcome_kept = sum(skipped.values())
         # Wide consent rows become several events: one problem said once per row is enough.
-        outcome = Outcome(sorted(set(found)), dict(tallies), rows, kept_existing=outcome_kept)
-        if any(t.refused for t in tallies.values()) or any(p.file not in tallies for p in found):
+        outcome = Outcome(
+            sorted(set(found)),
+            dict(tallies),
+            rows,
+            kept_existing=outcome_kept,
+            files=[dict(f) for f in files],
+        )
+        if outcome.file_refused:
             outcome.blocked = "a file cannot be imported as a whole (see its problems)"
         elif not sum(rows.values()):
             # Also for a replace: emptying the store for no rows at all is never meant.

@@ -273,7 +273,7 @@ def import_files(
         info={"source": "import", "files": ", ".join(s.path.name for s in files)},
     )
     if not outcome.written and not dry_run and outcome.problems:
-        raise ImportRejected(outcome.problems)
+        raise ImportRejected(outcome.problems, outcome.checksums)
     return ImportResult(outcome.rows, notes, outcome)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # Column of a text table holding the line (or sheet row) each record starts on.
@@ -31,8 +31,9 @@ class Problem:
 class ImportRejected(Exception):
     """The import was refused; `problems` lists why. Nothing was written."""
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], checksums: Mapping[str, str] | None = None):
         self.problems = sorted(problems)
+        self.checksums = dict(checksums or {})  # file name -> SHA-256 of the files checked
         super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
 
 

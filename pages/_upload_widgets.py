@@ -137,10 +137,7 @@ class Checked:
     @property
     def blocked(self) -> bool:
         """Whether a whole file is refused, so that not even the valid rows can go in."""
-        o = self.outcome
-        return any(t.refused for t in o.tallies.values()) or any(
-            p.file not in o.tallies for p in o.problems
-        )
+        return self.outcome.file_refused
 
 
 def plan_key(uploads: Sequence[Upload], replace_all: bool) -> str:

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from consentlens.cli import main
-from data import history
+from data import audit, history
 from data import mapping as mp
 from data.erasure import erase
 from data.generator import generate
@@ -780,4 +780,25 @@ def test_a_key_repeated_across_files_names_the_file_it_is_already_in(store, tmp_
     assert sorted((p.file, p.line, p.reason) for p in report.problems) == [
         (str(second), 2, f"value already in {first}"),
         (str(second), 3, "value already exists in the store"),
+    ]
+
+
+def test_the_audit_trail_has_the_checksums_of_the_files_imported_or_refused(
+    seeded, tmp_path, mixed_customers
+):
+    db = tmp_path / "audited.duckdb"
+    shutil.copy(seeded, db)
+    shutil.copy(seeded.with_name(seeded.name + ".key"), db.with_name(db.name + ".key"))
+    digest = hashlib.sha256(mixed_customers.read_bytes()).hexdigest()
+    extract = ["import", str(mixed_customers), "--db", str(db), "--table", "customers"]
+    assert main(extract) == 2
+    assert main([*extract, "--accept-valid"]) == 0
+    # A canonical file, refused: its rows name nobody.
+    orders = write_csv(tmp_path / "orders.csv", [["order_id", "customer_id"], ["O-1", "nobody"]])
+    assert main(["import", str(orders), "--db", str(db)]) == 2
+    logged = [(e["action"], e["detail"]["files"]) for e in audit.entries(db)[-3:]]
+    assert logged == [
+        ("import refused", {"new_customers.csv": digest}),
+        ("import", {"new_customers.csv": digest}),
+        ("import refused", {"orders.csv": hashlib.sha256(orders.read_bytes()).hexdigest()}),
     ]

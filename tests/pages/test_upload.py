@@ -3,6 +3,7 @@ imported (or not); the dashboards' figures follow, undo takes an import back out
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import pandas as pd
@@ -134,6 +135,7 @@ def test_upload_map_check_import_and_the_overview_counts_the_new_customers(app, 
     assert len(logged) == 1
     detail = str(logged[0]["detail"])
     assert logged[0]["actor"] == "local user" and "crm_contacts.csv" in detail
+    assert logged[0]["detail"]["files"] == {"crm_contacts.csv": hashlib.sha256(CRM).hexdigest()}
     assert "example.com" not in detail and "N0001" not in detail
 
 
