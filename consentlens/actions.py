@@ -3,7 +3,6 @@ first and leaves an audit entry. Pages call these, never the data layer directly
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from data import mapping as mp
 from data.erasure import ErasureError, ErasureResult, erase
 from data.history import ImportRecord, UndoError
 from data.importer import Extract, ImportReport, Inspection, inspect, run_import
+from data.ingest import Outcome
 from data.keys import keyed_hash, require_key
 from data.mapping import ColumnMapping
 from data.store import StoreError, open_store, resolve_path
@@ -144,10 +144,6 @@ class Upload:
         table = self.mapping.table if self.mapping else None
         return Extract(self.name, data=self.data, table=table, mapping=self.mapping)
 
-    def checksum(self) -> str:
-        """SHA-256 of the file's bytes, as the audit trail records it."""
-        return hashlib.sha256(self.data).hexdigest()
-
 
 def inspect_upload(
     identity: Identity, name: str, data: bytes, *, table: str | None = None, max_bytes: int
@@ -229,13 +225,13 @@ def import_uploads(
     return report
 
 
-def decline_import(identity: Identity, uploads: Sequence[Upload], problems: int) -> None:
+def decline_import(identity: Identity, checked: Outcome) -> None:
     """Record that the files were checked and, having problems, not imported."""
     identity.require("upload")
     audit.record(
         _store(),
         "import refused",
-        {"files": {u.name: u.checksum() for u in uploads}, "problems": problems},
+        {"files": checked.checksums, "problems": len(checked.problems)},
         actor=identity.name,
         role=identity.role,
     )

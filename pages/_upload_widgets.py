@@ -140,12 +140,16 @@ class Checked:
         return self.outcome.file_refused
 
 
-def plan_key(uploads: Sequence[Upload], replace_all: bool) -> str:
-    """What a report depends on: the files' bytes, their mappings and the mode."""
+def plan_key(file_ids: Sequence[str], uploads: Sequence[Upload], replace_all: bool) -> str:
+    """What a report depends on: the files (an upload's id is new whenever a file is
+    uploaded, so its bytes need not be hashed again on every rerun), their mappings and the
+    mode."""
     digest = hashlib.sha256(b"replace" if replace_all else b"append")
+    for file_id in file_ids:
+        digest.update(f"\x1f{file_id}".encode())
     for u in uploads:
         mapping = u.mapping.to_json() if u.mapping else ""
-        digest.update(f"\x1f{u.name}\x1f{u.checksum()}\x1f{mapping}".encode())
+        digest.update(f"\x1f{u.name}\x1f{mapping}".encode())
     return digest.hexdigest()
 
 

@@ -210,7 +210,7 @@ if files:
         "Replace: every table is emptied before the import (undoing it puts them back)",
         key="upload_replace_ok",
     )
-    key = uw.plan_key(uploads, replace_all)
+    key = uw.plan_key([file.file_id for file in files], uploads, replace_all)
     if st.button("Check", type="primary", disabled=not ready, key="upload_check"):
         try:
             with st.spinner("Checking every row…"):
@@ -258,7 +258,7 @@ if files:
         elif st.button("Import", type="primary", disabled=not confirmed, key="upload_import"):
             choice = "all"
         if choice == "nothing":
-            actions.decline_import(identity, uploads, len(o.problems))
+            actions.decline_import(identity, o)
             _finish("Nothing was imported: the store is unchanged.", changed=False)
         elif choice is not None:
             try:

@@ -312,3 +312,22 @@ def test_a_file_with_a_header_and_no_rows_has_nothing_to_import(app, store):
     assert "**Rows read 0 = accepted 0 + rejected 0**" in markdown(at)
     assert at.info[-1].value == "The files hold no rows: there is nothing to import."
     assert not [b for b in at.button if b.label.startswith("Import")]
+
+
+def test_a_report_is_not_acted_on_once_the_files_or_the_mode_change(app, store):
+    at = uploaded(app, "crm_contacts.csv", CRM)
+    button(at, "Check").click().run()
+    assert "**Rows read 6 = accepted 5 + rejected 1**" in markdown(at)
+    at.radio(key="upload_mode").set_value("replace").run()
+    stale = "The files, mapping or mode changed since the check: check again."
+    assert [i.value for i in at.info] == [stale]
+    assert not [b for b in at.button if b.label.startswith("Import")]
+    at.radio(key="upload_mode").set_value("append").run()
+    assert not at.info and button(at, "Import the 5 valid rows")
+    # The same name uploaded again, corrected: a new file, so the report is stale.
+    corrected = CRM.replace(b"not a date", b"2024-03-06")
+    at.file_uploader[0].clear().upload("crm_contacts.csv", corrected, "text/csv").run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [stale]
+    button(at, "Check").click().run()
+    assert "**Rows read 6 = accepted 6 + rejected 0**" in markdown(at)
