@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from data import schema
 from data.ingest import Outcome, Source, Tally, check_and_write
 from data.problems import LINE_COLUMN, ImportRejected, Problem
+from data.readers import arrow_text
 from data.schema import Table
 from data.store import Store
 
@@ -189,16 +190,6 @@ def _read_csv(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:
     return _read_csv_slow(src, text)
 
 
-def _as_text(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        text = array
-    elif pa.types.is_boolean(array.type):
-        text = pa.compute.if_else(array, "true", "false")
-    else:
-        text = array.cast(pa.string())
-    return pa.compute.fill_null(text.cast(pa.string()), "")
-
-
 def _read_parquet(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:
     try:
         table = pq.read_table(src.path)
@@ -207,10 +198,26 @@ def _read_parquet(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:
     problems = _check_header(src, table.column_names)
     if problems:
         return None, problems
-    columns = [_as_text(table.column(i)) for i in range(table.num_columns)]
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        texts = [arrow_text(chunk) for chunk in column.chunks]
+        if any(as_hex for _, as_hex in texts) and name.strip().lower() in src.table.column_names:
+            row = next(n for n, v in enumerate(column.to_pylist(), 1) if not _is_utf8(v))
+            return None, [Problem(src.label, row, name, "binary value that is not text", "row")]
+        columns.append(pa.chunked_array([text for text, _ in texts], pa.string()))
     lines = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     names = [n.strip().lower() for n in table.column_names]
     return pa.table([*columns, lines], names=[*names, LINE_COLUMN]), []
+
+
+def _is_utf8(value: bytes | None) -> bool:
+    if value is None:
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_text(src: SourceFile) -> tuple[pa.Table | None, list[Problem]]:

@@ -45,6 +45,8 @@ from openpyxl.styles.numbers import is_datetime
 
 from data.problems import LINE_COLUMN, Problem
 
+HEXADECIMAL = "binary values that are not text, shown as hexadecimal"
+
 MiB = 1024**2
 
 # Content sniffing.
@@ -1013,14 +1015,15 @@ def _read_xlsx(
 # Parquet.
 
 
-def _arrow_text(array: pa.Array) -> tuple[pa.Array, bool]:
-    """A column as text the way the canonical loader casts it; nested values as JSON.
+def arrow_text(array: pa.Array) -> tuple[pa.Array, bool]:
+    """A column as text (the canonical loader's Parquet reading too): nulls as "", booleans
+    as true/false, nested values as JSON, binary values that are not text as hexadecimal.
 
     Returns the text and whether binary values had to be shown as hexadecimal.
     """
     kind = array.type
     if pa.types.is_dictionary(kind):
-        return _arrow_text(array.dictionary_decode())
+        return arrow_text(array.dictionary_decode())
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = array.cast(pa.string())
     elif pa.types.is_boolean(kind):
@@ -1072,7 +1075,7 @@ def _read_parquet(handle: BinaryIO, label: str, max_uncompressed: int) -> TextTa
             # Batch by batch, so that a file whose encoding hides its size is stopped in time.
             for batch in parquet.iter_batches(batch_size=65_536):
                 for i in range(batch.num_columns):
-                    text, as_hex = _arrow_text(batch.column(i))
+                    text, as_hex = arrow_text(batch.column(i))
                     chunks[i].append(text)
                     expanded += text.nbytes
                     if as_hex:
@@ -1083,10 +1086,7 @@ def _read_parquet(handle: BinaryIO, label: str, max_uncompressed: int) -> TextTa
             return not_readable
     columns = [pa.chunked_array(c, pa.string()) for c in chunks]
     rows = meta.num_rows
-    problems = [
-        Problem(label, 1, names[i], "binary values that are not text, shown as hexadecimal", "row")
-        for i in sorted(hexed)
-    ]
+    problems = [Problem(label, 1, names[i], HEXADECIMAL, "row") for i in sorted(hexed)]
     # Row numbers as in a spreadsheet view: the header is row 1.
     lines = pa.array(np.arange(2, rows + 2, dtype=np.int64))
     dialect = Dialect("parquet", None, None, None, None, rows)

@@ -260,3 +260,27 @@ def test_a_reserved_or_case_duplicate_header_is_a_problem_not_a_crash(store, tmp
         ("__line", "reserved column name"),
         ("country", "column appears twice"),
     ]
+
+
+def test_parquet_columns_of_any_arrow_type_are_read_or_refused_by_name(store, tmp_path):
+    path = tmp_path / "customers.parquet"
+    base = {
+        "customer_id": ["C-1"],
+        "created_at": ["2026-01-01"],
+        "country": ["DE"],
+        "jurisdiction": ["GDPR"],
+    }
+    # A nested column outside the schema is ignored, not a crash.
+    pq.write_table(pa.table({**base, "tags": [[1, 2]]}), path)
+    result = import_files(store, [path])
+    assert result.rows == {"customers": 1}
+    assert result.notes == [f"{path}: ignored columns not in the schema: tags"]
+    # An identifier stored as bytes that are not text cannot be read as one.
+    two = {key: values * 2 for key, values in base.items()}
+    ids = pa.array([b"C-2", b"\xff\xfe"], pa.binary())
+    pq.write_table(pa.table({**two, "customer_id": ids}), path)
+    with pytest.raises(ImportRejected) as caught:
+        import_files(store, [path], replace=True)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}, row 2, column customer_id: binary value that is not text"
+    ]
