@@ -250,7 +250,7 @@ def _missing(inspection: Inspection) -> list[str]:
     m = inspection.mapping
     mapped = set(m.columns.values()) | set(m.defaults)
     if m.wide and m.table == "consent_events":
-        mapped |= {"purpose", "decision", "occurred_at"}
+        mapped |= set(mp.FROM_FLAGS)
     return [c.name for c in schema.TABLES[m.table].columns if c.required and c.name not in mapped]
 
 

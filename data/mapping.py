@@ -26,6 +26,12 @@ from data.problems import LINE_COLUMN
 SAVED_TABLE = "saved_mappings"
 DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
+# Files that may carry opt-in flags (the wide consent form); in a consent_events file the
+# flags give each event its purpose, decision and date; a customers file's flags may bring
+# these details of their events.
+WIDE_TABLES = ("customers", "consent_events")
+FROM_FLAGS = ("purpose", "decision", "occurred_at")
+EVENT_DETAILS = ("source", "method", "notice_version", "prompt_variant")
 # ISO 8601 starts YYYY-MM-DD; DuckDB's cast alone would read 05/01/24 as year 5.
 # Dates of other forms outside these years are misreadings, not dates.
 PLAUSIBLE_YEARS = (1900, 2199)
@@ -153,8 +159,17 @@ class ColumnMapping:
         for header, column in self.event_columns.items():
             if column not in events:
                 raise ValueError(f"column {header!r}: {column!r} is not a consent_events column")
-        if self.opt_ins and self.table not in ("customers", "consent_events"):
+        if self.opt_ins and self.table not in WIDE_TABLES:
             raise ValueError("opt-in columns belong to a customers or consent_events file")
+        for flag in self.opt_in_dates:
+            if flag not in self.opt_ins:
+                raise ValueError(f"{flag} has a date column but is not mapped as an opt-in flag")
+        from_flags = sorted(set(FROM_FLAGS) & set(targets))
+        if self.opt_ins and self.table == "consent_events" and from_flags:
+            raise ValueError(
+                "with opt-in flags, purpose, decision and date come from the flags: "
+                f"map no column to {', '.join(from_flags)}"
+            )
         for header, purpose in self.opt_ins.items():
             if not re.fullmatch(r"[a-z0-9_]+", purpose or ""):
                 raise ValueError(f"column {header!r}: purpose must be lower-case words")
@@ -240,7 +255,7 @@ def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
     opt_ins: dict[str, str] = {}
     dates: dict[str, str] = {}
     decided_at = None
-    if table in ("customers", "consent_events"):
+    if table in WIDE_TABLES:
         for header in headers:
             purpose = purpose_of(header)
             if purpose and purpose not in opt_ins.values():
@@ -257,16 +272,14 @@ def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
     columns = _columns_for(table, headers, taken)
     if opt_ins and table == "consent_events":
         # Wide: purpose, decision and date come from the flags.
-        columns = {
-            h: c for h, c in columns.items() if c not in ("purpose", "decision", "occurred_at")
-        }
+        columns = {h: c for h, c in columns.items() if c not in FROM_FLAGS}
     event_columns: dict[str, str] = {}
     if opt_ins and table == "customers":
         rest = set(taken) | set(columns)
         event_columns = {
             h: c
             for h, c in _columns_for("consent_events", headers, rest).items()
-            if c in ("source", "method", "notice_version", "prompt_variant")
+            if c in EVENT_DETAILS
         }
     return ColumnMapping(table, columns, opt_ins, dates, decided_at, event_columns)
 
@@ -285,7 +298,7 @@ def guess_table(file_name: str, headers: Sequence[str]) -> str | None:
         required = [c.name for c in schema.TABLES[table].columns if c.required]
         mapped = set(mapping.columns.values())
         if mapping.wide:
-            mapped |= {"purpose", "decision", "occurred_at"}
+            mapped |= set(FROM_FLAGS)
         missing = sum(1 for c in required if c not in mapped)
         score = len(mapped) - 3 * missing
         if mapped and score > best_score:

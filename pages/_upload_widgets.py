@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from consentlens.actions import ColumnMapping, ImportRecord, ImportReport, Upload
+from data import mapping as mp
 from data import schema
 from data.ingest import Outcome
 from data.mapping import purpose_of
@@ -22,11 +23,12 @@ OPT_IN = "opt-in flag: "
 FLAG_DATE = "date of the flag "
 EVERY_FLAG_DATE = "date of every opt-in flag"
 EVENT = "consent event: "
-# Consent-event details a customers file with opt-in flags may carry for its events.
-EVENT_DETAILS = ("source", "method", "notice_version", "prompt_variant")
 HEADER, TARGET = "column in the file", "imported as"
-DATE_ORDERS = {"detect from the values": None, "day first (DD/MM)": "day_first"}
-DATE_ORDERS["month first (MM/DD)"] = "month_first"
+DATE_ORDERS = {
+    "detect from the values": None,
+    "day first (DD/MM)": mp.DAY_FIRST,
+    "month first (MM/DD)": mp.MONTH_FIRST,
+}
 
 
 def md(text: str) -> str:
@@ -37,7 +39,7 @@ def md(text: str) -> str:
 
 def wide_capable(table: str) -> bool:
     """Whether a file of `table` may carry opt-in flags (the wide consent form)."""
-    return table in ("customers", "consent_events")
+    return table in mp.WIDE_TABLES
 
 
 def targets(table: str, headers: Sequence[str], mapping: ColumnMapping | None) -> list[str]:
@@ -48,7 +50,7 @@ def targets(table: str, headers: Sequence[str], mapping: ColumnMapping | None) -
         flags = [h for h in headers if purpose_of(h) or (mapping and h in mapping.opt_ins)]
         options += [EVERY_FLAG_DATE, *(FLAG_DATE + f for f in flags)]
     if table == "customers":
-        options += [EVENT + c for c in EVENT_DETAILS]
+        options += [EVENT + c for c in mp.EVENT_DETAILS]
     return options
 
 
@@ -93,16 +95,6 @@ def mapping_from_rows(
             event_columns[header] = target.removeprefix(EVENT)
         else:
             columns[header] = target
-    for flag in opt_in_dates:
-        if flag not in opt_ins:
-            raise ValueError(f"{flag} has a date column but is not mapped as an opt-in flag")
-    if opt_ins and table == "consent_events":
-        wide_only = {"purpose", "decision", "occurred_at"} & set(columns.values())
-        if wide_only:
-            raise ValueError(
-                "with opt-in flags, purpose, decision and date come from the flags: "
-                f"map no column to {', '.join(sorted(wide_only))}"
-            )
     fields = {
         "table": table,
         "columns": columns,

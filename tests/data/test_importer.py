@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -234,6 +235,29 @@ def test_mapping_files_are_checked(tmp_path):
     bad.write_text(json.dumps({"table": "orders", "columns": {"Total": "amount"}}))
     with pytest.raises(ValueError, match="'amount' is not a column of orders"):
         mp.read_mapping_file(bad)
+    # The wide form's rules hold for a mapping file as they do on the page.
+    for body, reason in (
+        (
+            {
+                "table": "consent_events",
+                "opt_ins": {"Email": "email"},
+                "columns": {"When": "occurred_at"},
+            },
+            "with opt-in flags, purpose, decision and date come from the flags: "
+            "map no column to occurred_at",
+        ),
+        (
+            {
+                "table": "customers",
+                "opt_ins": {"Email": "email"},
+                "opt_in_dates": {"SMS": "SMS on"},
+            },
+            "SMS has a date column but is not mapped as an opt-in flag",
+        ),
+    ):
+        bad.write_text(json.dumps(body))
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            mp.read_mapping_file(bad)
     broken = tmp_path / "broken.json"
     broken.write_text('{"table": ')
     with pytest.raises(ValueError, match="broken.json, line 1, column 11: not a JSON mapping"):
