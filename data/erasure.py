@@ -5,6 +5,7 @@ keyed hash so a later import of them is refused, and prove it before reporting s
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,10 +103,14 @@ def _forget_saved_mappings(con: duckdb.DuckDBPyConnection, values: Sequence[str]
     [(exists,)] = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SAVED_TABLE]
     ).fetchall()
-    for value in values if exists else ():
+    # Both columns are JSON: a value is a whole JSON string there (so "42" does not match
+    # "2024"), written with or without escapes for what is not ASCII.
+    forms = sorted({json.dumps(v, ensure_ascii=a) for v in values for a in (True, False)})
+    if exists and forms:
         con.execute(
-            f"DELETE FROM {SAVED_TABLE} WHERE contains(headers, ?) OR contains(mapping, ?)",
-            [value, value],
+            f"DELETE FROM {SAVED_TABLE} WHERE EXISTS (SELECT 1 FROM unnest(?::VARCHAR[]) AS "
+            "f(form) WHERE contains(headers, f.form) OR contains(mapping, f.form))",
+            [forms],
         )
 
 

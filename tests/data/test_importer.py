@@ -750,6 +750,20 @@ def test_erasure_reaches_rows_a_replace_set_aside_and_saved_mappings(store, tmp_
     erase(path, ["gone-1"])
     with open_store(path) as reopened:
         assert reopened.con.execute("SELECT count(*) FROM saved_mappings").fetchall() == [(0,)]
+    person = write_csv(
+        tmp_path / "person.csv",
+        [["customer_id", "created_at", "full_name"], ["24", "2024-01-01", "José García"]],
+    )
+    with open_store(path) as reopened:
+        run_import(reopened, [Extract.from_path(person, table="customers")])
+        # Whole values only, whatever their letters: "José García" goes, "2024" stays for "24".
+        for headless in (["José García", "x"], ["customer_id", "2024"]):
+            mapping = mp.ColumnMapping("customers", {headless[0]: "customer_id"})
+            mp.save(reopened.con, headless, mapping, "a")
+    erase(path, ["24"])
+    with open_store(path) as reopened:
+        kept = reopened.con.execute("SELECT headers FROM saved_mappings").fetchall()
+        assert [json.loads(h) for (h,) in kept] == [["customer_id", "2024"]]
     store_files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
     blob = b"".join(p.read_bytes() for p in store_files if p.is_file())
     assert b"gone1@example.org" not in blob
