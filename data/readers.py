@@ -912,7 +912,8 @@ def _cell_text(cell) -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         seconds = int(value.total_seconds())
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+        return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     text = getattr(value, "text", None)  # array and data-table formulas
     return text if isinstance(text, str) else str(value)
 
@@ -1022,13 +1023,19 @@ def arrow_text(array: pa.Array) -> tuple[pa.Array, bool]:
     Returns the text and whether binary values had to be shown as hexadecimal.
     """
     kind = array.type
+    if isinstance(kind, pa.BaseExtensionType):  # a UUID, say: read as what it is stored as
+        return arrow_text(array.storage)
     if pa.types.is_dictionary(kind):
         return arrow_text(array.dictionary_decode())
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = array.cast(pa.string())
     elif pa.types.is_boolean(kind):
         text = pc.if_else(array, "true", "false")
-    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+    elif (
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or (pa.types.is_fixed_size_binary(kind))
+    ):
         try:
             text = array.cast(pa.string())
         except pa.ArrowInvalid:
@@ -1070,10 +1077,11 @@ def _read_parquet(handle: BinaryIO, label: str, max_uncompressed: int) -> TextTa
             return too_big
         chunks: list[list[pa.Array]] = [[] for _ in names]
         hexed: set[int] = set()
-        expanded = 0
+        expanded = rows = 0
         try:
             # Batch by batch, so that a file whose encoding hides its size is stopped in time.
             for batch in parquet.iter_batches(batch_size=65_536):
+                rows += batch.num_rows  # what was read, not what the footer claims
                 for i in range(batch.num_columns):
                     text, as_hex = arrow_text(batch.column(i))
                     chunks[i].append(text)
@@ -1085,7 +1093,6 @@ def _read_parquet(handle: BinaryIO, label: str, max_uncompressed: int) -> TextTa
         except (pa.ArrowException, OSError):
             return not_readable
     columns = [pa.chunked_array(c, pa.string()) for c in chunks]
-    rows = meta.num_rows
     problems = [Problem(label, 1, names[i], HEXADECIMAL, "row") for i in sorted(hexed)]
     # Row numbers as in a spreadsheet view: the header is row 1.
     lines = pa.array(np.arange(2, rows + 2, dtype=np.int64))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import logging
 import random
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from xml.sax.saxutils import escape
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from data import readers
@@ -724,6 +728,45 @@ def test_parquet_over_the_expansion_limit_is_refused():
             "row",
         )
     ]
+
+
+def test_parquet_rows_are_what_is_read_not_what_the_footer_claims():
+    out = io.BytesIO()
+    pq.write_table(pa.table({"customer_id": ["a", "b", "c"]}), out)
+    data = out.getvalue()
+    size = struct.unpack("<I", data[-8:-4])[0]
+    start = len(data) - 8 - size
+    # FileMetaData's num_rows (field 3, i64, zigzag 3 = 0x06) said to be 4 (0x08).
+    at = data.index(b"\x16\x06", start)
+    tampered = data[:at] + b"\x16\x08" + data[at + 2 :]
+    assert pq.ParquetFile(io.BytesIO(tampered)).metadata.num_rows == 4
+    result = readers.read_upload(tampered, "c.parquet")
+    assert result.table.column("customer_id").to_pylist() == ["a", "b", "c"]
+    assert result.table.column(LINE_COLUMN).to_pylist() == [2, 3, 4]
+    assert result.dialect.rows == 3
+
+
+def test_uuid_and_fixed_size_binary_parquet_columns_are_read():
+    table = pa.table(
+        {
+            "id": pa.array([b"\x00" * 15 + b"\xff", None], pa.uuid()),
+            "code": pa.array([b"AB", b"CD"], pa.binary(2)),
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    result = readers.read_upload(out.getvalue(), "ids.parquet")
+    assert result.table.column("id").to_pylist() == ["0x" + "00" * 15 + "ff", ""]
+    assert result.table.column("code").to_pylist() == ["AB", "CD"]
+
+
+def _cell(value):
+    return SimpleNamespace(value=value, number_format="[h]:mm:ss")
+
+
+def test_negative_durations_in_a_workbook_keep_their_sign():
+    assert readers._cell_text(_cell(-dt.timedelta(minutes=90))) == "-1:30:00"
+    assert readers._cell_text(_cell(dt.timedelta(hours=26, seconds=5))) == "26:00:05"
 
 
 def test_missing_files_and_folders_are_problems_not_errors(tmp_path):
