@@ -95,12 +95,22 @@ def _canonical(paths: Sequence[str]) -> bool:
 
 
 def _extract_files(paths: Sequence[str]) -> list[str]:
+    """The files given, and a folder's extract files (others, such as a mapping's JSON
+    beside them, are said to be skipped)."""
     from pathlib import Path
 
+    from data.readers import EXTRACT_SUFFIXES
+
     files: list[str] = []
-    for given in paths:
-        path = Path(given)
-        files += sorted(str(p) for p in path.iterdir() if p.is_file()) if path.is_dir() else [given]
+    for given in map(Path, paths):
+        if not given.is_dir():
+            files.append(str(given))
+            continue
+        for path in sorted(p for p in given.iterdir() if p.is_file()):
+            if path.suffix.lower().lstrip(".") in EXTRACT_SUFFIXES:
+                files.append(str(path))
+            else:
+                _say(f"{path}: skipped (not an extract file: {', '.join(EXTRACT_SUFFIXES)})")
     return files
 
 

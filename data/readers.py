@@ -46,6 +46,9 @@ from openpyxl.styles.numbers import is_datetime
 from data.problems import LINE_COLUMN, Problem
 
 HEXADECIMAL = "binary values that are not text, shown as hexadecimal"
+# What an extract file is named (its type is still told by its content): what the upload
+# page offers, and what an import takes from a folder.
+EXTRACT_SUFFIXES = ("csv", "tsv", "txt", "xlsx", "parquet", "jsonl")
 
 MiB = 1024**2
 

@@ -5,12 +5,12 @@ from functools import partial
 import streamlit as st
 
 from consentlens import actions
+from data.readers import EXTRACT_SUFFIXES
 from data.schema import TABLE_ORDER
 from pages import _access as access
 from pages import _upload_widgets as uw
 from pages import _widgets as w
 
-FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "jsonl"]
 PROBLEMS_SHOWN = 2_000
 
 identity = access.require("upload")
@@ -178,7 +178,7 @@ def _report(checked: uw.Checked) -> None:
 
 files = st.file_uploader(
     "Extracts",
-    type=FILE_TYPES,
+    type=list(EXTRACT_SUFFIXES),
     accept_multiple_files=True,
     key=f"upload_files_{st.session_state.get('upload_generation', 0)}",
     help=f"Up to {max_mb} MB each. The type is told by the content, not by the name.",

@@ -840,3 +840,21 @@ def test_the_audit_trail_has_the_checksums_of_the_files_imported_or_refused(
         ("import", {"new_customers.csv": digest}),
         ("import refused", {"orders.csv": hashlib.sha256(orders.read_bytes()).hexdigest()}),
     ]
+
+
+def test_a_folder_of_extracts_skips_files_that_are_not_extracts(seeded, tmp_path, capsys):
+    db = tmp_path / "folder.duckdb"
+    shutil.copy(seeded, db)
+    shutil.copy(seeded.with_name(seeded.name + ".key"), db.with_name(db.name + ".key"))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    write_csv(folder / "crm.csv", [["Customer ID", "created"], ["F-1", "2024-02-01"]])
+    mapping = mp.ColumnMapping("customers", {"Customer ID": "customer_id", "created": "created_at"})
+    (folder / "crm.mapping.json").write_text(mapping.to_json(), encoding="utf-8")
+    code = main(
+        ["import", str(folder), "--db", str(db), "--mapping", str(folder / "crm.mapping.json")]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert f"{folder / 'crm.mapping.json'}: skipped (not an extract file" in err
+    assert "customers 1" in out
