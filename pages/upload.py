@@ -270,19 +270,25 @@ if files:
                         accept_valid=choice == "valid",
                         max_bytes=max_bytes,
                     )
-                    if report.outcome.written:
-                        for headers, mapping in to_save:
-                            actions.save_mapping(identity, headers, mapping)
             except actions.StoreError as error:
                 st.error(str(error))
             else:
                 if report.outcome.written:
                     left_out = report.outcome.rejected
+                    # The import is in: whatever happens to the mappings, the form is done
+                    # with (its button must not import the same rows twice).
+                    unsaved = ""
+                    try:
+                        for headers, mapping in to_save:
+                            actions.save_mapping(identity, headers, mapping)
+                    except actions.StoreError as error:
+                        unsaved = f" The mapping was not saved: {error}"
                     _finish(
                         f"Imported as import {report.outcome.import_id}: "
                         f"{_written(report.outcome)}"
                         + (f"; {left_out:,} rejected row(s) left out" if left_out else "")
                         + ". The dashboards now include it."
+                        + unsaved
                     )
                 # The store changed since the check: the new report says how.
                 st.session_state["upload_report"] = uw.Checked.of(key, report)
