@@ -40,7 +40,7 @@ class ImportRejected(Exception):
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _inert(text: str) -> str:
+def inert(text: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
@@ -51,5 +51,5 @@ def problems_csv(problems: Sequence[Problem]) -> str:
     writer = csv.writer(out)
     writer.writerow(["file", "unit", "line", "column", "reason"])
     for p in problems:
-        writer.writerow([_inert(p.file), p.unit, p.line, _inert(p.column), _inert(p.reason)])
+        writer.writerow([inert(p.file), p.unit, p.line, inert(p.column), inert(p.reason)])
     return out.getvalue()

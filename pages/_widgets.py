@@ -15,11 +15,12 @@ import pandas as pd
 import streamlit as st
 
 from consentlens import actions
+from data.problems import inert
 from metrics import api
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
+from metrics.suppression import publishable
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FILTERS = {  # URL key -> (label, StoreSummary attribute, Filters field)
     "jurisdiction": ("Jurisdiction", "jurisdictions", "jurisdictions"),
     "country": ("Country", "countries", "countries"),
@@ -182,7 +183,7 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
     if source == "demo":
         source = f"synthetic demo (seed {info.info.get('seed', '?')})"
     rows = ", ".join(
-        f"{count(n if n == 0 or n >= params.min_cell else None, params.min_cell)} "
+        f"{count(n if publishable(n, params.min_cell) else None, params.min_cell)} "
         f"{table.replace('_', ' ')}"
         for table, n in info.row_counts.items()
     )
@@ -262,9 +263,7 @@ def how_computed(metrics: Sequence[str | Metric], params: Params) -> None:
 
 def escape_formula(value: Any) -> Any:
     """Text a spreadsheet would run as a formula, made inert with a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+    return inert(value) if isinstance(value, str) else value
 
 
 def csv_bytes(frame: pd.DataFrame, k: int) -> bytes:
