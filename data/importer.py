@@ -140,19 +140,44 @@ def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim(array, " \t\r\n")
 
 
+def _date_headers(m: ColumnMapping, src: Source, column: str, headers: list[str]) -> list[str]:
+    """The file's columns a source's timestamp column is read from (none for a fixed value)."""
+    if column == "occurred_at" and m.wide and src.table.name == "consent_events":
+        flag = src.headers["decision"]
+        return [h for h in (m.opt_in_dates.get(flag), m.decided_at) if h]
+    header = src.headers.get(column)
+    return [header] if header in headers else []
+
+
 def _dated(
-    con: duckdb.DuckDBPyConnection, src: Source, text: pa.Table, order: str | None, notes: list
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    inspection: Inspection,
+    readings: dict[tuple[str, ...], mp.DateReading | None],
+    notes: list[str],
 ) -> None:
-    """Give the source the date formats its timestamp columns' values show."""
+    """Give the source the date formats its timestamp columns' values show: read once per
+    column of the file over all its values (a wide file's flags share their date columns),
+    or over the source's own values when a mapping's default gives them."""
+    m = inspection.mapping
     for column in src.table.timestamp_columns:
-        if column not in text.column_names:
+        if column not in src.text.column_names:
             continue
-        reading = mp.read_dates(con, text, column, order)
+        feeding = tuple(_date_headers(m, src, column, inspection.headers))
+        if not feeding:  # a fixed value: read as the source has it
+            reading = mp.read_dates(con, src.text, column, m.date_order)
+        else:
+            if feeding not in readings:
+                file = inspection.read.table
+                chunks = [c for h in feeding for c in file.column(h).chunks]
+                values = pa.table({"v": pa.chunked_array(chunks, pa.string())})
+                readings[feeding] = mp.read_dates(con, values, "v", m.date_order)
+            reading = readings[feeding]
         if reading:
             src.date_formats[column] = reading.formats
             notes.append(f"{src.label}: {reading.describe(src.header(column))}")
         else:  # every value ISO 8601 (or none readable): the other forms still count
-            src.date_formats[column] = mp.date_formats(order or mp.DAY_FIRST)
+            src.date_formats[column] = mp.date_formats(m.date_order or mp.DAY_FIRST)
 
 
 def _source(
@@ -315,8 +340,9 @@ def plan(
     if m.wide:
         stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
         sources += _wide_sources(inspection, unit, stamp, notes)
+    readings: dict[tuple[str, ...], mp.DateReading | None] = {}
     for src in sources:
-        _dated(con, src, src.text, m.date_order, notes)
+        _dated(con, src, inspection, readings, notes)
     return sources, tally, problems, list(dict.fromkeys(notes))
 
 

@@ -858,3 +858,36 @@ def test_a_folder_of_extracts_skips_files_that_are_not_extracts(seeded, tmp_path
     assert code == 0
     assert f"{folder / 'crm.mapping.json'}: skipped (not an extract file" in err
     assert "customers 1" in out
+
+
+def test_a_date_column_shared_by_flags_is_read_in_one_order(store, tmp_path):
+    # 01/13 can only be month first; the SMS flag's only row (02/03) must follow its column.
+    export = write_csv(
+        tmp_path / "consents.csv",
+        [
+            ["customer_id", "email_opt_in", "sms_opt_in", "consent_date"],
+            ["W-1", "yes", "", "01/13/2024"],
+            ["W-2", "", "yes", "02/03/2024"],
+            ["W-3", "yes", "", "03/04/2024"],
+        ],
+    )
+    customers = write_csv(
+        tmp_path / "people.csv",
+        [["customer_id", "created_at"], *[[f"W-{n}", "2024-01-01"] for n in (1, 2, 3)]],
+    )
+    report = run_import(
+        store,
+        [
+            Extract.from_path(customers, table="customers"),
+            Extract.from_path(export, table="consent_events"),
+        ],
+    )
+    assert report.outcome.written
+    events = store.con.execute(
+        "SELECT customer_id, occurred_at::DATE::VARCHAR FROM consent_events "
+        f'WHERE "{IMPORT_ID}" = ? ORDER BY 1',
+        [report.outcome.import_id],
+    ).fetchall()
+    assert events == [("W-1", "2024-01-13"), ("W-2", "2024-02-03"), ("W-3", "2024-03-04")]
+    said = [n for n in report.notes if "consent_date" in n]
+    assert len(said) == 1 and "MM/DD/YYYY" in said[0]
