@@ -15,11 +15,10 @@ from pathlib import Path
 import duckdb
 
 from data import audit, history, schema
-from data.keys import keyed_hash, require_key
+from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
 from data.mapping import SAVED_TABLE
 from data.store import Store, StoreError, open_store
 
-SUPPRESSION_TABLE = "erasure_suppression"
 PERSONAL = [c.name for c in schema.TABLES["customers"].columns if c.personal]
 # Values shorter than this are too common as bytes to prove anything by a scan of the file;
 # they are checked by query only.

@@ -20,6 +20,10 @@ def key_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".key")
 
 
+# The keyed hashes of erased people: without the key that made them they match no one.
+SUPPRESSION_TABLE = "erasure_suppression"
+
+
 class StoreKeyError(Exception):
     """The store's key is missing or is not the store's own."""
 

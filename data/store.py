@@ -14,7 +14,8 @@ import ibis
 import pyarrow as pa
 
 from data import history
-from data.keys import create_key, fingerprint, load_key
+from data.audit import log_path
+from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
 from data.schema import TABLE_ORDER, TABLES, timestamp_columns
 
 ENV_VAR = "CONSENTLENS_DB"
@@ -155,7 +156,13 @@ def _ensure_key(path: Path, con: duckdb.DuckDBPyConnection) -> None:
     recorded = [f for (f,) in con.execute(f"SELECT fingerprint FROM {KEY_TABLE}").fetchall()]
     key = load_key(path)
     if key is None:
-        if recorded:
+        # A store from before keys were recorded shows it had one by its erasures or its
+        # audit log, both made with the key.
+        [(erased,)] = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SUPPRESSION_TABLE]
+        ).fetchall()
+        audited = log_path(path).exists()
+        if recorded or erased or audited:
             raise StoreError(
                 f"the store's key {path.name}.key is missing beside {path}: restore it from "
                 "the backup taken with the store"

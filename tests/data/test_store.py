@@ -100,3 +100,30 @@ def test_the_connection_cannot_read_the_key_or_write_beside_the_store(store):
     ):
         with pytest.raises(duckdb.Error):
             store.con.execute(statement)
+
+
+@pytest.mark.parametrize("trace", ["erasures", "audit log"])
+def test_a_store_from_before_recorded_keys_is_refused_without_its_key(tmp_path, trace):
+    """Such a store has no key fingerprint; its erasures or its audit log show it had a key."""
+    path = tmp_path / "old.duckdb"
+    open_store(path).close()
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE store_key")
+        if trace == "erasures":
+            con.execute("CREATE TABLE erasure_suppression (id_hash VARCHAR, erased_at TIMESTAMP)")
+    if trace == "audit log":
+        path.with_name("old.duckdb.audit.jsonl").write_text("{}\n", encoding="utf-8")
+    path.with_name("old.duckdb.key").unlink()
+    with pytest.raises(StoreError, match="key .* is missing"):
+        open_store(path)
+    assert not path.with_name("old.duckdb.key").exists()
+
+
+def test_a_store_from_before_recorded_keys_without_erasures_gets_a_key(tmp_path):
+    path = tmp_path / "old.duckdb"
+    open_store(path).close()
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE store_key")
+    path.with_name("old.duckdb.key").unlink()
+    open_store(path).close()
+    assert path.with_name("old.duckdb.key").exists()
