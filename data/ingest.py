@@ -473,31 +473,39 @@ def _erased_people(store: Store, staged: list[tuple[Source, str]]) -> list[Probl
                 "suppression list cannot be checked, so nothing is imported",
             )
         ]
-    problems = []
-    for src, stage in staged:
-        if "customer_id" not in src.table.column_names:
-            continue
-        ids = store.con.execute(
-            f'SELECT DISTINCT customer_id FROM "{stage}" WHERE customer_id IS NOT NULL'
+    named = [(src, stage) for src, stage in staged if "customer_id" in src.table.column_names]
+    if not named:
+        return []
+    # Every identifier of the import hashed once, however many files name it.
+    every = " UNION ".join(f'SELECT customer_id FROM "{stage}"' for _, stage in named)
+    ids = [
+        i
+        for (i,) in store.con.execute(
+            f"SELECT customer_id FROM ({every}) WHERE customer_id IS NOT NULL"
         ).fetchall()
-        erased = [i for (i,) in ids if keyed_hash(key, i) in hashes]
-        if not erased:
-            continue
-        store.con.execute("CREATE OR REPLACE TEMP TABLE _erased (customer_id VARCHAR)")
-        try:
-            store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
+    ]
+    erased = [i for i in ids if keyed_hash(key, i) in hashes]
+    if not erased:
+        return []
+    problems = []
+    store.con.execute("CREATE OR REPLACE TEMP TABLE _erased (customer_id VARCHAR)")
+    try:
+        store.con.executemany("INSERT INTO _erased VALUES (?)", [[i] for i in erased])
+        for src, stage in named:
             lines = store.con.execute(
                 f'SELECT "{LINE_COLUMN}" FROM "{stage}" WHERE customer_id IN '
                 "(SELECT customer_id FROM _erased)"
             ).fetchall()
-        finally:
-            store.con.execute("DROP TABLE _erased")
-        problems += [
-            src.problem(
-                line, "customer_id", "this person was erased (right to be forgotten): row refused"
-            )
-            for (line,) in lines
-        ]
+            problems += [
+                src.problem(
+                    line,
+                    "customer_id",
+                    "this person was erased (right to be forgotten): row refused",
+                )
+                for (line,) in lines
+            ]
+    finally:
+        store.con.execute("DROP TABLE _erased")
     return problems
 
 
