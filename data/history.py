@@ -104,11 +104,7 @@ def drop_replaced(con: duckdb.DuckDBPyConnection) -> None:
 
 def begin(con: duckdb.DuckDBPyConnection, *, replace: bool) -> int:
     """Prepare for a new import: only it will be undoable; a replace sets the old rows aside."""
-    drop_replaced(con)
-    con.execute(
-        f"UPDATE {IMPORTS_TABLE} SET undoable = false, note = ? WHERE undoable",
-        ["only the last import can be undone"],
-    )
+    forget_all(con, "only the last import can be undone")
     if replace:
         for name in TABLE_ORDER:
             con.execute(f'CREATE TABLE "{REPLACED_PREFIX}{name}" AS SELECT * FROM "{name}"')
@@ -195,6 +191,7 @@ def undo_last(con: duckdb.DuckDBPyConnection) -> ImportRecord:
 
 
 def forget_all(con: duckdb.DuckDBPyConnection, note: str) -> None:
-    """After demo data replaced everything or an erasure: nothing before can be undone."""
+    """Nothing recorded so far can be undone any more (`note` says why): after demo data
+    replaced everything, or when a new import begins."""
     drop_replaced(con)
     con.execute(f"UPDATE {IMPORTS_TABLE} SET undoable = false, note = ? WHERE undoable", [note])

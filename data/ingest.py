@@ -324,11 +324,9 @@ def _kept(table: Table) -> list[str]:
 
 
 def _stage_sql(src: Source, present: set[str], stage: str) -> str:
-    """CREATE TEMP TABLE of each row's line, keys and reasons for rejection.
-
-    The values themselves are converted again when inserted: holding them all here too
-    would copy the whole import once more.
-    """
+    """CREATE TEMP VIEW of each row's line, keys and reasons for rejection, over the
+    registered text (nothing is copied: the checks read the view, the insert converts the
+    text again)."""
     values = _values(src, present)
     selects = [f'"{LINE_COLUMN}"']
     selects += [f'{values[c][0]} AS "{c}"' for c in _kept(src.table)]
