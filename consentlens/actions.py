@@ -200,38 +200,29 @@ def import_uploads(
             max_bytes=max_bytes,
         )
     outcome = report.outcome
+    who = {"actor": identity.name, "role": identity.role}
     if outcome.written:
-        audit.record(
+        history.audit_import(
             _store(),
-            "import",
-            {
-                "files": outcome.checksums,
-                "rows": outcome.rows,
-                "mode": "replace" if replace else "append",
-                "import_id": outcome.import_id,
-                "rejected": outcome.rejected,
-            },
-            actor=identity.name,
-            role=identity.role,
+            outcome.checksums,
+            outcome.import_id,
+            outcome.rows,
+            outcome.rejected,
+            replace=replace,
+            **who,
         )
     elif report.problems:
-        audit.record(
-            _store(),
-            "import refused",
-            {"files": outcome.checksums, "problems": len(report.problems)},
-            actor=identity.name,
-            role=identity.role,
-        )
+        history.audit_refusal(_store(), outcome.checksums, len(report.problems), **who)
     return report
 
 
 def decline_import(identity: Identity, checked: Outcome) -> None:
     """Record that the files were checked and, having problems, not imported."""
     identity.require("upload")
-    audit.record(
+    history.audit_refusal(
         _store(),
-        "import refused",
-        {"files": checked.checksums, "problems": len(checked.problems)},
+        checked.checksums,
+        len(checked.problems),
         actor=identity.name,
         role=identity.role,
     )
@@ -272,13 +263,7 @@ def undo_last_import(identity: Identity) -> ImportRecord:
     identity.require("upload")
     with open_store(_store()) as store:
         undone = history.undo_last(store.con)
-    audit.record(
-        _store(),
-        "import undone",
-        {"import_id": undone.import_id, "rows": undone.rows, "mode": undone.mode},
-        actor=identity.name,
-        role=identity.role,
-    )
+    history.audit_undo(_store(), undone, actor=identity.name, role=identity.role)
     return undone
 
 

@@ -147,6 +147,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import files in one transaction: canonical files strictly, other extracts mapped."""
     import getpass
 
+    from data import history
     from data.importer import Extract, run_import
     from data.loader import ImportRejected, import_files
     from data.mapping import read_mapping_file
@@ -221,23 +222,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 print("nothing to import")
                 return EXIT_OK
             _say(f"import refused: {len(problems)} problem(s); the store is unchanged")
-            audit.record(
-                store.path,
-                "import refused",
-                {"files": checksums, "problems": len(problems)},
-                actor=actor,
-            )
+            history.audit_refusal(store.path, checksums, len(problems), actor=actor)
             return EXIT_REJECTED
-        audit.record(
+        history.audit_import(
             store.path,
-            "import",
-            {
-                "files": checksums,
-                "rows": outcome.rows,
-                "mode": "replace" if args.replace else "append",
-                "import_id": outcome.import_id,
-                "rejected": outcome.rejected,
-            },
+            checksums,
+            outcome.import_id,
+            outcome.rows,
+            outcome.rejected,
+            replace=args.replace,
             actor=actor,
         )
     rows = ", ".join(f"{name} {n:,}" for name, n in outcome.rows.items()) or "nothing"
@@ -259,12 +252,7 @@ def cmd_imports(args: argparse.Namespace) -> int:
                 undone = history.undo_last(store.con)
             except history.UndoError as error:
                 raise UsageError(str(error)) from None
-            audit.record(
-                store.path,
-                "import undone",
-                {"import_id": undone.import_id, "rows": undone.rows, "mode": undone.mode},
-                actor=f"cli:{getpass.getuser()}",
-            )
+            history.audit_undo(store.path, undone, actor=f"cli:{getpass.getuser()}")
             rows = ", ".join(f"{t} {n:,}" for t, n in undone.rows.items()) or "no rows"
             restored = " and restored what it replaced" if undone.mode == "replace" else ""
             print(f"undid import {undone.import_id}: removed {rows}{restored}")

@@ -14,10 +14,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from data import audit
 from data.schema import IMPORT_ID, TABLE_ORDER
 
 IMPORTS_TABLE = "imports"
@@ -195,3 +197,47 @@ def forget_all(con: duckdb.DuckDBPyConnection, note: str) -> None:
     replaced everything, or when a new import begins."""
     drop_replaced(con)
     con.execute(f"UPDATE {IMPORTS_TABLE} SET undoable = false, note = ? WHERE undoable", [note])
+
+
+# The audit trail of imports: files by name and checksum, counts, never a value.
+
+
+def audit_import(
+    store_path: Path,
+    checksums: Mapping[str, str],
+    import_id: int | None,
+    rows: Mapping[str, int],
+    rejected: int,
+    *,
+    replace: bool,
+    actor: str,
+    role: str = "admin",
+) -> None:
+    """The audit entry of an import that went in."""
+    detail = {
+        "files": dict(checksums),
+        "rows": dict(rows),
+        "mode": "replace" if replace else "append",
+        "import_id": import_id,
+        "rejected": rejected,
+    }
+    audit.record(store_path, "import", detail, actor=actor, role=role)
+
+
+def audit_refusal(
+    store_path: Path,
+    checksums: Mapping[str, str],
+    problems: int,
+    *,
+    actor: str,
+    role: str = "admin",
+) -> None:
+    """The audit entry of files checked and not imported."""
+    detail = {"files": dict(checksums), "problems": problems}
+    audit.record(store_path, "import refused", detail, actor=actor, role=role)
+
+
+def audit_undo(store_path: Path, undone: ImportRecord, *, actor: str, role: str = "admin") -> None:
+    """The audit entry of an import taken back out."""
+    detail = {"import_id": undone.import_id, "rows": undone.rows, "mode": undone.mode}
+    audit.record(store_path, "import undone", detail, actor=actor, role=role)
