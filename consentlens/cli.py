@@ -48,6 +48,7 @@ def _say(message: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
+    from data import history
     from data.generator import SCENARIOS, generate
 
     if args.scenario not in SCENARIOS:
@@ -76,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "rows": written,
         },
     )
-    rows = ", ".join(f"{name} {n:,}" for name, n in written.items())
+    rows = history.per_table(written)
     print(f"demo store written in {time.perf_counter() - started:.1f} s: {rows}")
     return EXIT_OK
 
@@ -233,7 +234,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             replace=args.replace,
             actor=actor,
         )
-    rows = ", ".join(f"{name} {n:,}" for name, n in outcome.rows.items()) or "nothing"
+    rows = history.per_table(outcome.rows, "nothing")
     print(f"imported into {store.path} as import {outcome.import_id}: {rows}")
     if problems:
         _say(f"{outcome.rejected:,} rejected row(s) left out (listed above)")
@@ -253,7 +254,7 @@ def cmd_imports(args: argparse.Namespace) -> int:
             except history.UndoError as error:
                 raise UsageError(str(error)) from None
             history.audit_undo(store.path, undone, actor=f"cli:{getpass.getuser()}")
-            rows = ", ".join(f"{t} {n:,}" for t, n in undone.rows.items()) or "no rows"
+            rows = history.per_table(undone.rows)
             restored = " and restored what it replaced" if undone.mode == "replace" else ""
             print(f"undid import {undone.import_id}: removed {rows}{restored}")
             return EXIT_OK
@@ -261,7 +262,7 @@ def cmd_imports(args: argparse.Namespace) -> int:
             state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
             if record.note and not record.undone_at:
                 state += f" ({record.note})"
-            rows = ", ".join(f"{t} {n:,}" for t, n in record.rows.items()) or "no rows"
+            rows = history.per_table(record.rows)
             print(
                 f"import {record.import_id}  {record.imported_at:%Y-%m-%d %H:%M:%S} UTC  "
                 f"{record.actor or '-'}  {record.mode}  {rows}  [{state}]"

@@ -57,6 +57,11 @@ class ImportRecord:
         return sum(self.rows.values())
 
 
+def per_table(rows: Mapping[str, int], empty: str = "no rows") -> str:
+    """Rows per table as people read them: "customers 1,200, consent_events 3,400"."""
+    return ", ".join(f"{table} {n:,}" for table, n in rows.items()) or empty
+
+
 class UndoError(Exception):
     """The last import cannot be undone; the message says why."""
 

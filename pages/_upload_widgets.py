@@ -13,6 +13,7 @@ import pandas as pd
 from consentlens.actions import ColumnMapping, ImportRecord, ImportReport, Upload
 from data import mapping as mp
 from data import schema
+from data.history import per_table
 from data.ingest import Outcome
 from data.mapping import purpose_of
 from data.problems import Problem
@@ -201,9 +202,7 @@ def history_table(records: Sequence[ImportRecord]) -> pd.DataFrame:
             "files": [", ".join(f["name"] for f in r.files) for r in records],
             "rows read": [sum(f.get("rows_read", 0) for f in r.files) for r in records],
             "rejected": [sum(f.get("rejected", 0) for f in r.files) for r in records],
-            "rows written": [
-                ", ".join(f"{t} {n:,}" for t, n in r.rows.items()) or "none" for r in records
-            ],
+            "rows written": [per_table(r.rows, "none") for r in records],
             "state": [state(r) for r in records],
         }
     )

@@ -5,6 +5,7 @@ from functools import partial
 import streamlit as st
 
 from consentlens import actions
+from data.history import per_table
 from data.readers import EXTRACT_SUFFIXES
 from data.schema import TABLE_ORDER
 from pages import _access as access
@@ -140,7 +141,7 @@ def _finish(message: str, *, changed: bool = True) -> None:
 
 
 def _written(outcome) -> str:
-    return ", ".join(f"{t} {n:,}" for t, n in outcome.rows.items()) or "no rows"
+    return per_table(outcome.rows)
 
 
 def _report(checked: uw.Checked) -> None:
@@ -313,7 +314,7 @@ else:
     if last is not None and last.undoable:
         st.caption(
             f"Undoing removes exactly the rows import {last.import_id} wrote "
-            f"({', '.join(f'{t} {n:,}' for t, n in last.rows.items()) or 'none'})"
+            f"({per_table(last.rows, 'none')})"
             + (" and puts back what it replaced." if last.mode == "replace" else ".")
         )
     elif last is not None:
@@ -332,7 +333,7 @@ else:
             restored = " and put back what it replaced" if undone.mode == "replace" else ""
             _finish(
                 f"Undid import {undone.import_id}: removed "
-                f"{', '.join(f'{t} {n:,}' for t, n in undone.rows.items()) or 'no rows'}"
+                f"{per_table(undone.rows)}"
                 f"{restored}. The dashboards no longer include it."
             )
 
