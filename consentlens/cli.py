@@ -87,7 +87,6 @@ def _canonical(paths: Sequence[str]) -> bool:
     from pathlib import Path
 
     from data.loader import SUFFIXES
-    from data.schema import TABLES
 
     return all(
         Path(p).is_dir() or (Path(p).suffix.lower() in SUFFIXES and Path(p).stem in TABLES)
