@@ -460,16 +460,9 @@ def _decode_leniently(
     return UNDECODABLE_MARK.sub("\ufffd", text) if spots else text, encoding, bad_lines
 
 
-def _physical_lines(text: str, end: int | None = None) -> int:
-    """Lines in text[:end], ended by CR, LF or CRLF; a last line without an ending counts."""
-    end = len(text) if end is None else end
-    lines = text.count("\n", 0, end) + text.count("\r", 0, end) - text.count("\r\n", 0, end)
-    return lines + (0 if end and text[end - 1] in "\r\n" else 1)
-
-
 def _physical_lines_in(utf8: bytes) -> int:
-    """_physical_lines(text, _content_end(text)) counted on the text's UTF-8 bytes (faster:
-    one byte a character, and line breaks are the same bytes)."""
+    """Lines in the text up to its trailing line breaks (ended by CR, LF or CRLF; a last line
+    without an ending counts), counted on its UTF-8 bytes: one byte a line break."""
     end = len(utf8)
     while end and utf8[end - 1] in b"\r\n":
         end -= 1

@@ -127,11 +127,6 @@ class Checked:
         tables = {i.extract.name: i.table or "" for i in report.files}
         return cls(key, report.outcome, list(report.notes), tables)
 
-    @property
-    def blocked(self) -> bool:
-        """Whether a whole file is refused, so that not even the valid rows can go in."""
-        return self.outcome.file_refused
-
 
 def plan_key(file_ids: Sequence[str], uploads: Sequence[Upload], replace_all: bool) -> str:
     """What a report depends on: the files (an upload's id is new whenever a file is

@@ -151,7 +151,7 @@ def _report(checked: uw.Checked) -> None:
         f"**Rows read {o.rows_read:,} = accepted {o.accepted:,} + rejected {o.rejected:,}**"
     )
     st.dataframe(uw.files_table(checked), hide_index=True, key="upload_report_files")
-    if checked.blocked:
+    if checked.outcome.file_refused:
         # A file refused whole stops the import: its other rows are not "would be written".
         st.markdown("**Rows that would be written:** none, a file is refused as a whole")
     else:
@@ -232,7 +232,7 @@ if files:
         choice = None
         if not o.rows_read and not o.problems:
             st.info("The files hold no rows: there is nothing to import.")
-        elif checked.blocked:
+        elif checked.outcome.file_refused:
             st.error(
                 "A file cannot be imported as it is (see the problems): correct it or its "
                 "mapping, then check again."
