@@ -760,6 +760,17 @@ def test_uuid_and_fixed_size_binary_parquet_columns_are_read():
     assert result.table.column("code").to_pylist() == ["AB", "CD"]
 
 
+def test_a_column_type_arrow_cannot_cast_to_text_is_written_out_by_python():
+    # No Parquet type read today lacks a cast to text (nested and extension types are handled
+    # before); for one that does, such as an interval, each value is written with str().
+    interval = pa.array([pa.MonthDayNano([1, 2, 3]), None], pa.month_day_nano_interval())
+    with pytest.raises(pa.ArrowNotImplementedError):
+        interval.cast(pa.string())
+    text, as_hex = readers.arrow_text(interval)
+    assert text.to_pylist() == ["MonthDayNano(months=1, days=2, nanoseconds=3)", ""]
+    assert not as_hex
+
+
 def _cell(value):
     return SimpleNamespace(value=value, number_format="[h]:mm:ss")
 
