@@ -4,7 +4,7 @@ first and leaves an audit entry. Pages call these, never the data layer directly
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,15 @@ def _store() -> Path:
     return resolve_path()
 
 
+Waiting = Callable[[str], None] | None
+
+
+def _writing(task: str, on_wait: Waiting) -> dict[str, Any]:
+    """How an action that writes opens the store: named for whoever waits behind it, and
+    telling the page whom it waits for itself."""
+    return {"task": f"{task} from the dashboard", "on_wait": on_wait}
+
+
 def report_params(data_range: tuple[datetime | None, datetime | None]) -> Params:
     """Parameters of a transparency report: as of today, or the data's last day if later."""
     first, last = data_range
@@ -101,7 +110,11 @@ def export_report(identity: Identity, report: PersonReport, fmt: str) -> bytes:
 
 
 def forget(
-    identity: Identity, customer_ids: Sequence[str], request_id: str | None
+    identity: Identity,
+    customer_ids: Sequence[str],
+    request_id: str | None,
+    *,
+    on_wait: Waiting = None,
 ) -> ErasureResult:
     """Erase people (right to be forgotten) and verify it (privacy officer and admin)."""
     identity.require("erase")
@@ -111,6 +124,7 @@ def forget(
         request_id=request_id or None,
         actor=identity.name,
         role=identity.role,
+        on_wait=on_wait,
     )
 
 
@@ -162,11 +176,17 @@ def inspect_upload(
 
 
 def check_uploads(
-    identity: Identity, uploads: Sequence[Upload], *, replace: bool, max_bytes: int
+    identity: Identity,
+    uploads: Sequence[Upload],
+    *,
+    replace: bool,
+    max_bytes: int,
+    on_wait: Waiting = None,
 ) -> ImportReport:
     """The validation report of importing `uploads` (its valid rows), writing nothing."""
     identity.require("upload")
-    with open_store(_store()) as store:
+    # A check compares keys with the store as the import would find it: in the writers' turn.
+    with open_store(_store(), **_writing("an upload check", on_wait)) as store:
         return run_import(
             store,
             [u.extract() for u in uploads],
@@ -185,11 +205,12 @@ def import_uploads(
     replace: bool,
     accept_valid: bool,
     max_bytes: int,
+    on_wait: Waiting = None,
 ) -> ImportReport:
     """Import `uploads` in one recorded transaction: all rows, or with `accept_valid` the
     valid ones; when nothing is written the refusal is recorded in the audit trail."""
     identity.require("upload")
-    with open_store(_store(), bulk_load=True) as store:
+    with open_store(_store(), bulk_load=True, **_writing("an import", on_wait)) as store:
         report = run_import(
             store,
             [u.extract() for u in uploads],
@@ -228,12 +249,19 @@ def decline_import(identity: Identity, checked: Outcome) -> None:
     )
 
 
-def save_mapping(identity: Identity, headers: Sequence[str], mapping: ColumnMapping) -> None:
+def save_mapping(
+    identity: Identity,
+    headers: Sequence[str],
+    mapping: ColumnMapping,
+    *,
+    on_wait: Waiting = None,
+) -> None:
     """Keep `mapping` for the next file with these headers; raises ValueError if it is not
     a valid mapping."""
     identity.require("upload")
     mapping.check()
-    with open_store(_store()) as store, store.transaction() as con:
+    writing = _writing("a saved mapping", on_wait)
+    with open_store(_store(), **writing) as store, store.transaction() as con:
         mp.save(con, headers, mapping, identity.name)
     audit.record(
         _store(),
@@ -257,11 +285,11 @@ def import_history(identity: Identity) -> list[ImportRecord]:
             return []  # a store made before imports were recorded
 
 
-def undo_last_import(identity: Identity) -> ImportRecord:
+def undo_last_import(identity: Identity, *, on_wait: Waiting = None) -> ImportRecord:
     """Remove what the last import wrote (restoring what a replace replaced); raises
     UndoError saying why when it cannot be undone."""
     identity.require("upload")
-    with open_store(_store()) as store:
+    with open_store(_store(), **_writing("an undo", on_wait)) as store:
         undone = history.undo_last(store.con)
     history.audit_undo(_store(), undone, actor=identity.name, role=identity.role)
     return undone

@@ -14,6 +14,7 @@ from datetime import date
 
 from data import audit
 from data.keys import StoreKeyError
+from data.locking import DEFAULT_WAIT, WAIT_ENV
 from data.schema import TABLES
 from data.store import ENV_VAR, StoreError, open_store
 from metrics.params import default_min_cell
@@ -46,6 +47,26 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds (0 or more): {text!r}")
+    return value
+
+
+def _writing(args: argparse.Namespace) -> dict:
+    """How a writing command opens the store: named, waiting its turn as asked, and saying
+    whom it waits for."""
+    return {
+        "task": f"consentlens {args.command}" + (f" {args.action}" if "action" in args else ""),
+        "wait": args.wait,
+        "on_wait": lambda message: _say(f"consentlens: {message}"),
+    }
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data import history
@@ -56,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _say(f"generating {args.customers:,} customers (seed {args.seed}, {args.scenario})")
     tables = generate(args.customers, args.seed, args.scenario, progress=lambda m: _say(f"  {m}"))
-    with open_store(args.db) as store:
+    with open_store(args.db, **_writing(args)) as store:
         _say(f"writing to {store.path}")
         written = store.replace_all(
             tables,
@@ -162,7 +183,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.table and args.table != mapping.table:
             raise UsageError(f"--table {args.table} but the mapping is for {mapping.table}")
     canonical = _canonical(args.paths) and not (args.table or mapping)
-    with open_store(args.db, bulk_load=True) as store:
+    with open_store(args.db, bulk_load=True, **_writing(args)) as store:
         if canonical:
             try:
                 result = import_files(
@@ -246,17 +267,25 @@ def cmd_imports(args: argparse.Namespace) -> int:
 
     from data import history
 
-    with open_store(args.db) as store:
-        if args.action == "undo":
-            try:
-                undone = history.undo_last(store.con)
-            except history.UndoError as error:
-                raise UsageError(str(error)) from None
-            history.audit_undo(store.path, undone, actor=f"cli:{getpass.getuser()}")
-            rows = history.per_table(undone.rows)
-            restored = " and restored what it replaced" if undone.mode == "replace" else ""
-            print(f"undid import {undone.import_id}: removed {rows}{restored}")
-            return EXIT_OK
+    if args.action == "list":
+        return _list_imports(args)
+    with open_store(args.db, **_writing(args)) as store:
+        try:
+            undone = history.undo_last(store.con)
+        except history.UndoError as error:
+            raise UsageError(str(error)) from None
+        history.audit_undo(store.path, undone, actor=f"cli:{getpass.getuser()}")
+    rows = history.per_table(undone.rows)
+    restored = " and restored what it replaced" if undone.mode == "replace" else ""
+    print(f"undid import {undone.import_id}: removed {rows}{restored}")
+    return EXIT_OK
+
+
+def _list_imports(args: argparse.Namespace) -> int:
+    """Print every recorded import, newest first, with its files."""
+    from data import history
+
+    with open_store(args.db, read_only=True) as store:
         for record in history.entries(store.con):
             state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
             if record.note and not record.undone_at:
@@ -321,7 +350,11 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from data.store import resolve_path
 
     try:
-        result = erase(resolve_path(args.db), args.customer_ids, request_id=args.request_id)
+        writing = _writing(args)
+        del writing["task"]
+        result = erase(
+            resolve_path(args.db), args.customer_ids, request_id=args.request_id, **writing
+        )
     except ErasureError as error:
         _say(f"consentlens: {error}")
         return EXIT_REJECTED if error.rejected else EXIT_ERROR
@@ -400,6 +433,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_help = f"store file (default: ${ENV_VAR}, else var/consentlens.duckdb)"
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+    # Commands that write wait their turn behind another writer, this long at most.
+    writer = argparse.ArgumentParser(add_help=False)
+    writer.add_argument(
+        "--wait",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another writer to finish "
+        f"(default: ${WAIT_ENV}, else {DEFAULT_WAIT:g})",
+    )
 
     parser = argparse.ArgumentParser(
         prog="consentlens",
@@ -409,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
-        "demo", parents=[common], help="write a synthetic dataset, replacing the store's data"
+        "demo",
+        parents=[common, writer],
+        help="write a synthetic dataset, replacing the store's data",
     )
     demo.add_argument("--customers", type=_positive, default=50_000)
     demo.add_argument("--seed", type=int, default=42)
@@ -418,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser(
         "import",
-        parents=[common],
+        parents=[common, writer],
         help="import files: canonical tables, or extracts (CSV/TSV, xlsx, Parquet, JSON Lines)",
     )
     imp.add_argument(
@@ -446,7 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import)
 
-    his = sub.add_parser("imports", parents=[common], help="list recorded imports or undo the last")
+    his = sub.add_parser(
+        "imports", parents=[common, writer], help="list recorded imports or undo the last"
+    )
     his.add_argument("action", choices=["list", "undo"])
     his.set_defaults(func=cmd_imports)
 
@@ -469,7 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--marketing-purposes", help="comma-separated purposes M")
     met.set_defaults(func=cmd_metrics)
 
-    era = sub.add_parser("erase", parents=[common], help="erase people (right to be forgotten)")
+    era = sub.add_parser(
+        "erase", parents=[common, writer], help="erase people (right to be forgotten)"
+    )
     era.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
     era.add_argument("--request-id", help="the erasure request this answers (marked completed)")
     era.set_defaults(func=cmd_erase)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from data import audit, history, schema
+from data import audit, history, locking, schema, snapshots
 from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
 from data.mapping import SAVED_TABLE
 from data.store import Store, StoreError, open_store
@@ -155,11 +155,12 @@ def compact(path: Path) -> tuple[int, int]:
 
 
 def _files(path: Path) -> list[Path]:
+    """The store's files: the database, its log and spill folder, and the readers' copies."""
     candidates = [path, path.with_name(path.name + ".wal"), path.with_name(path.name + ".tmp")]
     found = [p for p in candidates if p.is_file()]
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.is_dir():
-        found += [p for p in tmp.rglob("*") if p.is_file()]
+    for folder in (path.with_name(path.name + ".tmp"), snapshots.folder(path)):
+        if folder.is_dir():
+            found += [p for p in folder.rglob("*") if p.is_file()]
     return found
 
 
@@ -210,12 +211,37 @@ def erase(
     request_id: str | None = None,
     actor: str | None = None,
     role: str = "admin",
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> ErasureResult:
-    """Erase the given people (spec section 7) and verify it; raises ErasureError if not."""
+    """Erase the given people (spec section 7) and verify it; raises ErasureError if not.
+
+    The whole erasure holds the writer lock (waiting up to `wait` seconds for another
+    writer): nobody writes between the deletion, the rewrite and the proof.
+    """
     ids = sorted({i.strip() for i in customer_ids if i.strip()})
     if not ids:
         raise ErasureError("no customer id given", rejected=True)
     key = require_key(store_path)
+    with locking.writing(
+        store_path,
+        task="an erasure",
+        wait=wait,
+        on_wait=on_wait,
+        before_unlock=lambda: snapshots.publish(store_path),
+    ):
+        return _erase(store_path, ids, key, request_id=request_id, actor=actor, role=role)
+
+
+def _erase(
+    store_path: Path,
+    ids: list[str],
+    key: bytes,
+    *,
+    request_id: str | None,
+    actor: str | None,
+    role: str,
+) -> ErasureResult:
     result = ErasureResult(people=len(ids))
     with open_store(store_path) as store:
         con = store.con
@@ -303,6 +329,9 @@ def erase(
     }
     try:
         result.bytes_before, result.bytes_after = compact(store_path)
+        # Readers get the erased store at once, and the older copies (still holding the
+        # people) are removed before the proof scans what is left.
+        snapshots.publish(store_path)
         with open_store(store_path) as store:
             _ids_table(store.con, ids)
             result.scanned_values = _verify(store, ids, visible)

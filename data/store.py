@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from data import history
+from data import history, locking, snapshots
 from data.audit import log_path
+from data.errors import StoreBusyError, StoreError
 from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
 from data.schema import TABLE_ORDER, TABLES, timestamp_columns
 
@@ -24,12 +26,7 @@ INFO_TABLE = "store_info"
 KEY_TABLE = "store_key"
 
 
-class StoreError(Exception):
-    """A store problem explained in one line for the user."""
-
-
-class StoreBusyError(StoreError):
-    """Another process holds the store file."""
+__all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path"]
 
 
 def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -40,16 +37,26 @@ def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 @dataclass
 class Store:
-    """An open store: a locked-down DuckDB connection and its Ibis backend."""
+    """An open store: a locked-down DuckDB connection and its Ibis backend.
+
+    A writable store holds the writer lock until closed; a read-only one reads the copy
+    published for readers (see data/snapshots.py).
+    """
 
     path: Path
     con: duckdb.DuckDBPyConnection
     backend: ibis.BaseBackend
     read_only: bool
+    _release: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        """Close the connection; the file is released for other processes."""
-        self.con.close()
+        """Close the connection; a writer publishes what it wrote and lets the next one in."""
+        try:
+            self.con.close()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
 
     def __enter__(self) -> Store:
         return self
@@ -176,14 +183,14 @@ def _ensure_key(path: Path, con: duckdb.DuckDBPyConnection) -> None:
 
 def _explain_open_error(path: Path, error: duckdb.Error) -> StoreError:
     text = str(error)
-    if "lock" in text.lower():
-        return StoreBusyError(
-            f"the store {path} is in use by another ConsentLens process "
-            "(a running dashboard or command); stop it or use another --db"
-        )
     if "not a valid DuckDB database" in text or "Serialization" in text:
         return StoreError(f"{path} is not a ConsentLens store (not a DuckDB database file)")
     return StoreError(f"cannot open the store {path}: {text.splitlines()[0]}")
+
+
+def _held_elsewhere(error: duckdb.Error) -> bool:
+    """DuckDB's refusal because a process outside the writer lock has the file open."""
+    return "lock" in str(error).lower()
 
 
 def open_store(
@@ -192,27 +199,83 @@ def open_store(
     read_only: bool = False,
     create: bool = True,
     bulk_load: bool = False,
+    task: str = "a ConsentLens write",
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Store:
     """Open (creating if needed) the store, locked down to its own folder.
 
-    `bulk_load` lets DuckDB insert in parallel, giving up the insertion order of rows read
-    without ORDER BY: for a connection that imports, not one that reports.
+    A writable store first takes the writer lock, waiting up to `wait` seconds
+    (locking.default_wait() if None; `on_wait` hears once whom it waits for) and naming
+    itself `task` to writers that wait in turn. A read-only store never waits for writers:
+    it reads the last published copy. `bulk_load` lets DuckDB insert in parallel, giving up
+    the insertion order of rows read without ORDER BY: for a connection that imports, not
+    one that reports.
     """
     resolved = resolve_path(path)
+    if read_only:
+        reading = snapshots.read(resolved, wait=wait, on_wait=on_wait)
+        return Store(resolved, reading.con, reading.backend, True, reading.close)
     if not resolved.exists():
-        if read_only or not create:
+        if not create:
             raise StoreError(f"no store at {resolved}; run `consentlens demo` or `import` first")
         resolved.parent.mkdir(parents=True, exist_ok=True)
+    wait = locking.default_wait() if wait is None else wait
+    started = time.monotonic()
+    locking.acquire(resolved, task=task, wait=wait, on_wait=on_wait)
+    try:
+        con, backend = _open_writable(resolved, bulk_load, started + wait, on_wait)
+    except BaseException:
+        locking.release(resolved)
+        raise
+
+    def release() -> None:
+        locking.release(resolved, before_unlock=lambda: _publish(resolved))
+
+    return Store(resolved, con, backend, False, release)
+
+
+def _publish(path: Path) -> None:
+    try:
+        snapshots.publish(path)
+    except OSError as error:
+        raise StoreError(
+            f"the store {path} was written, but its copy for readers could not be made "
+            f"({error.strerror or type(error).__name__}); the next reader will retry"
+        ) from None
+
+
+def _open_writable(
+    resolved: Path,
+    bulk_load: bool,
+    deadline: float,
+    on_wait: Callable[[str], None] | None,
+) -> tuple[duckdb.DuckDBPyConnection, ibis.BaseBackend]:
     config = {
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
-        "access_mode": "READ_ONLY" if read_only else "READ_WRITE",
+        "access_mode": "READ_WRITE",
         "preserve_insertion_order": not bulk_load,
     }
-    try:
-        con = duckdb.connect(str(resolved), config=config)
-    except duckdb.Error as error:
-        raise _explain_open_error(resolved, error) from None
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(resolved), config=config)
+            break
+        except duckdb.Error as error:
+            if not _held_elsewhere(error):
+                raise _explain_open_error(resolved, error) from None
+            # A process outside the writer lock (another tool, an older ConsentLens) has
+            # the file open: wait for it like for a writer.
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"the store {resolved} is held open by another process (not a ConsentLens "
+                    "writer); nothing was written. Close it and try again, or use another --db"
+                ) from None
+            if not told and on_wait is not None:
+                on_wait("waiting for another process that has the store file open")
+            told = True
+            time.sleep(locking.POLL_SECONDS)
     try:
         # Order matters: allowed_directories can only be set while external access is on,
         # and the Ibis backend sets its session options before the configuration is locked.
@@ -225,10 +288,9 @@ def open_store(
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        if not read_only:
-            _create_schema(con)
-            _ensure_key(resolved, con)
+        _create_schema(con)
+        _ensure_key(resolved, con)
     except BaseException:
         con.close()
         raise
-    return Store(resolved, con, backend, read_only)
+    return con, backend

@@ -1,7 +1,8 @@
 """What the dashboard asks of the metrics layer: the store's shape and evaluated figures.
 
-Pages never open the store themselves; they call these, which open it read-only, run one
-metric function over the canonical tables and close it again.
+Pages never open the store themselves; they call these, which read the store's current copy
+(see data/snapshots.py) through a cursor of their own, run one metric function over the
+canonical tables and end the read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import ibis
 
-from data import schema
+from data import schema, snapshots
 from data.store import StoreError, open_store, resolve_path
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json
@@ -26,10 +27,12 @@ __all__ = [
     "StoreError",
     "StoreSummary",
     "default_params",
+    "period_start_before",
     "evaluate",
     "metric_sql",
     "published",
     "store_path",
+    "store_version",
     "summarize",
 ]
 
@@ -37,6 +40,11 @@ __all__ = [
 def store_path() -> Path:
     """The store the dashboard reads ($CONSENTLENS_DB, else var/consentlens.duckdb)."""
     return resolve_path()
+
+
+def store_version(path: str | Path) -> str:
+    """The version of the store that a read opens now (a new one after every write)."""
+    return snapshots.current(Path(path)).name
 
 
 @dataclass(frozen=True)
@@ -114,16 +122,16 @@ def default_params(
     params = resolve_params((summary.first, summary.last))
     if months is None or summary.last is None:
         return params
-    start = _months_before(params.end, months)
-    start = max(start, params.start)
+    start = max(period_start_before(params.end, months), params.start)
     kwargs: dict[str, Any] = {"start": start, "as_of": params.end}
     if min_cell is not None:
         kwargs["min_cell"] = min_cell
     return resolve_params((summary.first, summary.last), filters=Filters(), **kwargs)
 
 
-def _months_before(end: date, months: int) -> date:
-    """The day after the same date `months` months earlier: a period of whole months."""
+def period_start_before(end: date, months: int) -> date:
+    """The first day of the `months` whole months that end on `end` (the day after the same
+    date `months` months earlier)."""
     year, month = divmod(end.month - 1 - months, 12)
     first = date(end.year + year, month + 1, 1)
     day = min(end.day, _month_days(first.year, first.month))

@@ -20,6 +20,7 @@ from metrics import api
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
 from metrics.suppression import publishable
+from pages import _links as links
 
 FILTERS = {  # URL key -> (label, StoreSummary attribute, Filters field)
     "jurisdiction": ("Jurisdiction", "jurisdictions", "jurisdictions"),
@@ -34,19 +35,24 @@ def store_path() -> Path:
     return api.store_path()
 
 
-def _stamp(path: Path) -> float:
-    # A new write changes the file (or its write-ahead log), and so the cache key.
-    wal = path.with_name(path.name + ".wal")
-    return max(path.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0)
+def waiting(message: str) -> None:
+    """Say that a write waits its turn behind another one (the store has one writer at a
+    time)."""
+    st.info(message[:1].upper() + message[1:] + ".", icon=":material/hourglass_top:")
+
+
+# Cached per version of the store: the copy readers see changes with every write, and so
+# does the key. A figure computed from a newer copy than its key is harmless (the next run
+# asks for the newer key); an older one never is, since a read opens the newest copy.
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _summary(path: str, stamp: float) -> api.StoreSummary:
+def _summary(path: str, version: str) -> api.StoreSummary:
     return api.summarize(path)
 
 
 @st.cache_data(show_spinner="Computing figures…", max_entries=256)
-def _evaluate(path: str, stamp: float, module: str, name: str, params: Params, args: tuple) -> Any:
+def _evaluate(path: str, version: str, module: str, name: str, params: Params, args: tuple) -> Any:
     # Shared by every user of the server: aggregates only, never a person's data.
     if module == "metrics.person":
         raise ValueError("person-level results are never cached")
@@ -64,7 +70,7 @@ def summary() -> api.StoreSummary | None:
         )
         return None
     try:
-        return _summary(str(path), _stamp(path))
+        return _summary(str(path), api.store_version(path))
     except api.StoreError as error:
         st.error(str(error))
         return None
@@ -73,7 +79,8 @@ def summary() -> api.StoreSummary | None:
 def figures(fn: Callable[..., Any], params: Params, *args: Any) -> Any:
     """fn(tables, params, *args) from metrics/, cached per store version and parameters."""
     path = store_path()
-    return _evaluate(str(path), _stamp(path), fn.__module__, fn.__name__, params, tuple(args))
+    version = api.store_version(path)
+    return _evaluate(str(path), version, fn.__module__, fn.__name__, params, tuple(args))
 
 
 def published(params: Params) -> dict[str, Any]:
@@ -101,13 +108,30 @@ def context() -> tuple[api.StoreSummary, Params]:
 # The sidebar, mirrored in the URL so that a view can be shared and reopened.
 
 
-def _url_date(key: str, low: date, high: date) -> date | None:
-    text = st.query_params.get(key)
-    try:
-        value = date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-    return value if value and low <= value <= high else None
+def _view_from_link(info: api.StoreSummary, defaults: Params, first: date, last: date) -> None:
+    """Set the sidebar from the address on a session's first run, and say what of the link
+    could not be used."""
+    query = {key: st.query_params.get_all(key) for key in st.query_params}
+    choices = {key: getattr(info, attr) for key, (_label, attr) in links.CHOICES.items()}
+    linked = links.read_link(
+        query,
+        choices,
+        first=first,
+        last=last,
+        default_start=defaults.start,
+        default_end=defaults.end,
+        period_before=lambda end: api.period_start_before(end, months=12),
+    )
+    st.session_state["period"] = (linked.start, linked.end)
+    for key in FILTERS:
+        st.session_state[key] = linked.chosen.get(key, [])
+    st.session_state["purpose"] = linked.chosen.get("purpose") or list(info.purposes)
+    if linked.notices:
+        st.warning(
+            "Some of this link could not be used:\n\n"
+            + "\n".join(f"- {notice}" for notice in linked.notices),
+            icon=":material/link_off:",
+        )
 
 
 def sidebar(info: api.StoreSummary) -> Params:
@@ -118,9 +142,7 @@ def sidebar(info: api.StoreSummary) -> Params:
     bar = st.sidebar
     bar.header("Filters")
     if "period" not in st.session_state:
-        start = _url_date("start", first, last) or defaults.start
-        end = _url_date("end", first, last) or defaults.end
-        st.session_state["period"] = (min(start, end), end)
+        _view_from_link(info, defaults, first, last)
     period = bar.date_input(
         "Period (as of its last day)",
         min_value=first,
@@ -133,12 +155,7 @@ def sidebar(info: api.StoreSummary) -> Params:
     chosen: dict[str, tuple[str, ...]] = {}
     for key, (label, options_attr, _field) in FILTERS.items():
         options = getattr(info, options_attr)
-        if key not in st.session_state:
-            st.session_state[key] = [v for v in st.query_params.get_all(key) if v in options]
         chosen[key] = tuple(bar.multiselect(label, options, key=key, placeholder="All"))
-    if "purpose" not in st.session_state:
-        wanted = [v for v in st.query_params.get_all("purpose") if v in info.purposes]
-        st.session_state["purpose"] = wanted or list(info.purposes)
     purposes = tuple(bar.multiselect("Purposes shown", info.purposes, key="purpose"))
 
     filters = Filters(**{FILTERS[k][2]: v for k, v in chosen.items()})

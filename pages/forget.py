@@ -32,8 +32,8 @@ if go:
     else:
         try:
             with st.spinner("Erasing, compacting and verifying…"):
-                result = actions.forget(identity, ids, request_id.strip())
-        except actions.ErasureError as error:
+                result = actions.forget(identity, ids, request_id.strip(), on_wait=w.waiting)
+        except actions.StoreError as error:
             st.error(str(error))
         else:
             # Aggregates are recomputed from the rewritten store from now on.

@@ -216,7 +216,7 @@ if files:
         try:
             with st.spinner("Checking every row…"):
                 report = actions.check_uploads(
-                    identity, uploads, replace=replace_all, max_bytes=max_bytes
+                    identity, uploads, replace=replace_all, max_bytes=max_bytes, on_wait=w.waiting
                 )
         except actions.StoreError as error:
             st.error(str(error))
@@ -270,6 +270,7 @@ if files:
                         replace=replace_all,
                         accept_valid=choice == "valid",
                         max_bytes=max_bytes,
+                        on_wait=w.waiting,
                     )
             except actions.StoreError as error:
                 st.error(str(error))
@@ -281,7 +282,7 @@ if files:
                     unsaved = ""
                     try:
                         for headers, mapping in to_save:
-                            actions.save_mapping(identity, headers, mapping)
+                            actions.save_mapping(identity, headers, mapping, on_wait=w.waiting)
                     except actions.StoreError as error:
                         unsaved = f" The mapping was not saved: {error}"
                     _finish(
@@ -326,7 +327,7 @@ else:
     )
     if st.button("Undo last import", disabled=not sure, key="upload_undo"):
         try:
-            undone = actions.undo_last_import(identity)
+            undone = actions.undo_last_import(identity, on_wait=w.waiting)
         except (actions.UndoError, actions.StoreError) as error:
             st.error(str(error))
         else:
