@@ -8,7 +8,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 PORT ?= 8501
 export CONSENTLENS_DB ?= $(CURDIR)/var/consentlens.duckdb
 
-.PHONY: install run test lint e2e browser bench demo clean
+.PHONY: install run test lint e2e browser bench load demo clean
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ e2e: $(E2E_STAMP) browser
 # The start-up figure drives a browser like the browser tests (said as missing without one).
 bench: $(E2E_STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# 20 browser sessions on one dashboard while the command line writes (minutes, not a test).
+load: $(E2E_STAMP) browser
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -7,8 +7,11 @@
 3. Page renders (AppTest) and start-up to the first page in a browser.
 4. Import of an analyst's 1,000,000-row customers CSV into a fresh store, in a child process:
    seconds and peak memory, against DuckDB's own `read_csv` into a table from the same file.
+5. Reads beside writes: one read through the shared instance of the readers' copy against a
+   locked-down connection opened for each read (the design before copies), both alone and
+   from 8 threads at once (with the errors each gives), and the time to publish a copy.
 
-`--only import` runs the import section alone.
+`--only import` or `--only readers` runs that section alone.
 """
 
 from __future__ import annotations
@@ -453,6 +456,73 @@ def report_import(rows: int, repeat: int, tmp: Path) -> None:
     )
 
 
+def _connection_per_read(db: Path):
+    """A read as it was before the readers' copies: its own locked-down connection."""
+    import duckdb
+
+    con = duckdb.connect(str(db), config={"access_mode": "READ_ONLY"})
+    try:
+        con.execute("SET allowed_paths = ?", [[str(db), str(db) + ".wal"]])
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con.execute("SELECT count(*) FROM customers").fetchall()
+    finally:
+        con.close()
+
+
+def _shared_read(db: Path):
+    with open_store(db, read_only=True) as store:
+        return store.con.execute("SELECT count(*) FROM customers").fetchall()
+
+
+def _threaded(fn, threads: int, each: int) -> tuple[float, int]:
+    """Seconds for `threads` threads calling fn `each` times at once, and the errors seen."""
+    import threading
+
+    errors = []
+
+    def work():
+        for _ in range(each):
+            try:
+                fn()
+            except Exception as error:  # noqa: BLE001 - counted
+                errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - started, len(errors)
+
+
+def report_readers(db: Path, label: str) -> None:
+    """Section 5 on the store at `db`."""
+    import shutil
+
+    from data import locking, snapshots
+
+    print(f"\nReads beside writes, {label} ({db.stat().st_size / 2**20:,.0f} MiB store file)")
+    shutil.rmtree(snapshots.folder(db), ignore_errors=True)
+    started = time.perf_counter()
+    with locking.writing(db, task="the benchmark"):
+        snapshots.publish(db)
+    line("publish the readers' copy (once per write)", f"{time.perf_counter() - started:.2f} s")
+    _shared_read(db)
+    shared = median_time(lambda: _shared_read(db), 50)
+    per_read = median_time(lambda: _connection_per_read(db), 50)
+    line("one read, shared instance of the copy", f"{shared * 1000:.1f} ms", "median of 50")
+    line("one read, a connection of its own (before)", f"{per_read * 1000:.1f} ms")
+    for name, fn in (
+        ("shared instance", _shared_read),
+        ("connection per read", _connection_per_read),
+    ):
+        seconds, errors = _threaded(lambda fn=fn: fn(db), 8, 25)
+        line(f"8 threads x 25 reads, {name}", f"{seconds:.2f} s", f"{errors} failed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -461,13 +531,22 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=50_000, help="the demo-sized store")
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--import-repeat", type=int, default=2)
-    parser.add_argument("--only", choices=["import"], help="run one section only")
+    parser.add_argument("--only", choices=["import", "readers"], help="run one section only")
     args = parser.parse_args()
     n = args.customers
     print(f"ConsentLens benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {n:,} customers")
     with tempfile.TemporaryDirectory(prefix="consentlens-bench-") as tmp:
         if args.only == "import":
             report_import(args.import_rows, args.import_repeat, Path(tmp))
+            return
+        if args.only == "readers":
+            small = Path(tmp) / "small.duckdb"
+            subprocess.run(
+                [sys.executable, "-m", "consentlens", "--db", str(small), "demo",
+                 "--customers", str(args.small)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            report_readers(small, f"{args.small:,} customers")
             return
         db = Path(tmp) / "bench.duckdb"
         gen = bench_generation(n, db)
@@ -528,6 +607,8 @@ def main() -> None:
             "target < 15 s",
         )
         report_pages(f"{n:,} customers", bench_pages(db, 3))
+        report_readers(small, f"{args.small:,} customers")
+        report_readers(db, f"{n:,} customers")
 
 
 if __name__ == "__main__":

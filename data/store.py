@@ -50,7 +50,8 @@ class Store:
     _release: Callable[[], None] | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        """Close the connection; a writer publishes what it wrote and lets the next one in."""
+        """Close the connection; a writer publishes what it wrote and lets the next one in
+        (close it in the thread that opened it: the lock is that thread's)."""
         try:
             self.con.close()
         finally:

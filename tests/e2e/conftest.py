@@ -62,13 +62,26 @@ def demo_store(tmp_path_factory) -> Path:
     return path
 
 
+class ServerURL(str):
+    """A running server's base URL, with the process id of the server."""
+
+    pid: int
+
+
 @contextmanager
 def streamlit_server(
-    store: Path, *, port: int | None = None, args: Sequence[str] = (), env: dict | None = None
-) -> Iterator[str]:
-    """`python -m consentlens.dashboard` on loopback over `store`; yields its base URL."""
+    store: Path,
+    *,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    env: dict | None = None,
+    log: Path | None = None,
+) -> Iterator[ServerURL]:
+    """`python -m consentlens.dashboard` on loopback over `store`; yields its base URL. The
+    server's output goes to `log` if given."""
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
             sys.executable,
@@ -86,15 +99,18 @@ def streamlit_server(
         ],
         cwd=ROOT,
         env={**os.environ, "CONSENTLENS_DB": str(store), **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
+    url.pid = process.pid
     try:
         _wait_healthy(url, process)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
+        if log:
+            output.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from data.generator import generate
@@ -56,3 +59,47 @@ def test_erasure_needs_confirmation(app, own_store):
     at.text_area(key="erase_ids").input(person)
     at.button[0].click().run()
     assert at.error[0].value == "Tick the confirmation first."
+
+
+def test_an_erasure_waits_for_another_writer_then_erases(app, own_store):
+    path, person = own_store
+    at = app("pages/forget.py")
+    at.text_area(key="erase_ids").input(person)
+    at.checkbox(key="erase_ok").check()
+    # Another writer (an import in another session) holds the store for a moment.
+    holding = threading.Event()
+
+    def other_writer() -> None:
+        with open_store(path, task="consentlens import"):
+            holding.set()
+            time.sleep(1.5)
+
+    other = threading.Thread(target=other_writer)
+    other.start()
+    holding.wait(timeout=30)
+    try:
+        at.button[0].click().run()
+    finally:
+        other.join()
+    assert not at.exception
+    [waited] = [i.value for i in at.info if i.value.startswith("Waiting for")]
+    assert waited.startswith("Waiting for consentlens import (process ")
+    assert at.success[0].value.startswith("Erased 1 person(s) and verified")
+
+
+def test_an_erasure_that_waits_too_long_says_so_and_erases_nothing(app, own_store, monkeypatch):
+    path, person = own_store
+    monkeypatch.setenv("CONSENTLENS_WAIT", "0.5")
+    at = app("pages/forget.py")
+    at.text_area(key="erase_ids").input(person)
+    at.checkbox(key="erase_ok").check()
+    with open_store(path, task="consentlens demo"):
+        at.button[0].click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith(
+        "gave up after waiting 0.5 s for consentlens demo (process "
+    )
+    with open_store(path, read_only=True) as store:
+        assert store.con.execute(
+            "SELECT count(*) FROM customers WHERE customer_id = ?", [person]
+        ).fetchone() == (1,)
