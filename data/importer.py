@@ -140,6 +140,30 @@ def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim(array, " \t\r\n")
 
 
+# A grant word where only a refusal can be meant: left to the decision check to reject.
+CONTRADICTION = "?"
+
+
+def flag_decisions(values: pa.ChunkedArray, *, opts_out: bool) -> pa.ChunkedArray:
+    """The decision texts of a flag column's trimmed values, empty for no decision.
+
+    Opt-in columns keep their words, except that "not subscribed" is no decision. In an
+    opt-out column yes means withdrawn (ingest makes it denied without an earlier grant),
+    no, empty or "not subscribed" no decision, and a grant word is a contradiction: never a
+    grant."""
+    lower = pc.utf8_lower(values)
+    unasked = pc.is_in(lower, pa.array(schema.NOT_SUBSCRIBED))
+    if not opts_out:
+        return pc.if_else(unasked, "", values)
+    granted = (
+        schema.DECISION_SYNONYMS[schema.GRANTED] + schema.EXTRACT_DECISION_SYNONYMS[schema.GRANTED]
+    )
+    said_no = pc.or_(unasked, pc.is_in(lower, pa.array(schema.BOOLEAN_SYNONYMS[False])))
+    out = pc.if_else(pc.is_in(lower, pa.array(granted)), CONTRADICTION, values)
+    out = pc.if_else(said_no, "", out)
+    return pc.if_else(pc.is_in(lower, pa.array(schema.OPT_OUT_TRUE)), schema.WITHDRAWN, out)
+
+
 def _date_headers(m: ColumnMapping, src: Source, column: str, headers: list[str]) -> list[str]:
     """The file's columns a source's timestamp column is read from (none for a fixed value)."""
     if column == "occurred_at" and m.wide and src.table.name == "consent_events":
@@ -226,7 +250,9 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
     fixed = m.defaults if m.table == "consent_events" else {}
     sources = []
     for flag, purpose in m.opt_ins.items():
-        values = _trimmed(text.column(flag))
+        opts_out = m.opts_out(flag)
+        values = flag_decisions(_trimmed(text.column(flag)), opts_out=opts_out)
+        notes.append(f"{label}: {flag} read as {m.reading(flag)}")
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
         if not dated and "occurred_at" in fixed:
@@ -266,6 +292,7 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
                 headers=headers,
                 extract=True,
                 excel_serial=inspection.read.dialect.kind == "xlsx",
+                opt_out=opts_out,
             )
         )
     return sources

@@ -48,6 +48,9 @@ class Source:
     # A row whose key is already in the store is left out without being rejected: a CRM
     # list with opt-in flags brings new decisions of customers the store already has.
     skip_existing: bool = False
+    # Consent events from an opt-out column: a withdrawal with no earlier grant of the
+    # purpose for the person, in the store or the import, is a refusal (denied).
+    opt_out: bool = False
 
     def header(self, column: str) -> str:
         """The name a problem about `column` shows."""
@@ -335,6 +338,20 @@ def _stage_sql(src: Source, present: set[str], stage: str) -> str:
     return f'CREATE OR REPLACE TEMP VIEW "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
 
 
+def _refusal_sql(row: str) -> str:
+    """An opt-out's decision, of the converted row `row`: withdrawn after an earlier grant
+    of the purpose (in the store, or written earlier by this import), else denied."""
+    granted = (
+        f"SELECT 1 FROM consent_events AS g WHERE g.customer_id = {row}.customer_id "
+        f"AND g.purpose = {row}.purpose AND g.decision = '{schema.GRANTED}' "
+        f"AND g.occurred_at < {row}.occurred_at"
+    )
+    return (
+        f"CASE WHEN {row}.decision = '{schema.WITHDRAWN}' AND NOT EXISTS ({granted}) "
+        f"THEN '{schema.DENIED}' ELSE {row}.decision END"
+    )
+
+
 def _insert_sql(
     src: Source, present: set[str], stage: str, import_id: int, *, all_rows: bool
 ) -> str:
@@ -343,9 +360,15 @@ def _insert_sql(
     cols = ", ".join(f'"{c}"' for c in src.table.column_names)
     converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
     kept = "" if all_rows else f" WHERE {_kept_sql(src, stage)}"
+    rows = f"SELECT {converted} FROM {_text(stage)}{kept}"
+    if src.opt_out:
+        outer = ", ".join(
+            _refusal_sql("n") if c == "decision" else f'n."{c}"' for c in src.table.column_names
+        )
+        rows = f"SELECT {outer} FROM ({rows}) AS n"
     return (
         f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
-        f"SELECT {converted}, {import_id} FROM {_text(stage)}{kept}"
+        f"SELECT *, {import_id} FROM ({rows})"
     )
 
 
@@ -530,7 +553,8 @@ def check_and_write(
     con = store.con
     found = list(problems)
     order = {name: i for i, name in enumerate(schema.TABLE_ORDER)}
-    indexed = sorted(enumerate(sources), key=lambda s: order[s[1].table.name])
+    # Opt-outs go in after every other consent event: a grant of this import precedes them.
+    indexed = sorted(enumerate(sources), key=lambda s: (order[s[1].table.name], s[1].opt_out))
     staged: list[tuple[Source, str]] = []
     present_of: dict[str, set[str]] = {}
     registered: list[str] = []

@@ -66,7 +66,8 @@ class ColumnMapping:
     `columns` maps a file header to a column of `table`; `opt_ins` maps a header holding
     yes/no flags to the purpose it decides; each flag takes its date from `opt_in_dates`,
     else from `decided_at`; `event_columns` maps headers to other consent_events columns
-    (source, method, ...) for the events of the wide form.
+    (source, method, ...) for the events of the wide form. `polarity` says of a flag header
+    whether yes means consent (`opt_in`, the default) or its refusal (`opt_out`).
     """
 
     table: str
@@ -79,6 +80,24 @@ class ColumnMapping:
     # One value for every row, for columns the file lacks: a CRM list without a sign-up date,
     # a newsletter export that is all about one purpose, orders in one currency.
     defaults: dict[str, str] = field(default_factory=dict)
+    polarity: dict[str, str] = field(default_factory=dict)
+
+    def opts_out(self, flag: str) -> bool:
+        """Whether yes in the flag column `flag` means the person opted out."""
+        return self.polarity.get(flag) == schema.OPT_OUT
+
+    def reading(self, flag: str) -> str:
+        """How the flag column `flag` is read, in words for the report and the page."""
+        purpose = self.opt_ins[flag]
+        if self.opts_out(flag):
+            return (
+                f"an opt-out of {purpose}: yes means withdrawn (denied without an earlier "
+                "grant), no or empty no decision"
+            )
+        return (
+            f"an opt-in of {purpose}: yes means granted, no denied, empty or not subscribed "
+            "no decision"
+        )
 
     @property
     def wide(self) -> bool:
@@ -112,6 +131,7 @@ class ColumnMapping:
             {fix(h): c for h, c in self.event_columns.items()},
             self.date_order,
             dict(self.defaults),
+            {fix(h): p for h, p in self.polarity.items()},
         )
 
     def to_json(self) -> str:
@@ -133,7 +153,7 @@ class ColumnMapping:
 
     def check(self) -> None:
         """Raise ValueError if the mapping names an unknown table, column or purpose."""
-        for name in ("columns", "opt_ins", "opt_in_dates", "event_columns", "defaults"):
+        for name in ("columns", "opt_ins", "opt_in_dates", "event_columns", "defaults", "polarity"):
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -164,6 +184,13 @@ class ColumnMapping:
         for flag in self.opt_in_dates:
             if flag not in self.opt_ins:
                 raise ValueError(f"{flag} has a date column but is not mapped as an opt-in flag")
+        for flag, polarity in self.polarity.items():
+            if flag not in self.opt_ins:
+                raise ValueError(f"{flag} has a polarity but is not mapped as a flag (opt_ins)")
+            if polarity not in schema.POLARITIES:
+                raise ValueError(
+                    f"column {flag!r}: polarity must be {' or '.join(schema.POLARITIES)}"
+                )
         from_flags = sorted(set(FROM_FLAGS) & set(targets))
         if self.opt_ins and self.table == "consent_events" and from_flags:
             raise ValueError(
@@ -214,15 +241,27 @@ def _rank(table: str, column: str, header: str) -> int:
     return 1 + words.index(header) if header in words else 10_000
 
 
-def purpose_of(header: str) -> str | None:
-    """The purpose an opt-in flag header decides ("email_opt_in" -> email_marketing)."""
-    name = normalise(header)
-    for purpose, words in schema.PURPOSE_WORDS.items():
-        for word in words:
-            for flag in schema.FLAG_WORDS:
-                if name in (f"{word}_{flag}", f"{flag}_{word}"):
-                    return purpose
+def flag_of(header: str) -> tuple[str, str] | None:
+    """The purpose a flag header decides and its polarity: "email_opt_in" is an opt-in of
+    email_marketing, "Unsubscribed from all email" an opt-out of it; None for other headers."""
+    filler = set(schema.FLAG_FILLER_WORDS)
+    name = "_".join(w for w in normalise(header).split("_") if w not in filler)
+    for polarity, flags in (
+        (schema.OPT_OUT, schema.OPT_OUT_FLAG_WORDS),
+        (schema.OPT_IN, schema.FLAG_WORDS),
+    ):
+        for purpose, words in schema.PURPOSE_WORDS.items():
+            for word in words:
+                for flag in flags:
+                    if name in (f"{word}_{flag}", f"{flag}_{word}"):
+                        return purpose, polarity
     return None
+
+
+def purpose_of(header: str) -> str | None:
+    """The purpose a flag header decides ("email_opt_in" -> email_marketing)."""
+    found = flag_of(header)
+    return found[0] if found else None
 
 
 def _flag_date(flag: str, headers: Sequence[str]) -> str | None:
@@ -253,13 +292,16 @@ def _columns_for(table: str, headers: Sequence[str], taken: set[str]) -> dict[st
 def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
     """The mapping of `headers` onto `table` by names, synonyms and opt-in flags."""
     opt_ins: dict[str, str] = {}
+    polarity: dict[str, str] = {}
     dates: dict[str, str] = {}
     decided_at = None
     if table in WIDE_TABLES:
         for header in headers:
-            purpose = purpose_of(header)
-            if purpose and purpose not in opt_ins.values():
-                opt_ins[header] = purpose
+            found = flag_of(header)
+            if found and found[0] not in opt_ins.values():
+                opt_ins[header] = found[0]
+                if found[1] == schema.OPT_OUT:
+                    polarity[header] = schema.OPT_OUT
                 own = _flag_date(header, headers)
                 if own:
                     dates[header] = own
@@ -281,7 +323,9 @@ def auto_mapping(table: str, headers: Sequence[str]) -> ColumnMapping:
             for h, c in _columns_for("consent_events", headers, rest).items()
             if c in EVENT_DETAILS
         }
-    return ColumnMapping(table, columns, opt_ins, dates, decided_at, event_columns)
+    return ColumnMapping(
+        table, columns, opt_ins, dates, decided_at, event_columns, polarity=polarity
+    )
 
 
 def guess_table(file_name: str, headers: Sequence[str]) -> str | None:
@@ -453,6 +497,10 @@ def synonyms_markdown() -> str:
     for purpose, words in schema.PURPOSE_WORDS.items():
         lines.append(f"| `{purpose}` | {', '.join(f'`{w}`' for w in words)} |")
     flags = ", ".join(f"`{w}`" for w in schema.FLAG_WORDS)
+    out_flags = ", ".join(f"`{w}`" for w in schema.OPT_OUT_FLAG_WORDS)
+    filler = ", ".join(f"`{w}`" for w in schema.FLAG_FILLER_WORDS)
+    unasked = ", ".join(f"`{w}`" for w in schema.NOT_SUBSCRIBED)
+    out_true = ", ".join(f"`{w}`" for w in schema.OPT_OUT_TRUE)
     dates = ", ".join(f"`{w}`" for w in schema.WIDE_DATE_SYNONYMS)
     own = ", ".join(f"`{w}`" for w in schema.FLAG_DATE_WORDS)
     extra = "; ".join(
@@ -461,7 +509,15 @@ def synonyms_markdown() -> str:
     )
     lines += [
         "",
-        f"Flag words (after or before the purpose word): {flags}.",
+        f"Opt-in flag words (after or before the purpose word): {flags}.",
+        f"Opt-out flag words: {out_flags} (words between them and the purpose word that are "
+        f"left out: {filler}, so `Unsubscribed from all email` is an opt-out of "
+        "`email_marketing`). In an opt-out column "
+        f"{out_true} mean the person opted out: `withdrawn`, or `denied` when neither the "
+        "store nor the import holds an earlier grant of the purpose for them; any other "
+        "yes/no word, or an empty cell, records no decision.",
+        f"Values that record no decision in any flag column (never asked, never answered): "
+        f"{unasked}.",
         f"A flag's own date column is its name followed by {own}; the date for flags without "
         f"one: {dates}.",
         f"Decision words extracts may use besides the contract's: {extra}.",

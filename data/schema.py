@@ -512,11 +512,25 @@ PURPOSE_WORDS: dict[str, tuple[str, ...]] = {
     "analytics": ("analytics", "tracking", "measurement"),
     "third_party_sharing": (
         "third_party_sharing", "third_party", "data_sharing", "partner_sharing", "sharing",
+        "sell", "sale", "selling",
     ),
 }  # fmt: skip
+# A flag's polarity: an opt-in column says yes to the purpose, an opt-out column says no.
+OPT_IN, OPT_OUT = "opt_in", "opt_out"
+POLARITIES: tuple[str, ...] = (OPT_IN, OPT_OUT)
 FLAG_WORDS: tuple[str, ...] = (
     "opt_in", "optin", "opted_in", "consent", "consented", "permission", "subscribed",
     "allowed",
+)  # fmt: skip
+# Opt-out columns: "email_opt_out", "Unsubscribed from all email", "Do not sell my data".
+OPT_OUT_FLAG_WORDS: tuple[str, ...] = (
+    "opt_out", "optout", "opted_out", "unsubscribed", "unsubscribe", "do_not", "dont",
+    "blocked", "suppressed",
+)  # fmt: skip
+# Words a flag header may carry between its flag and purpose words ("Unsubscribed from all
+# email", "Do not sell my personal information").
+FLAG_FILLER_WORDS: tuple[str, ...] = (
+    "from", "all", "my", "of", "to", "the", "personal", "info", "information", "data",
 )  # fmt: skip
 # A purpose flag's own date: the flag's header followed by one of these.
 FLAG_DATE_WORDS: tuple[str, ...] = ("date", "at", "timestamp", "updated", "time")
@@ -529,6 +543,16 @@ WIDE_DATE_SYNONYMS: tuple[str, ...] = (
 # only, so canonical files keep exactly the contract's rules.
 EXTRACT_DECISION_SYNONYMS: dict[str, tuple[str, ...]] = {
     GRANTED: ("opted_in", "opted-in", "subscribed", "on", "checked", "x", "consented"),
-    DENIED: ("opted_out", "opted-out", "off", "unchecked", "not_subscribed", "never_subscribed"),
+    DENIED: ("opted_out", "opted-out", "off", "unchecked"),
     WITHDRAWN: ("unsubscribed", "withdrew", "revoked_consent", "cancelled"),
 }
+# A flag value that records no decision: the person was never asked or never answered.
+NOT_SUBSCRIBED: tuple[str, ...] = (
+    "not_subscribed", "never_subscribed", "non_subscribed", "not subscribed", "never subscribed",
+)  # fmt: skip
+# In an opt-out column, the values that say the person opted out (the rest of the yes/no
+# words, and an empty cell, say they did not: no decision).
+OPT_OUT_TRUE: tuple[str, ...] = (
+    *BOOLEAN_SYNONYMS[True], "opted_out", "opted-out", "opt_out", "opt-out", "unsubscribed", "x",
+    "checked", "on",
+)  # fmt: skip

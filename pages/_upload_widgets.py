@@ -21,6 +21,7 @@ from data.problems import problems_csv as shared_problems_csv
 
 IGNORE = "(ignore)"
 OPT_IN = "opt-in flag: "
+OPT_OUT = "opt-out flag: "
 FLAG_DATE = "date of the flag "
 EVERY_FLAG_DATE = "date of every opt-in flag"
 EVENT = "consent event: "
@@ -44,10 +45,12 @@ def wide_capable(table: str) -> bool:
 
 
 def targets(table: str, headers: Sequence[str], mapping: ColumnMapping | None) -> list[str]:
-    """What a header can be imported as: a column of `table`, an opt-in flag, a flag's date."""
+    """What a header can be imported as: a column of `table`, an opt-in or opt-out flag, a
+    flag's date."""
     options = [IGNORE, *schema.TABLES[table].column_names]
     if wide_capable(table):
         options += [OPT_IN + p for p in schema.PURPOSES]
+        options += [OPT_OUT + p for p in schema.PURPOSES]
         flags = [h for h in headers if purpose_of(h) or (mapping and h in mapping.opt_ins)]
         options += [EVERY_FLAG_DATE, *(FLAG_DATE + f for f in flags)]
     if table == "customers":
@@ -60,7 +63,9 @@ def mapping_rows(headers: Sequence[str], mapping: ColumnMapping | None) -> pd.Da
     chosen: dict[str, str] = {}
     if mapping is not None:
         chosen |= dict(mapping.columns)
-        chosen |= {h: OPT_IN + p for h, p in mapping.opt_ins.items()}
+        chosen |= {
+            h: (OPT_OUT if mapping.opts_out(h) else OPT_IN) + p for h, p in mapping.opt_ins.items()
+        }
         chosen |= {d: FLAG_DATE + f for f, d in mapping.opt_in_dates.items()}
         if mapping.decided_at:
             chosen[mapping.decided_at] = EVERY_FLAG_DATE
@@ -77,6 +82,7 @@ def mapping_from_rows(
     """
     columns: dict[str, str] = {}
     opt_ins: dict[str, str] = {}
+    polarity: dict[str, str] = {}
     opt_in_dates: dict[str, str] = {}
     decided_at: str | None = None
     event_columns: dict[str, str] = {}
@@ -86,6 +92,9 @@ def mapping_from_rows(
             continue
         if target.startswith(OPT_IN):
             opt_ins[header] = target.removeprefix(OPT_IN)
+        elif target.startswith(OPT_OUT):
+            opt_ins[header] = target.removeprefix(OPT_OUT)
+            polarity[header] = schema.OPT_OUT
         elif target == EVERY_FLAG_DATE:
             if decided_at is not None:
                 raise ValueError(f"only one column can be the {EVERY_FLAG_DATE}")
@@ -104,6 +113,7 @@ def mapping_from_rows(
         "decided_at": decided_at,
         "event_columns": event_columns,
         "date_order": date_order,
+        "polarity": polarity,
     }
     mapping = replace(base, **fields) if base is not None and base.table == table else None
     mapping = mapping or ColumnMapping(**fields)

@@ -81,7 +81,8 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
                 uw.TARGET,
                 options=uw.targets(table, current.headers, current.mapping),
                 required=True,
-                help="A column of the table, or for opt-in flags the purpose they decide",
+                help="A column of the table, or for opt-in and opt-out flags the purpose they "
+                "decide",
             ),
         },
         hide_index=True,
@@ -106,8 +107,9 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
     if ignored:
         st.markdown(f"**Not imported (ignored):** {uw.md(', '.join(ignored))}")
     if mapping.wide:
-        flags = uw.md(", ".join(f"{h} → {p}" for h, p in mapping.opt_ins.items()))
-        st.markdown(f"**Wide consent form:** every filled flag becomes a consent event ({flags}).")
+        st.markdown("**Wide consent form:** every filled flag becomes a consent event.")
+        for header in mapping.opt_ins:
+            st.markdown("- " + uw.md(f"{header}: read as {mapping.reading(header)}"))
     left, right = st.columns([3, 1])
     save = left.checkbox(
         "Save this mapping for files with these headers",

@@ -331,3 +331,34 @@ def test_a_report_is_not_acted_on_once_the_files_or_the_mode_change(app, store):
     assert [i.value for i in at.info] == [stale]
     button(at, "Check").click().run()
     assert "**Rows read 6 = accepted 6 + rejected 0**" in markdown(at)
+
+
+def test_an_opt_out_column_is_shown_and_imported_as_an_opt_out(app, store):
+    with open_store(store, read_only=True) as s:
+        [(person,)] = s.con.execute(
+            "SELECT customer_id FROM customers ORDER BY customer_id DESC LIMIT 1"
+        ).fetchall()
+        [(granted_before,)] = s.con.execute(
+            "SELECT count(*) > 0 FROM consent_events WHERE customer_id = ? AND purpose = "
+            "'email_marketing' AND decision = 'granted' AND occurred_at < TIMESTAMP '2024-05-01'",
+            [person],
+        ).fetchall()
+    body = f"customer_id,Unsubscribed from all email,last_updated\n{person},true,2024-05-01\n"
+    at = uploaded(app, "email_preferences.csv", body.encode())
+    mapping = at.data_editor[0].value
+    targets = dict(zip(mapping[uw.HEADER], mapping[uw.TARGET], strict=True))
+    assert targets["Unsubscribed from all email"] == uw.OPT_OUT + "email_marketing"
+    assert (
+        "- Unsubscribed from all email: read as an opt-out of email\\_marketing: yes means "
+        "withdrawn \\(denied without an earlier grant\\), no or empty no decision"
+    ) in markdown(at)
+    button(at, "Check").click().run()
+    button(at, "Import").click().run()
+    assert not at.exception
+    with open_store(store, read_only=True) as s:
+        latest = s.con.execute(
+            "SELECT decision FROM consent_events WHERE customer_id = ? AND purpose = "
+            "'email_marketing' AND occurred_at = TIMESTAMP '2024-05-01'",
+            [person],
+        ).fetchall()
+    assert latest == [("withdrawn",) if granted_before else ("denied",)]
