@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,7 @@ def check_uploads(
     *,
     replace: bool,
     max_bytes: int,
+    decided_at: date | None = None,
     on_wait: Waiting = None,
 ) -> ImportReport:
     """The validation report of importing `uploads` (its valid rows), writing nothing."""
@@ -195,6 +196,7 @@ def check_uploads(
             dry_run=True,
             actor=identity.name,
             max_bytes=max_bytes,
+            decided_at=decided_at,
         )
 
 
@@ -205,6 +207,7 @@ def import_uploads(
     replace: bool,
     accept_valid: bool,
     max_bytes: int,
+    decided_at: date | None = None,
     on_wait: Waiting = None,
 ) -> ImportReport:
     """Import `uploads` in one recorded transaction: all rows, or with `accept_valid` the
@@ -219,6 +222,7 @@ def import_uploads(
             dry_run=False,
             actor=identity.name,
             max_bytes=max_bytes,
+            decided_at=decided_at,
         )
     outcome = report.outcome
     who = {"actor": identity.name, "role": identity.role}

@@ -213,6 +213,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 max_bytes=args.max_size * 1024 * 1024,
                 progress=lambda message: _say(f"  {message}"),
                 guess=False,
+                decided_at=args.decided_at,
             )
             outcome, notes = report.outcome, report.notes
             _print_report(report, mapping_shown=True)
@@ -481,6 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="import the valid rows and report the rest (default: any rejected row refuses all)",
     )
     imp.add_argument("--replace", action="store_true", help="empty the store first")
+    imp.add_argument(
+        "--decided-at",
+        type=_date,
+        metavar="DATE",
+        help="date of the consent decisions of rows that give none (without it such rows "
+        "are rejected)",
+    )
     imp.add_argument("--problems-csv", metavar="FILE", help="also write the problems as CSV")
     imp.add_argument(
         "--max-size",

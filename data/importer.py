@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -230,8 +230,18 @@ def _source(
     )
 
 
-def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str]) -> list[Source]:
-    """One consent_events source per opt-in column: the rows whose flag is filled in."""
+NO_DECISION_DATE = (
+    "no decision date: the file gives none for this row; give the import one "
+    "(--decided-at DATE, or the page's decision date)"
+)
+
+
+def _wide_sources(
+    inspection: Inspection, unit: str, decided_at: str | None, notes: list[str]
+) -> list[Source]:
+    """One consent_events source per flag column: the rows whose flag is filled in, dated by
+    the flag's own date, else the row's general one, else the import's `decided_at`; the
+    time of the import is never a decision's time."""
     m = inspection.mapping
     text = inspection.read.table
     label = inspection.extract.name
@@ -255,19 +265,16 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
         notes.append(f"{label}: {flag} read as {m.reading(flag)}")
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
-        if not dated and "occurred_at" in fixed:
-            date = _constant(fixed["occurred_at"], rows)
-        elif not dated:
-            date = _constant(stamp, rows)
+        fallback = fixed.get("occurred_at") or decided_at or ""
+        date = _constant(fallback, rows)
+        for header in reversed(dated):
+            column = text.column(header)
+            date = pc.if_else(pc.equal(_trimmed(column), ""), date, column)
+        if not dated:
             notes.append(
-                f"{label}: no date column for {flag}: its decisions are dated at the import "
-                f"({stamp} UTC)"
+                f"{label}: no date column for {flag}: "
+                + (f"its decisions are dated {fallback}" if fallback else "its rows need a date")
             )
-        elif len(dated) == 1:
-            date = text.column(dated[0])
-        else:
-            first, second = (text.column(h) for h in dated)
-            date = pc.if_else(pc.equal(_trimmed(first), ""), second, first)
         columns = {
             "customer_id": text.column(id_header),
             "purpose": _constant(purpose, rows),
@@ -293,6 +300,7 @@ def _wide_sources(inspection: Inspection, unit: str, stamp: str, notes: list[str
                 extract=True,
                 excel_serial=inspection.read.dialect.kind == "xlsx",
                 opt_out=opts_out,
+                missing={"occurred_at": NO_DECISION_DATE},
             )
         )
     return sources
@@ -307,9 +315,10 @@ def _missing(inspection: Inspection) -> list[str]:
 
 
 def plan(
-    con: duckdb.DuckDBPyConnection, inspection: Inspection
+    con: duckdb.DuckDBPyConnection, inspection: Inspection, decided_at: date | None = None
 ) -> tuple[list[Source], Tally, list[Problem], list[str]]:
-    """The sources a file becomes, its tally, the problems found so far and notes."""
+    """The sources a file becomes, its tally, the problems found so far and notes;
+    `decided_at` dates the decisions of rows that give no date of their own."""
     read = inspection.read
     label = inspection.extract.name
     unit = read.problems[0].unit if read.problems else "line"
@@ -365,8 +374,8 @@ def plan(
         customers.skip_existing = m.wide
         sources.append(customers)
     if m.wide:
-        stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
-        sources += _wide_sources(inspection, unit, stamp, notes)
+        day = decided_at.isoformat() if decided_at else None
+        sources += _wide_sources(inspection, unit, day, notes)
     readings: dict[tuple[str, ...], mp.DateReading | None] = {}
     for src in sources:
         _dated(con, src, inspection, readings, notes)
@@ -384,12 +393,13 @@ def run_import(
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[str], None] | None = None,
     guess: bool = True,
+    decided_at: date | None = None,
 ) -> ImportReport:
     """Read, map and check the files, then import them in one transaction (or report why not).
 
     Nothing is written when `dry_run`, when a file cannot be read or mapped, or when a row
     is rejected and not `accept_valid`; with it, the valid rows go in and the rest are
-    reported.
+    reported. `decided_at` dates the consent decisions of rows that give no date.
     """
     say = progress or (lambda _: None)
     # Checksums are hashed on a second thread while the files are read (hashlib lets go of
@@ -400,7 +410,9 @@ def run_import(
         for extract in extracts:
             say(f"reading {extract.name}")
             inspections.append(inspect(store.con, extract, max_bytes=max_bytes, guess=guess))
-        return _import(store, inspections, sums, replace, accept_valid, dry_run, actor, say)
+        return _import(
+            store, inspections, sums, replace, accept_valid, dry_run, actor, say, decided_at
+        )
 
 
 def _import(
@@ -412,6 +424,7 @@ def _import(
     dry_run: bool,
     actor: str,
     say: Callable[[str], None],
+    decided_at: date | None,
 ) -> ImportReport:
     sources: list[Source] = []
     tallies: dict[str, Tally] = {}
@@ -419,7 +432,7 @@ def _import(
     notes: list[str] = []
     files = []
     for inspection, summed in zip(inspections, sums, strict=True):
-        got_sources, tally, got_problems, got_notes = plan(store.con, inspection)
+        got_sources, tally, got_problems, got_notes = plan(store.con, inspection, decided_at)
         label = inspection.extract.name
         if label in tallies:
             # Problems name files by name: two files of one name could not be told apart, so

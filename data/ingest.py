@@ -51,6 +51,9 @@ class Source:
     # Consent events from an opt-out column: a withdrawal with no earlier grant of the
     # purpose for the person, in the store or the import, is a refusal (denied).
     opt_out: bool = False
+    # Column -> why a row without a value is rejected, where more can be said than that it
+    # is required (a decision without a date: the import can be given one).
+    missing: dict[str, str] = field(default_factory=dict)
 
     def header(self, column: str) -> str:
         """The name a problem about `column` shows."""
@@ -301,11 +304,8 @@ def _values(src: Source, present: set[str]) -> dict[str, tuple[str, str]]:
             # Every kind converts a non-empty text to a value or gives a reason, so a
             # missing value is an empty text (tested here without converting it again).
             raw = f"coalesce(\"{col.name}\", '')"
-            missing = (
-                f"CASE WHEN {raw} = '' THEN 'required value is missing' END"
-                if col.name in present
-                else "'required value is missing'"
-            )
+            why = _literal(src.missing.get(col.name, "required value is missing"))
+            missing = f"CASE WHEN {raw} = '' THEN {why} END" if col.name in present else why
             reason = f"coalesce({reason}, {missing})" if reason else missing
         if col.kind is Kind.BOOLEAN:
             value = f"coalesce({value}, false)"

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 import pandas as pd
 
@@ -121,6 +122,18 @@ def mapping_from_rows(
     return mapping
 
 
+def date_in_name(names: Sequence[str]) -> date | None:
+    """A date a file's name carries (`export_2024-05-31.csv`, `subscribed_20240531.csv`): the
+    first one found, as the decision date of rows that give none."""
+    for name in names:
+        for found in re.finditer(r"(?<!\d)(20\d\d)[-_.]?(\d\d)[-_.]?(\d\d)(?!\d)", name):
+            try:
+                return date(*(int(part) for part in found.groups()))
+            except ValueError:
+                continue
+    return None
+
+
 @dataclass(frozen=True)
 class Checked:
     """A validation report kept between reruns: what it was made from (`key`) and its
@@ -138,11 +151,17 @@ class Checked:
         return cls(key, report.outcome, list(report.notes), tables)
 
 
-def plan_key(file_ids: Sequence[str], uploads: Sequence[Upload], replace_all: bool) -> str:
+def plan_key(
+    file_ids: Sequence[str],
+    uploads: Sequence[Upload],
+    replace_all: bool,
+    decided_at: date | None = None,
+) -> str:
     """What a report depends on: the files (an upload's id is new whenever a file is
-    uploaded, so its bytes need not be hashed again on every rerun), their mappings and the
-    mode."""
+    uploaded, so its bytes need not be hashed again on every rerun), their mappings, the
+    mode and the decision date."""
     digest = hashlib.sha256(b"replace" if replace_all else b"append")
+    digest.update(f"\x1f{decided_at}".encode())
     for file_id in file_ids:
         digest.update(f"\x1f{file_id}".encode())
     for u in uploads:

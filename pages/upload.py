@@ -213,12 +213,27 @@ if files:
         "Replace: every table is emptied before the import (undoing it puts them back)",
         key="upload_replace_ok",
     )
-    key = uw.plan_key([file.file_id for file in files], uploads, replace_all)
+    decided_at = None
+    if any(u.mapping is not None and u.mapping.wide for u in uploads):
+        decided_at = st.date_input(
+            "Decision date of flags the file does not date",
+            value=uw.date_in_name([file.name for file in files]),
+            key=f"upload_decided_at_{st.session_state.get('upload_generation', 0)}",
+            help="The day the consent decisions of rows without a date of their own were "
+            "made (filled in from a date in the file's name). Without it such rows are "
+            "rejected: the time of the import is never taken for a decision's.",
+        )
+    key = uw.plan_key([file.file_id for file in files], uploads, replace_all, decided_at)
     if st.button("Check", type="primary", disabled=not ready, key="upload_check"):
         try:
             with st.spinner("Checking every row…"):
                 report = actions.check_uploads(
-                    identity, uploads, replace=replace_all, max_bytes=max_bytes, on_wait=w.waiting
+                    identity,
+                    uploads,
+                    replace=replace_all,
+                    max_bytes=max_bytes,
+                    decided_at=decided_at,
+                    on_wait=w.waiting,
                 )
         except actions.StoreError as error:
             st.error(str(error))
@@ -272,6 +287,7 @@ if files:
                         replace=replace_all,
                         accept_valid=choice == "valid",
                         max_bytes=max_bytes,
+                        decided_at=decided_at,
                         on_wait=w.waiting,
                     )
             except actions.StoreError as error:

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -278,7 +278,8 @@ def test_crm_consent_export_becomes_consent_events(store, tmp_path):
     refused = run_import(store, [Extract.from_path(export, table="consent_events")])
     assert not refused.outcome.written
     assert [str(p).split(", ", 1)[1] for p in refused.problems] == [
-        "line 5, column email_opt_in_date: required value is missing"
+        "line 5, column email_opt_in_date: no decision date: the file gives none for this row; "
+        "give the import one (--decided-at DATE, or the page's decision date)"
     ]
     report = run_import(
         store, [Extract.from_path(export, table="consent_events")], accept_valid=True
@@ -310,7 +311,10 @@ def test_a_crm_list_with_flags_gives_customers_and_their_events(store, tmp_path)
             ["C-3", "04/02/2024", "c@example.org", "maybe", "N"],
         ],
     )
-    report = run_import(store, [Extract.from_path(path)], accept_valid=True)
+    # The file has no date for its flags: the import is given one.
+    report = run_import(
+        store, [Extract.from_path(path)], accept_valid=True, decided_at=date(2024, 4, 30)
+    )
     assert report.files[0].table == "customers"
     outcome = report.outcome
     assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (3, 2, 1)
@@ -327,16 +331,45 @@ def test_a_crm_list_with_flags_gives_customers_and_their_events(store, tmp_path)
     ).fetchall()
     assert created == [("C-1", "2024-03-25"), ("C-2", "2024-04-01")]
     decisions = store.con.execute(
-        "SELECT customer_id, purpose, decision FROM consent_events "
+        "SELECT customer_id, purpose, decision, occurred_at::VARCHAR FROM consent_events "
         f'WHERE "{IMPORT_ID}" = ? ORDER BY ALL',
         [outcome.import_id],
     ).fetchall()
     assert decisions == [
-        ("C-1", "email_marketing", "granted"),
-        ("C-2", "email_marketing", "withdrawn"),
-        ("C-2", "sms_marketing", "granted"),
+        ("C-1", "email_marketing", "granted", "2024-04-30 00:00:00"),
+        ("C-2", "email_marketing", "withdrawn", "2024-04-30 00:00:00"),
+        ("C-2", "sms_marketing", "granted", "2024-04-30 00:00:00"),
     ]
-    assert any("no date column" in n for n in report.notes)
+    assert f"{path}: no date column for Newsletter consent: its decisions are dated 2024-04-30" in (
+        report.notes
+    )
+
+
+def test_decisions_without_a_date_are_rejected_never_dated_at_the_import(store, tmp_path):
+    path = write_csv(
+        tmp_path / "crm.csv",
+        [
+            ["Customer No", "Signed up", "Newsletter consent", "consent_date"],
+            ["C-1", "2024-03-25", "yes", ""],
+            ["C-2", "2024-04-01", "yes", "2024-04-02"],
+            ["C-3", "2024-04-01", "", ""],
+        ],
+    )
+    report = run_import(store, [Extract.from_path(path)], accept_valid=True)
+    outcome = report.outcome
+    assert [(p.line, p.column, p.reason) for p in outcome.problems] == [
+        (
+            2,
+            "consent_date",
+            "no decision date: the file gives none for this row; give the import one "
+            "(--decided-at DATE, or the page's decision date)",
+        )
+    ]
+    assert outcome.rows == {"customers": 2, "consent_events": 1}
+    assert store.con.execute(
+        f'SELECT customer_id, occurred_at::VARCHAR FROM consent_events WHERE "{IMPORT_ID}" = ?',
+        [outcome.import_id],
+    ).fetchall() == [("C-2", "2024-04-02 00:00:00")]
 
 
 # Values an extract may carry.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -362,3 +363,18 @@ def test_an_opt_out_column_is_shown_and_imported_as_an_opt_out(app, store):
             [person],
         ).fetchall()
     assert latest == [("withdrawn",) if granted_before else ("denied",)]
+
+
+@pytest.mark.parametrize(
+    ("names", "found"),
+    [
+        (["subscribed_2024-05-31.csv"], date(2024, 5, 31)),
+        (["members_export_20240531.csv"], date(2024, 5, 31)),
+        (["a.csv", "audience 2023_12_01.xlsx"], date(2023, 12, 1)),
+        (["contacts.csv"], None),
+        (["batch_20241399.csv"], None),  # not a date
+        (["order_123420240531.csv"], None),  # digits run on: not a date of its own
+    ],
+)
+def test_the_decision_date_is_taken_from_a_date_in_the_file_name(names, found):
+    assert uw.date_in_name(names) == found
