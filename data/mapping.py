@@ -407,10 +407,16 @@ def iso_shaped_sql(raw: str) -> str:
 
 
 def iso_timestamp_sql(raw: str) -> str:
-    """SQL reading an ISO 8601 date or date-time as UTC (NULL for anything else)."""
+    """SQL reading an ISO 8601 date or date-time as UTC (NULL for anything else), also with
+    a space before its offset as shops write it (`2024-05-03 10:00:12 -0400`)."""
+    # The pattern runs only on values with a space before a sign: most have none.
+    spaced = (
+        f"CASE WHEN {raw} LIKE '% +%' OR {raw} LIKE '% -%' THEN "
+        f"regexp_replace({raw}, ' ([+-][0-9]{{2}}(:?[0-9]{{2}})?)$', '\\1') ELSE {raw} END"
+    )
     return (
         f"CASE WHEN {iso_shaped_sql(raw)} "
-        f"THEN CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f"THEN CAST(TRY_CAST({spaced} AS TIMESTAMPTZ) AS TIMESTAMP) END"
     )
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -53,26 +54,38 @@ def _cli(*args: str, db: Path, timeout: float = 120) -> subprocess.CompletedProc
     )
 
 
-def test_many_threads_read_while_another_writes_and_each_read_sees_one_whole_state(tmp_path):
-    path = (tmp_path / "s.duckdb").resolve()
-    _demo(path)
-    params = resolve_params((None, None))
-    base = api.evaluate(path, counts, params)
-    seen: list[tuple[int, int]] = []
+@contextmanager
+def reading(path: Path, fn, params, threads: int):
+    """`threads` threads evaluating fn on the store until the block ends; yields the answers
+    and the exceptions they met."""
+    seen: list = []
     failures: list[BaseException] = []
     stop = threading.Event()
 
     def reader() -> None:
         while not stop.is_set():
             try:
-                seen.append(api.evaluate(path, counts, params))
-            except BaseException as error:  # noqa: BLE001 - collected and asserted below
+                seen.append(api.evaluate(path, fn, params))
+            except BaseException as error:  # noqa: BLE001 - collected and asserted by callers
                 failures.append(error)
 
-    threads = [threading.Thread(target=reader) for _ in range(6)]
-    for t in threads:
+    workers = [threading.Thread(target=reader) for _ in range(threads)]
+    for t in workers:
         t.start()
     try:
+        yield seen, failures
+    finally:
+        stop.set()
+        for t in workers:
+            t.join(timeout=60)
+
+
+def test_many_threads_read_while_another_writes_and_each_read_sees_one_whole_state(tmp_path):
+    path = (tmp_path / "s.duckdb").resolve()
+    _demo(path)
+    params = resolve_params((None, None))
+    base = api.evaluate(path, counts, params)
+    with reading(path, counts, params, threads=6) as (seen, failures):
         writes = 0
         for n in range(4):  # imports and an undo, each in one transaction
             with open_store(path, bulk_load=True) as store:
@@ -82,10 +95,6 @@ def test_many_threads_read_while_another_writes_and_each_read_sees_one_whole_sta
         with open_store(path) as store:
             history.undo_last(store.con)
         time.sleep(0.3)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
     assert failures == []
     whole = {(base[0] + k * BATCH, base[1] + k * BATCH) for k in range(writes + 1)}
     assert set(seen) <= whole, "a read saw part of a write"
@@ -98,20 +107,7 @@ def test_commands_in_other_processes_write_while_this_process_reads(tmp_path):
     _demo(path)
     params = resolve_params((None, None))
     base = api.evaluate(path, counts, params)
-    failures: list[BaseException] = []
-    stop = threading.Event()
-
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                api.evaluate(path, api.published, params)
-            except BaseException as error:  # noqa: BLE001 - collected and asserted below
-                failures.append(error)
-
-    threads = [threading.Thread(target=reader) for _ in range(3)]
-    for t in threads:
-        t.start()
-    try:
+    with reading(path, api.published, params, threads=3) as (_, failures):
         runs, after = [], []
         for command in (
             ["import", str(_batch(tmp_path, 1)[0].parent)],
@@ -121,10 +117,6 @@ def test_commands_in_other_processes_write_while_this_process_reads(tmp_path):
         ):
             runs.append(_cli(*command, db=path))
             after.append(api.evaluate(path, counts, params))
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
     assert failures == []
     assert [r.returncode for r in runs] == [0, 0, 0, 0], [r.stderr for r in runs]
     c, o = base
