@@ -20,8 +20,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data import layouts, readers, schema
 from data import mapping as mp
-from data import readers, schema
 from data.ingest import Outcome, Source, Tally, check_and_write
 from data.loader import checksum
 from data.mapping import ColumnMapping
@@ -69,7 +69,7 @@ class Inspection:
     headers: list[str]
     table: str | None
     mapping: ColumnMapping | None
-    mapping_source: str  # "given", "saved" or "automatic"
+    mapping_source: str  # "given", "saved", "<tool> layout" or "automatic"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -124,6 +124,10 @@ def inspect(
     kept = mp.saved(con, headers)
     if kept is not None and extract.table in (None, kept.table):
         return Inspection(extract, read, headers, kept.table, kept.rekeyed(headers), "saved")
+    layout = layouts.recognise(headers)
+    if layout is not None and extract.table in (None, layout.table):
+        mapping = layout.mapping(headers)
+        return Inspection(extract, read, headers, layout.table, mapping, f"{layout.name} layout")
     named = Path(extract.name).stem if Path(extract.name).stem in schema.TABLES else None
     table = extract.table or (mp.guess_table(extract.name, headers) if guess else named)
     if table is None:
@@ -144,7 +148,9 @@ def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
 CONTRADICTION = "?"
 
 
-def flag_decisions(values: pa.ChunkedArray, *, opts_out: bool) -> pa.ChunkedArray:
+def flag_decisions(
+    values: pa.ChunkedArray, *, opts_out: bool, unasked: Sequence[str] = ()
+) -> pa.ChunkedArray:
     """The decision texts of a flag column's trimmed values, empty for no decision.
 
     Opt-in columns keep their words, except that "not subscribed" is no decision. In an
@@ -152,7 +158,8 @@ def flag_decisions(values: pa.ChunkedArray, *, opts_out: bool) -> pa.ChunkedArra
     no, empty or "not subscribed" no decision, and a grant word is a contradiction: never a
     grant."""
     lower = pc.utf8_lower(values)
-    unasked = pc.is_in(lower, pa.array(schema.NOT_SUBSCRIBED))
+    words = [*schema.NOT_SUBSCRIBED, *(w.lower() for w in unasked)]
+    unasked = pc.is_in(lower, pa.array(words))
     if not opts_out:
         return pc.if_else(unasked, "", values)
     granted = (
@@ -204,29 +211,89 @@ def _dated(
             src.date_formats[column] = mp.date_formats(m.date_order or mp.DAY_FIRST)
 
 
+def _joined(text: pa.Table, headers: Sequence[str]) -> pa.ChunkedArray:
+    """The headers' values joined by a space, empty ones left out ("Ada" + "" -> "Ada")."""
+    parts = [_trimmed(text.column(h)) for h in headers]
+    out = parts[0]
+    for part in parts[1:]:
+        both = pc.and_(pc.not_equal(out, ""), pc.not_equal(part, ""))
+        out = pc.if_else(
+            both,
+            pc.binary_join_element_wise(out, part, " "),
+            pc.if_else(pc.equal(out, ""), part, out),
+        )
+    return out
+
+
+def _first_filled(columns: Sequence[pa.ChunkedArray], fallback: str, rows: int) -> pa.ChunkedArray:
+    """Per row, the first non-empty value of `columns`, else `fallback`."""
+    out = _constant(fallback, rows)
+    for column in reversed(columns):
+        out = pc.if_else(pc.equal(_trimmed(column), ""), out, column)
+    return out
+
+
+def _identifier(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Identifiers without the leading apostrophe spreadsheets put before long numbers."""
+    return pc.replace_substring_regex(_trimmed(column), "^'", "")
+
+
+NO_SIGN_UP_DATE = (
+    "no sign-up date: the file gives no time for this person; give the import a decision "
+    "date (--decided-at DATE, or the page's decision date)"
+)
+
+
 def _source(
     label: str,
     table: str,
     read: readers.TextTable,
-    columns: dict[str, str],
+    m: ColumnMapping,
     unit: str,
-    defaults: dict[str, str],
+    decided_at: str | None = None,
 ) -> Source:
     text = read.table
+    columns, defaults = m.columns, m.defaults
     names = list(columns.values())
     picked = text.select([*columns, LINE_COLUMN]).rename_columns([*names, LINE_COLUMN])
+    headers = {c: h for h, c in columns.items()}
+    for column, parts in m.joined.items():
+        if column not in names and parts:
+            picked = picked.append_column(column, _joined(text, parts))
+            headers[column] = " + ".join(parts)
+    for i, name in enumerate(picked.column_names):
+        if name in schema.TABLES[table].column_names and (
+            schema.TABLES[table].column(name).kind is schema.Kind.ID
+        ):
+            picked = picked.set_column(i, name, _identifier(picked.column(i)))
+    if table == "customers" and {"state", "country"} <= set(picked.column_names):
+        # A province or region code is a state only in the United States.
+        us = pc.equal(pc.utf8_upper(_trimmed(picked.column("country"))), "US")
+        at = picked.column_names.index("state")
+        picked = picked.set_column(at, "state", pc.if_else(us, picked.column("state"), ""))
+    missing: dict[str, str] = {}
+    if table == "customers" and "created_at" not in names and "created_at" not in defaults:
+        # Known from the flags alone: signed up when first deciding (spec section 10).
+        dates = [*dict.fromkeys([*m.opt_in_dates.values(), *filter(None, [m.decided_at])])]
+        picked = picked.append_column(
+            "created_at",
+            _first_filled([text.column(h) for h in dates], decided_at or "", text.num_rows),
+        )
+        headers["created_at"] = dates[0] if dates else "created_at"
+        missing["created_at"] = NO_SIGN_UP_DATE
     for column, value in defaults.items():
-        if column not in names:
+        if column not in picked.column_names:
             picked = picked.append_column(column, _constant(value, text.num_rows))
     return Source(
         label,
         schema.TABLES[table],
         picked,
         unit,
-        headers={c: h for h, c in columns.items()},
+        headers=headers,
         extract=True,
         excel_serial=read.dialect is not None and read.dialect.kind == "xlsx",
         decimal_comma=read.dialect is not None and read.dialect.delimiter == ";",
+        missing=missing,
     )
 
 
@@ -261,7 +328,9 @@ def _wide_sources(
     sources = []
     for flag, purpose in m.opt_ins.items():
         opts_out = m.opts_out(flag)
-        values = flag_decisions(_trimmed(text.column(flag)), opts_out=opts_out)
+        values = flag_decisions(
+            _trimmed(text.column(flag)), opts_out=opts_out, unasked=m.unasked.get(flag, ())
+        )
         notes.append(f"{label}: {flag} read as {m.reading(flag)}")
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
@@ -276,7 +345,7 @@ def _wide_sources(
                 + (f"its decisions are dated {fallback}" if fallback else "its rows need a date")
             )
         columns = {
-            "customer_id": text.column(id_header),
+            "customer_id": _identifier(text.column(id_header)),
             "purpose": _constant(purpose, rows),
             "decision": values,
             "occurred_at": date,
@@ -300,6 +369,7 @@ def _wide_sources(
                 extract=True,
                 excel_serial=inspection.read.dialect.kind == "xlsx",
                 opt_out=opts_out,
+                skip_same_decisions=True,
                 missing={"occurred_at": NO_DECISION_DATE},
             )
         )
@@ -308,9 +378,11 @@ def _wide_sources(
 
 def _missing(inspection: Inspection) -> list[str]:
     m = inspection.mapping
-    mapped = set(m.columns.values()) | set(m.defaults)
+    mapped = set(m.columns.values()) | set(m.defaults) | set(m.joined)
     if m.wide and m.table == "consent_events":
         mapped |= set(mp.FROM_FLAGS)
+    if m.wide and m.table == "customers":
+        mapped.add("created_at")  # from the decisions' dates when the file has no sign-up
     return [c.name for c in schema.TABLES[m.table].columns if c.required and c.name not in mapped]
 
 
@@ -368,13 +440,13 @@ def plan(
     if ignored:
         notes.append(f"{label}: columns not imported: {', '.join(ignored)}")
     sources: list[Source] = []
+    day = decided_at.isoformat() if decided_at else None
     if not (m.wide and m.table == "consent_events"):
-        customers = _source(label, m.table, read, m.columns, unit, m.defaults)
+        customers = _source(label, m.table, read, m, unit, day)
         # A CRM list with flags brings new decisions of customers already in the store too.
         customers.skip_existing = m.wide
         sources.append(customers)
     if m.wide:
-        day = decided_at.isoformat() if decided_at else None
         sources += _wide_sources(inspection, unit, day, notes)
     readings: dict[tuple[str, ...], mp.DateReading | None] = {}
     for src in sources:
@@ -476,6 +548,11 @@ def _import(
         info={"source": "import", "files": ", ".join(f["name"] for f in files)},
         progress=say,
     )
+    if outcome.kept_decisions:
+        notes.append(
+            f"{outcome.kept_decisions:,} consent decision(s) the store holds already (same "
+            "person, purpose, decision and time) were left out"
+        )
     if outcome.kept_existing:
         notes.append(
             f"{outcome.kept_existing:,} row(s) name customers the store has already: their "

@@ -51,6 +51,9 @@ class Source:
     # Consent events from an opt-out column: a withdrawal with no earlier grant of the
     # purpose for the person, in the store or the import, is a refusal (denied).
     opt_out: bool = False
+    # Consent events from flags: a decision the store holds already (same person, purpose,
+    # decision and time) is left out, so importing the same export again changes nothing.
+    skip_same_decisions: bool = False
     # Column -> why a row without a value is rejected, where more can be said than that it
     # is required (a decision without a date: the import can be given one).
     missing: dict[str, str] = field(default_factory=dict)
@@ -98,6 +101,7 @@ class Outcome:
     # write), or "" when the rows accepted could go in.
     blocked: str = ""
     kept_existing: int = 0  # rows left out because their customer is in the store already
+    kept_decisions: int = 0  # consent events left out: the store holds the same decision
     files: list[dict[str, Any]] = field(default_factory=list)  # as the imports record has them
 
     @property
@@ -336,6 +340,27 @@ def _stage_sql(src: Source, present: set[str], stage: str) -> str:
     selects += [f'{reason} AS "__bad_{name}"' for name, (_, reason) in values.items() if reason]
     body = ",\n  ".join(selects)
     return f'CREATE OR REPLACE TEMP VIEW "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
+
+
+def _same_decisions_sql(src: Source, present: set[str], stage: str) -> str:
+    """Note as skipped the rows of a stage of consent events whose decision the store holds
+    already (an opt-out's withdrawal matches a stored withdrawal or refusal)."""
+    values = _values(src, present)
+    converted = ", ".join(
+        f'{values[c][0]} AS "{c}"' for c in ("customer_id", "purpose", "decision", "occurred_at")
+    )
+    decision = (
+        f"e.decision IN ('{schema.WITHDRAWN}', '{schema.DENIED}') AND n.decision = "
+        f"'{schema.WITHDRAWN}'"
+        if src.opt_out
+        else "e.decision = n.decision"
+    )
+    return (
+        f'INSERT INTO "_skipped" SELECT {_literal(stage)}, n."{LINE_COLUMN}" FROM '
+        f'(SELECT "{LINE_COLUMN}", {converted} FROM {_text(stage)}) AS n '
+        "WHERE EXISTS (SELECT 1 FROM consent_events AS e WHERE e.customer_id = n.customer_id "
+        f"AND e.purpose = n.purpose AND e.occurred_at = n.occurred_at AND {decision})"
+    )
 
 
 def _refusal_sql(row: str) -> str:
@@ -612,18 +637,25 @@ def check_and_write(
                 key_problems = _key_problems(con, src, stage, earlier, replace)
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
+        for src, stage in staged:
+            if src.skip_same_decisions and not replace:
+                con.execute(_same_decisions_sql(src, present_of[stage], stage))
         rows = _rows_to_write(con, staged)
         skipped = dict(
             con.execute('SELECT stage, count(*) FROM "_skipped" GROUP BY stage').fetchall()
         )
         skipped = {stage: skipped.get(stage, 0) for _, stage in staged}
-        outcome_kept = sum(skipped.values())
+        outcome_kept = sum(
+            n for (src, stage) in staged for n in [skipped[stage]] if not src.skip_same_decisions
+        )
+        kept_decisions = sum(skipped[stage] for src, stage in staged if src.skip_same_decisions)
         # Wide consent rows become several events: one problem said once per row is enough.
         outcome = Outcome(
             sorted(set(found)),
             dict(tallies),
             rows,
             kept_existing=outcome_kept,
+            kept_decisions=kept_decisions,
             files=[dict(f) for f in files],
         )
         if outcome.file_refused:

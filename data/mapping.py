@@ -81,6 +81,11 @@ class ColumnMapping:
     # a newsletter export that is all about one purpose, orders in one currency.
     defaults: dict[str, str] = field(default_factory=dict)
     polarity: dict[str, str] = field(default_factory=dict)
+    # Flag header -> values of it that record no decision (Shopify's "no": not subscribed).
+    unasked: dict[str, list[str]] = field(default_factory=dict)
+    # Column -> headers whose values, joined by a space, make it ("First Name", "Last Name").
+    joined: dict[str, list[str]] = field(default_factory=dict)
+    layout: str | None = None  # the known export layout this mapping reads (data/layouts.py)
 
     def opts_out(self, flag: str) -> bool:
         """Whether yes in the flag column `flag` means the person opted out."""
@@ -94,6 +99,9 @@ class ColumnMapping:
                 f"an opt-out of {purpose}: yes means withdrawn (denied without an earlier "
                 "grant), no or empty no decision"
             )
+        if self.unasked.get(flag):
+            unasked = " or ".join(self.unasked[flag])
+            return f"an opt-in of {purpose}: yes means granted, {unasked} or empty no decision"
         return (
             f"an opt-in of {purpose}: yes means granted, no denied, empty or not subscribed "
             "no decision"
@@ -107,7 +115,8 @@ class ColumnMapping:
     def used(self) -> set[str]:
         """Headers the mapping reads."""
         dates = set(self.opt_in_dates.values()) | ({self.decided_at} if self.decided_at else set())
-        return set(self.columns) | set(self.opt_ins) | dates | set(self.event_columns)
+        parts = {h for headers in self.joined.values() for h in headers}
+        return set(self.columns) | set(self.opt_ins) | dates | set(self.event_columns) | parts
 
     def ignored(self, headers: Sequence[str]) -> list[str]:
         """Headers of the file the mapping leaves out."""
@@ -132,6 +141,9 @@ class ColumnMapping:
             self.date_order,
             dict(self.defaults),
             {fix(h): p for h, p in self.polarity.items()},
+            {fix(h): list(v) for h, v in self.unasked.items()},
+            {c: [fix(h) for h in headers] for c, headers in self.joined.items()},
+            self.layout,
         )
 
     def to_json(self) -> str:
@@ -159,7 +171,14 @@ class ColumnMapping:
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
                 raise ValueError(f'"{name}" must be an object of texts ("header": "name")')
-        for name in ("decided_at", "date_order"):
+        for name in ("unasked", "joined"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
+                for k, v in value.items()
+            ):
+                raise ValueError(f'"{name}" must be an object of lists of texts')
+        for name in ("decided_at", "date_order", "layout"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f'"{name}" must be a text or null')
         if not isinstance(self.table, str) or self.table not in schema.TABLES:
@@ -171,6 +190,12 @@ class ColumnMapping:
         for column in self.defaults:
             if column not in allowed:
                 raise ValueError(f"default for {column!r}: not a column of {self.table}")
+        for column in self.joined:
+            if column not in allowed:
+                raise ValueError(f"joined {column!r}: not a column of {self.table}")
+        for flag in self.unasked:
+            if flag not in self.opt_ins:
+                raise ValueError(f"{flag} has undecided values but is not mapped as a flag")
         targets = list(self.columns.values())
         repeated = sorted({c for c in targets if targets.count(c) > 1})
         if repeated:

@@ -71,6 +71,8 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
         "automatic": "automatic, by column names and their synonyms",
         "given": "given",
     }.get(current.mapping_source, current.mapping_source)
+    if current.mapping is not None and current.mapping.layout:
+        source = f"the {current.mapping.layout} export, recognised by its columns"
     st.caption(f"Mapping: {source}. Change any row; a column set to {uw.IGNORE} is left out.")
     rows = uw.mapping_rows(current.headers, current.mapping)
     edited = st.data_editor(

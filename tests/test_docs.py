@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from consentlens.cli import build_parser
+from data.layouts import layouts_markdown
 from data.mapping import synonyms_markdown
 from metrics.catalog import METRICS, glossary_markdown
 
@@ -31,3 +32,9 @@ def test_header_synonyms_in_readme_match_the_schema():
     start = README.index("<!-- synonyms:start -->") + len("<!-- synonyms:start -->")
     end = README.index("<!-- synonyms:end -->")
     assert README[start:end].strip() == synonyms_markdown()
+
+
+def test_known_export_layouts_in_readme_match_the_code():
+    start = README.index("<!-- layouts:start -->") + len("<!-- layouts:start -->")
+    end = README.index("<!-- layouts:end -->")
+    assert README[start:end].strip() == layouts_markdown()

@@ -378,3 +378,28 @@ def test_an_opt_out_column_is_shown_and_imported_as_an_opt_out(app, store):
 )
 def test_the_decision_date_is_taken_from_a_date_in_the_file_name(names, found):
     assert uw.date_in_name(names) == found
+
+
+def test_a_known_export_is_named_and_its_flags_read_as_the_tool_means_them(app, store):
+    headers = "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Accepts SMS Marketing"
+    body = f"{headers}\n'55501,Ada,Lovelace,ada@example.org,yes,no\n".encode()
+    at = uploaded(app, "customers_export_2024-06-01.csv", body)
+    assert (
+        "Mapping: the Shopify customers export, recognised by its columns. Change any row; a "
+        f"column set to {uw.IGNORE} is left out."
+    ) in [c.value for c in at.caption]
+    assert (
+        "- Accepts SMS Marketing: read as an opt-in of sms\\_marketing: yes means granted, no or "
+        "false or empty no decision"
+    ) in markdown(at)
+    # The decision date comes from the file's name.
+    assert at.date_input[0].value == date(2024, 6, 1)
+    button(at, "Check").click().run()
+    button(at, "Import").click().run()
+    assert not at.exception
+    with open_store(store, read_only=True) as s:
+        assert s.con.execute(
+            "SELECT c.full_name, c.created_at::DATE::VARCHAR, e.purpose, e.decision "
+            "FROM customers c JOIN consent_events e USING (customer_id) "
+            "WHERE customer_id = '55501'"
+        ).fetchall() == [("Ada Lovelace", "2024-06-01", "email_marketing", "granted")]

@@ -1,0 +1,125 @@
+"""Known layouts of marketing tools' exports (spec section 10), described as data.
+
+A layout is recognised by its signature: headers that all appear in the file (compared as
+normalised, so case and punctuation do not matter). It then says, as a mapping, how the
+file's columns become a canonical table and its flags consent events. Adding a tool's
+export is adding an entry to LAYOUTS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from data import schema
+from data.mapping import ColumnMapping, normalise
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A column of yes/no (or status) values deciding one purpose."""
+
+    purpose: str
+    polarity: str = schema.OPT_IN
+    date: str | None = None  # the column with this flag's own decision time
+    # Values that say the person was never asked or never answered: no decision.
+    unasked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One tool's export: how to recognise it and how to read it."""
+
+    name: str
+    table: str
+    signature: tuple[str, ...]
+    columns: dict[str, str]
+    flags: dict[str, Flag] = field(default_factory=dict)
+    joined: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> headers
+    decided_at: str | None = None  # the date of flags that have none of their own
+
+    def fits(self, headers: Sequence[str]) -> bool:
+        """Whether a file with these headers is this tool's export."""
+        present = {normalise(h) for h in headers}
+        return all(normalise(h) in present for h in self.signature)
+
+    def mapping(self, headers: Sequence[str]) -> ColumnMapping:
+        """The mapping of this layout, spelt as the file spells its headers."""
+        spelt = {normalise(h): h for h in headers}
+
+        def has(header: str | None) -> bool:
+            return header is not None and normalise(header) in spelt
+
+        def fix(header: str) -> str:
+            return spelt[normalise(header)]
+
+        flags = {h: f for h, f in self.flags.items() if has(h)}
+        return ColumnMapping(
+            self.table,
+            columns={fix(h): c for h, c in self.columns.items() if has(h)},
+            opt_ins={fix(h): f.purpose for h, f in flags.items()},
+            opt_in_dates={fix(h): fix(f.date) for h, f in flags.items() if has(f.date)},
+            decided_at=fix(self.decided_at) if has(self.decided_at) else None,
+            polarity={fix(h): f.polarity for h, f in flags.items() if f.polarity != schema.OPT_IN},
+            unasked={fix(h): list(f.unasked) for h, f in flags.items() if f.unasked},
+            joined={
+                c: [fix(h) for h in parts if has(h)]
+                for c, parts in self.joined.items()
+                if any(has(h) for h in parts)
+            },
+            layout=self.name,
+        )
+
+
+YES_NO_UNASKED = ("no", "false")
+
+LAYOUTS: tuple[Layout, ...] = (
+    Layout(
+        name="Shopify customers",
+        table="customers",
+        signature=("Customer ID", "Email", "Accepts Email Marketing"),
+        columns={
+            "Customer ID": "customer_id",
+            "Email": "email",
+            "Phone": "phone",
+            "Default Address Country Code": "country",
+            "Default Address Province Code": "state",
+        },
+        joined={"full_name": ("First Name", "Last Name")},
+        flags={
+            # Shopify's "no" means not subscribed: no decision (spec section 10).
+            "Accepts Email Marketing": Flag("email_marketing", unasked=YES_NO_UNASKED),
+            "Accepts SMS Marketing": Flag("sms_marketing", unasked=YES_NO_UNASKED),
+        },
+    ),
+    Layout(
+        name="HubSpot contacts",
+        table="customers",
+        signature=("Record ID", "Email", "Create Date"),
+        columns={
+            "Record ID": "customer_id",
+            "Email": "email",
+            "Phone Number": "phone",
+            "Create Date": "created_at",
+        },
+        joined={"full_name": ("First Name", "Last Name")},
+        flags={
+            "Unsubscribed from all email": Flag("email_marketing", polarity=schema.OPT_OUT),
+        },
+    ),
+)
+
+
+def recognise(headers: Sequence[str]) -> Layout | None:
+    """The known layout a file with these headers is, if any (the most specific first)."""
+    fitting = [layout for layout in LAYOUTS if layout.fits(headers)]
+    return max(fitting, key=lambda layout: len(layout.signature), default=None)
+
+
+def layouts_markdown() -> str:
+    """The known layouts as Markdown, as the README lists them."""
+    lines = ["| export | recognised by the headers | table |", "|---|---|---|"]
+    for layout in LAYOUTS:
+        signature = ", ".join(f"`{h}`" for h in layout.signature)
+        lines.append(f"| {layout.name} | {signature} | {layout.table} |")
+    return "\n".join(lines)
