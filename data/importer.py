@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from data import layouts, readers, schema
 from data import mapping as mp
 from data.ingest import Outcome, Source, Tally, check_and_write
+from data.keys import keyed_hash, require_key
 from data.loader import checksum
 from data.mapping import ColumnMapping
 from data.problems import LINE_COLUMN, Problem
@@ -126,6 +127,8 @@ def inspect(
         return Inspection(extract, read, headers, kept.table, kept.rekeyed(headers), "saved")
     layout = layouts.recognise(headers)
     if layout is not None and extract.table in (None, layout.table):
+        read = replace(read, table=layout.derive(read.table))
+        headers = mp.headers_of(read.table)
         mapping = layout.mapping(headers)
         return Inspection(extract, read, headers, layout.table, mapping, f"{layout.name} layout")
     named = Path(extract.name).stem if Path(extract.name).stem in schema.TABLES else None
@@ -271,7 +274,7 @@ def _source(
         us = pc.equal(pc.utf8_upper(_trimmed(picked.column("country"))), "US")
         at = picked.column_names.index("state")
         picked = picked.set_column(at, "state", pc.if_else(us, picked.column("state"), ""))
-    missing: dict[str, str] = {}
+    missing: dict[str, str] = {"customer_id": NO_EMAIL} if m.identity == "email" else {}
     if table == "customers" and "created_at" not in names and "created_at" not in defaults:
         # Known from the flags alone: signed up when first deciding (spec section 10).
         dates = [*dict.fromkeys([*m.opt_in_dates.values(), *filter(None, [m.decided_at])])]
@@ -370,10 +373,90 @@ def _wide_sources(
                 excel_serial=inspection.read.dialect.kind == "xlsx",
                 opt_out=opts_out,
                 skip_same_decisions=True,
-                missing={"occurred_at": NO_DECISION_DATE},
+                missing={
+                    "occurred_at": NO_DECISION_DATE,
+                    **({"customer_id": NO_EMAIL} if m.identity == "email" else {}),
+                },
             )
         )
     return sources
+
+
+# People by e-mail (spec section 10): an export that names people only by their e-mail
+# address is matched to the customers of the store and of the rest of the import; a person
+# not known yet gets an identifier derived from a keyed hash of the address, the same in
+# every later export (and so still refused after an erasure, by the suppression list).
+
+IDENTIFIED = "customer_id (by e-mail)"
+NO_EMAIL = "no e-mail address: this export names people by it"
+
+
+def normal_email(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """E-mail addresses as they are matched: trimmed and lower-cased."""
+    return pc.utf8_lower(_trimmed(column))
+
+
+@dataclass
+class People:
+    """Who is who by e-mail: the store's key and the import's own e-mail -> customer_id."""
+
+    key: bytes
+    in_import: dict[str, str] = field(default_factory=dict)
+
+    def derived(self, email: str) -> str:
+        """The stable identifier of a person first seen by e-mail."""
+        return "em-" + keyed_hash(self.key, email)[:24]
+
+    def learn(self, inspection: Inspection) -> None:
+        """Remember the identifiers a file gives people with e-mail addresses."""
+        m = inspection.mapping
+        if m is None or m.identity or inspection.read.table is None:
+            return
+        by = {c: h for h, c in m.columns.items()}
+        if "customer_id" not in by or "email" not in by:
+            return
+        text = inspection.read.table
+        ids = _identifier(text.column(by["customer_id"])).to_pylist()
+        emails = normal_email(text.column(by["email"])).to_pylist()
+        for email, customer in zip(emails, ids, strict=True):
+            if email and customer:
+                self.in_import.setdefault(email, customer)
+
+
+def _identified_by_email(
+    con: duckdb.DuckDBPyConnection, inspection: Inspection, people: People | None
+) -> tuple[readers.TextTable, ColumnMapping]:
+    """The file with a customer_id column: the store's customer with the address, else the
+    import's, else a derived identifier."""
+    m = inspection.mapping
+    text = inspection.read.table
+    header = next(h for h, c in m.columns.items() if c == "email")
+    emails = normal_email(text.column(header))
+    known: dict[str, str] = {}
+    con.register("_import_emails", pa.table({"email": emails}))
+    try:
+        known = dict(
+            con.execute(
+                "SELECT lower(trim(c.email)), min(c.customer_id) FROM customers AS c "
+                "WHERE lower(trim(c.email)) IN (SELECT email FROM _import_emails) GROUP BY 1"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("_import_emails")
+    ids = []
+    for email in emails.to_pylist():
+        if not email:
+            ids.append("")
+        elif email in known:
+            ids.append(known[email])
+        elif people is not None and email in people.in_import:
+            ids.append(people.in_import[email])
+        else:
+            ids.append(people.derived(email) if people is not None else "")
+    text = text.append_column(IDENTIFIED, pa.array(ids, pa.string()))
+    columns = {h: c for h, c in m.columns.items() if c != "customer_id"}
+    mapping = replace(m, columns={IDENTIFIED: "customer_id", **columns})
+    return replace(inspection.read, table=text), mapping
 
 
 def _missing(inspection: Inspection) -> list[str]:
@@ -387,10 +470,14 @@ def _missing(inspection: Inspection) -> list[str]:
 
 
 def plan(
-    con: duckdb.DuckDBPyConnection, inspection: Inspection, decided_at: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    inspection: Inspection,
+    decided_at: date | None = None,
+    people: People | None = None,
 ) -> tuple[list[Source], Tally, list[Problem], list[str]]:
     """The sources a file becomes, its tally, the problems found so far and notes;
-    `decided_at` dates the decisions of rows that give no date of their own."""
+    `decided_at` dates the decisions of rows that give no date of their own, `people` finds
+    the customers of files that name them by e-mail."""
     read = inspection.read
     label = inspection.extract.name
     unit = read.problems[0].unit if read.problems else "line"
@@ -422,6 +509,13 @@ def plan(
             for h in absent
         ]
         return [], tally, problems, notes
+    if m.identity == "email":
+        read, m = _identified_by_email(con, inspection, people)
+        inspection = replace(inspection, read=read, mapping=m, headers=mp.headers_of(read.table))
+        notes.append(
+            f"{label}: people are named by e-mail address: matched to the customers of the "
+            "store and of this import, new ones given a stable identifier derived from it"
+        )
     missing = _missing(inspection)
     if missing:
         tally.refused = True
@@ -439,6 +533,7 @@ def plan(
     ignored = m.ignored(inspection.headers)
     if ignored:
         notes.append(f"{label}: columns not imported: {', '.join(ignored)}")
+
     sources: list[Source] = []
     day = decided_at.isoformat() if decided_at else None
     if not (m.wide and m.table == "consent_events"):
@@ -503,8 +598,13 @@ def _import(
     problems: list[Problem] = []
     notes: list[str] = []
     files = []
+    people = People(require_key(store.path))
+    for inspection in inspections:
+        people.learn(inspection)
     for inspection, summed in zip(inspections, sums, strict=True):
-        got_sources, tally, got_problems, got_notes = plan(store.con, inspection, decided_at)
+        got_sources, tally, got_problems, got_notes = plan(
+            store.con, inspection, decided_at, people
+        )
         label = inspection.extract.name
         if label in tallies:
             # Problems name files by name: two files of one name could not be told apart, so
@@ -555,7 +655,8 @@ def _import(
         )
     if outcome.kept_existing:
         notes.append(
-            f"{outcome.kept_existing:,} row(s) name customers the store has already: their "
-            "consent events are imported, their customer rows left as they are"
+            f"{outcome.kept_existing:,} row(s) name customers the store (or an earlier file of "
+            "this import) has already: their consent events are imported, their customer rows "
+            "left as they are"
         )
     return ImportReport(inspections, outcome, notes)

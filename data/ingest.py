@@ -460,17 +460,23 @@ def _key_problems(
             stored = f'SELECT "{col.name}" FROM "{name}"'
             # Where the value is already: the store first, then an earlier file of this import.
             others = []
-            if not replace and src.skip_existing:
-                con.execute(
-                    f'INSERT INTO "_skipped" SELECT {_literal(stage)}, "{LINE_COLUMN}" '
-                    f'FROM "{stage}" WHERE "{col.name}" IN ({stored})'
-                )
-            elif not replace:
-                others.append((stored, "value already exists in the store"))
-            others += [
-                (f'SELECT "{col.name}" FROM "{s}"', f"value already in {other.label}")
-                for other, s in earlier
-            ]
+            earlier_keys = [f'SELECT "{col.name}" FROM "{s}"' for _, s in earlier]
+            if src.skip_existing:
+                # Known already, from the store or an earlier file of this import (a CRM
+                # list, or an export naming people by e-mail): the row brings decisions only.
+                known = ([] if replace else [stored]) + earlier_keys
+                if known:
+                    con.execute(
+                        f'INSERT INTO "_skipped" SELECT {_literal(stage)}, "{LINE_COLUMN}" '
+                        f'FROM "{stage}" WHERE "{col.name}" IN ({" UNION ALL ".join(known)})'
+                    )
+            else:
+                if not replace:
+                    others.append((stored, "value already exists in the store"))
+                others += [
+                    (query, f"value already in {other.label}")
+                    for (other, _), query in zip(earlier, earlier_keys, strict=True)
+                ]
             told: set[int] = set()
             for query, reason in others:
                 rows = con.execute(

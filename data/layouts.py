@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from data import schema
 from data.mapping import ColumnMapping, normalise
+from data.problems import LINE_COLUMN
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,31 @@ class Layout:
     flags: dict[str, Flag] = field(default_factory=dict)
     joined: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> headers
     decided_at: str | None = None  # the date of flags that have none of their own
+    # Columns the layout adds to the file: a constant (a list export's membership is its
+    # flag) or the first filled of several columns (a decision time with fallbacks).
+    constants: dict[str, str] = field(default_factory=dict)
+    first_filled: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # "email" when the export names people only by e-mail address (spec section 10).
+    identity: str | None = None
 
     def fits(self, headers: Sequence[str]) -> bool:
         """Whether a file with these headers is this tool's export."""
         present = {normalise(h) for h in headers}
         return all(normalise(h) in present for h in self.signature)
+
+    def derive(self, text: pa.Table) -> pa.Table:
+        """The file's text with the columns this layout adds."""
+        spelt = {normalise(h): h for h in text.column_names if h != LINE_COLUMN}
+        rows = text.num_rows
+        for header, value in self.constants.items():
+            text = text.append_column(header, pa.repeat(pa.scalar(value, pa.string()), rows))
+        for header, sources in self.first_filled.items():
+            column = pa.repeat(pa.scalar("", pa.string()), rows)
+            for source in reversed([spelt[normalise(h)] for h in sources if normalise(h) in spelt]):
+                values = pc.utf8_trim(text.column(source), " \t\r\n")
+                column = pc.if_else(pc.equal(values, ""), column, values)
+            text = text.append_column(header, column)
+        return text
 
     def mapping(self, headers: Sequence[str]) -> ColumnMapping:
         """The mapping of this layout, spelt as the file spells its headers."""
@@ -68,6 +92,7 @@ class Layout:
                 if any(has(h) for h in parts)
             },
             layout=self.name,
+            identity=self.identity,
         )
 
 
@@ -107,6 +132,60 @@ LAYOUTS: tuple[Layout, ...] = (
             "Unsubscribed from all email": Flag("email_marketing", polarity=schema.OPT_OUT),
         },
     ),
+)
+
+
+# Mailchimp's audience export: one file per status, people named by e-mail address; merge
+# fields (names, phone, address) vary by audience and come first.
+MAILCHIMP = ("Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID", "EUID")
+MAILCHIMP_COLUMNS = {
+    "Email Address": "email",
+    "Phone Number": "phone",
+    "CC": "country",
+    "Mailchimp sign-up time": "created_at",
+}
+MAILCHIMP_NAME = {"full_name": ("First Name", "Last Name")}
+MAILCHIMP_MEMBER = "Mailchimp list membership"
+MAILCHIMP_DECIDED_AT = "Mailchimp decision time"
+
+
+def _mailchimp(status: str, marker: tuple[str, ...], last: str, flag: Flag | None) -> Layout:
+    """One status file of the audience export; `last` is its latest time column."""
+    return Layout(
+        name=f"Mailchimp {status} members",
+        table="customers",
+        signature=(*MAILCHIMP, *marker),
+        columns=MAILCHIMP_COLUMNS,
+        joined=MAILCHIMP_NAME,
+        constants={MAILCHIMP_MEMBER: status} if flag else {},
+        first_filled={
+            "Mailchimp sign-up time": ("OPTIN_TIME", "CONFIRM_TIME", last),
+            # A subscription dates from its confirmation (double opt-in), else the opt-in,
+            # else the member's last change; an unsubscription from UNSUB_TIME.
+            MAILCHIMP_DECIDED_AT: (
+                ("CONFIRM_TIME", "OPTIN_TIME", last) if status == "subscribed" else (last,)
+            ),
+        },
+        flags={MAILCHIMP_MEMBER: flag} if flag else {},
+        identity="email",
+    )
+
+
+LAYOUTS += (
+    _mailchimp(
+        "subscribed",
+        ("LAST_CHANGED",),
+        "LAST_CHANGED",
+        Flag("email_marketing", date=MAILCHIMP_DECIDED_AT),
+    ),
+    _mailchimp(
+        "unsubscribed",
+        ("UNSUB_TIME", "UNSUB_CAMPAIGN_TITLE"),
+        "UNSUB_TIME",
+        Flag("email_marketing", polarity=schema.OPT_OUT, date=MAILCHIMP_DECIDED_AT),
+    ),
+    # Cleaned addresses bounced: the people are known, no decision of theirs is.
+    _mailchimp("cleaned", ("CLEAN_TIME", "CLEAN_CAMPAIGN_TITLE"), "CLEAN_TIME", None),
 )
 
 

@@ -86,6 +86,8 @@ class ColumnMapping:
     # Column -> headers whose values, joined by a space, make it ("First Name", "Last Name").
     joined: dict[str, list[str]] = field(default_factory=dict)
     layout: str | None = None  # the known export layout this mapping reads (data/layouts.py)
+    # "email": the file names people by e-mail address, not by customer_id (spec section 10).
+    identity: str | None = None
 
     def opts_out(self, flag: str) -> bool:
         """Whether yes in the flag column `flag` means the person opted out."""
@@ -144,6 +146,7 @@ class ColumnMapping:
             {fix(h): list(v) for h, v in self.unasked.items()},
             {c: [fix(h) for h in headers] for c, headers in self.joined.items()},
             self.layout,
+            self.identity,
         )
 
     def to_json(self) -> str:
@@ -178,6 +181,10 @@ class ColumnMapping:
                 for k, v in value.items()
             ):
                 raise ValueError(f'"{name}" must be an object of lists of texts')
+        if self.identity not in (None, "email"):
+            raise ValueError('"identity" must be "email" or null')
+        if self.identity == "email" and "email" not in self.columns.values():
+            raise ValueError('"identity": "email" needs a column mapped to email')
         for name in ("decided_at", "date_order", "layout"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f'"{name}" must be a text or null')

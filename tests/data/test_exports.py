@@ -156,3 +156,110 @@ def test_a_hubspot_contacts_export_never_turns_an_unsubscribe_into_consent(store
     ]
     # true: an opt-out with no earlier grant, a refusal; false or empty: no decision.
     assert _decisions(store) == [("101", "email_marketing", "denied", "2024-03-05 00:00:00")]
+
+
+MAILCHIMP_SUBSCRIBED = [
+    "Email Address", "First Name", "Last Name", "Address", "Phone Number", "MEMBER_RATING",
+    "OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "GMTOFF", "DSTOFF", "TIMEZONE",
+    "CC", "REGION", "LAST_CHANGED", "LEID", "EUID", "NOTES", "TAGS",
+]  # fmt: skip
+MAILCHIMP_UNSUBSCRIBED = [
+    "Email Address", "First Name", "Last Name", "MEMBER_RATING", "OPTIN_TIME", "OPTIN_IP",
+    "CONFIRM_TIME", "CONFIRM_IP", "GMTOFF", "DSTOFF", "TIMEZONE", "CC", "REGION", "UNSUB_TIME",
+    "UNSUB_CAMPAIGN_TITLE", "UNSUB_CAMPAIGN_ID", "UNSUB_REASON", "UNSUB_REASON_OTHER", "LEID",
+    "EUID", "NOTES", "TAGS",
+]  # fmt: skip
+
+
+def rows_of(headers: list[str], *records: dict[str, str]) -> list[list[str]]:
+    return [headers, *([r.get(h, "") for h in headers] for r in records)]
+
+
+def three_tools(folder) -> list:
+    """The same people in a Shopify, a Mailchimp and a HubSpot export."""
+    shopify = write_csv(
+        folder / "customers_export.csv",
+        rows_of(
+            SHOPIFY_CUSTOMERS,
+            {"Customer ID": "'9001", "First Name": "Ada", "Email": "ada@example.org",
+             "Accepts Email Marketing": "yes", "Default Address Country Code": "GB"},
+            {"Customer ID": "'9002", "First Name": "Bob", "Email": "bob@example.org",
+             "Accepts Email Marketing": "no"},
+        ),
+    )  # fmt: skip
+    subscribed = write_csv(
+        folder / "subscribed_email_audience_export_e6074aaf6f.csv",
+        rows_of(
+            MAILCHIMP_SUBSCRIBED,
+            # The address as a person typed it: matched trimmed and lower-cased.
+            {"Email Address": " Ada@Example.org", "OPTIN_TIME": "2024-01-02 10:00:00",
+             "CONFIRM_TIME": "2024-01-02 10:05:00", "LAST_CHANGED": "2024-03-01 09:11:35"},
+            {"Email Address": "cy@example.org", "LAST_CHANGED": "2024-02-01 09:00:00"},
+        ),
+    )  # fmt: skip
+    unsubscribed = write_csv(
+        folder / "unsubscribed_email_audience_export_e6074aaf6f.csv",
+        rows_of(
+            MAILCHIMP_UNSUBSCRIBED,
+            {"Email Address": "bob@example.org", "OPTIN_TIME": "2021-05-22 05:11:56",
+             "UNSUB_TIME": "2022-06-28 13:19:53", "UNSUB_CAMPAIGN_TITLE": "July"},
+        ),
+    )  # fmt: skip
+    return [shopify, subscribed, unsubscribed]
+
+
+def test_the_same_people_from_three_exports_are_one_customer_each(store, tmp_path):
+    files = three_tools(tmp_path)
+    report = run_import(store, [Extract.from_path(p) for p in files], decided_at=date(2024, 6, 1))
+    assert [f.mapping_source for f in report.files] == [
+        "Shopify customers layout",
+        "Mailchimp subscribed members layout",
+        "Mailchimp unsubscribed members layout",
+    ]
+    assert report.outcome.problems == []
+    people = store.con.execute(
+        "SELECT customer_id, email, created_at::VARCHAR FROM customers ORDER BY email"
+    ).fetchall()
+    [(cy,)] = [(c,) for c, e, _ in people if e == "cy@example.org"]
+    assert people == [
+        ("9001", "ada@example.org", "2024-06-01 00:00:00"),
+        ("9002", "bob@example.org", "2024-06-01 00:00:00"),
+        # First seen by e-mail: an identifier derived from the address, dated by the export.
+        (cy, "cy@example.org", "2024-02-01 09:00:00"),
+    ]
+    assert cy.startswith("em-") and "cy" not in cy
+    assert _decisions(store) == sorted(
+        [
+            ("9001", "email_marketing", "granted", "2024-01-02 10:05:00"),  # CONFIRM_TIME
+            ("9001", "email_marketing", "granted", "2024-06-01 00:00:00"),
+            # Shopify's "no" for Bob is no decision; Mailchimp's unsubscription, with no
+            # earlier grant anywhere, is a refusal.
+            ("9002", "email_marketing", "denied", "2022-06-28 13:19:53"),
+            (cy, "email_marketing", "granted", "2024-02-01 09:00:00"),  # LAST_CHANGED
+        ]
+    )
+    # The same exports again change nothing, and the derived identifier is stable.
+    again = run_import(store, [Extract.from_path(p) for p in files], decided_at=date(2024, 6, 1))
+    assert again.outcome.rows == {"customers": 0, "consent_events": 0}
+    assert store.con.execute("SELECT count(*) FROM customers").fetchone() == (3,)
+
+
+def test_a_person_erased_after_an_e_mail_export_stays_out_of_the_next_one(tmp_path):
+    from data.erasure import erase
+    from data.store import open_store
+
+    path = tmp_path / "store" / "s.duckdb"
+    files = three_tools(tmp_path)
+    with open_store(path) as store:
+        run_import(store, [Extract.from_path(files[1])])
+        [(cy,)] = store.con.execute(
+            "SELECT customer_id FROM customers WHERE email = 'cy@example.org'"
+        ).fetchall()
+    erase(path, [cy])
+    with open_store(path) as store:
+        report = run_import(store, [Extract.from_path(files[1])], accept_valid=True)
+        assert [p.line for p in report.problems] == [3]
+        assert "erased" in report.problems[0].reason
+        assert store.con.execute(
+            "SELECT count(*) FROM customers WHERE email = 'cy@example.org'"
+        ).fetchone() == (0,)

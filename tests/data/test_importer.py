@@ -735,7 +735,7 @@ def test_a_wide_list_brings_new_decisions_of_known_customers(store, tmp_path):
     assert outcome.rows == {"customers": 0, "consent_events": 1}
     assert [(p.line, p.column) for p in outcome.problems] == [(3, "consent_date")]
     assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (2, 1, 1)
-    assert any("customers the store has already" in n for n in report.notes)
+    assert any("name customers the store (or an earlier file" in n for n in report.notes)
     decisions = store.con.execute(
         "SELECT decision, occurred_at::DATE::VARCHAR FROM consent_events "
         "WHERE customer_id = 'K-1' ORDER BY 2"
