@@ -372,7 +372,7 @@ def _wide_sources(
                 extract=True,
                 excel_serial=inspection.read.dialect.kind == "xlsx",
                 opt_out=opts_out,
-                skip_same_decisions=True,
+                from_flags=True,
                 missing={
                     "occurred_at": NO_DECISION_DATE,
                     **({"customer_id": NO_EMAIL} if m.identity == "email" else {}),
@@ -432,6 +432,22 @@ def _identified_by_email(
     text = inspection.read.table
     header = next(h for h, c in m.columns.items() if c == "email")
     emails = normal_email(text.column(header))
+    # The export's own identifier, where it has one (Klaviyo's profile id).
+    own_header = next((h for h, c in m.columns.items() if c == "customer_id"), None)
+    own = _identifier(text.column(own_header)).to_pylist() if own_header else [""] * text.num_rows
+    stored = set()
+    if own_header:
+        con.register("_import_ids", pa.table({"id": pa.array(own, pa.string())}))
+        try:
+            stored = {
+                i
+                for (i,) in con.execute(
+                    "SELECT customer_id FROM customers WHERE customer_id IN "
+                    "(SELECT id FROM _import_ids)"
+                ).fetchall()
+            }
+        finally:
+            con.unregister("_import_ids")
     known: dict[str, str] = {}
     con.register("_import_emails", pa.table({"email": emails}))
     try:
@@ -444,15 +460,19 @@ def _identified_by_email(
     finally:
         con.unregister("_import_emails")
     ids = []
-    for email in emails.to_pylist():
-        if not email:
-            ids.append("")
-        elif email in known:
+    for email, mine in zip(emails.to_pylist(), own, strict=True):
+        if mine in stored:
+            ids.append(mine)  # by the identifier the store knows
+        elif email and email in known:
             ids.append(known[email])
-        elif people is not None and email in people.in_import:
+        elif email and people is not None and email in people.in_import:
             ids.append(people.in_import[email])
-        else:
+        elif mine:
+            ids.append(mine)
+        elif email:
             ids.append(people.derived(email) if people is not None else "")
+        else:
+            ids.append("")
     text = text.append_column(IDENTIFIED, pa.array(ids, pa.string()))
     columns = {h: c for h, c in m.columns.items() if c != "customer_id"}
     mapping = replace(m, columns={IDENTIFIED: "customer_id", **columns})

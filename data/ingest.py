@@ -48,12 +48,14 @@ class Source:
     # A row whose key is already in the store is left out without being rejected: a CRM
     # list with opt-in flags brings new decisions of customers the store already has.
     skip_existing: bool = False
-    # Consent events from an opt-out column: a withdrawal with no earlier grant of the
-    # purpose for the person, in the store or the import, is a refusal (denied).
+    # Consent events from an opt-out column: written after the import's other consent
+    # events, so that a grant of this import precedes them.
     opt_out: bool = False
-    # Consent events from flags: a decision the store holds already (same person, purpose,
-    # decision and time) is left out, so importing the same export again changes nothing.
-    skip_same_decisions: bool = False
+    # Consent events from flags (spec section 10): a withdrawal with no earlier grant of the
+    # purpose for the person, in the store or the import, is a refusal (denied); and a
+    # decision the store holds already (same person, purpose, decision and time) is left
+    # out, so importing the same export again changes nothing.
+    from_flags: bool = False
     # Column -> why a row without a value is rejected, where more can be said than that it
     # is required (a decision without a date: the import can be given one).
     missing: dict[str, str] = field(default_factory=dict)
@@ -349,11 +351,10 @@ def _same_decisions_sql(src: Source, present: set[str], stage: str) -> str:
     converted = ", ".join(
         f'{values[c][0]} AS "{c}"' for c in ("customer_id", "purpose", "decision", "occurred_at")
     )
+    # A withdrawal from a flag may have been stored as a refusal (see _refusal_sql).
     decision = (
-        f"e.decision IN ('{schema.WITHDRAWN}', '{schema.DENIED}') AND n.decision = "
-        f"'{schema.WITHDRAWN}'"
-        if src.opt_out
-        else "e.decision = n.decision"
+        f"(e.decision = n.decision OR (e.decision = '{schema.DENIED}' AND n.decision = "
+        f"'{schema.WITHDRAWN}'))"
     )
     return (
         f'INSERT INTO "_skipped" SELECT {_literal(stage)}, n."{LINE_COLUMN}" FROM '
@@ -364,8 +365,9 @@ def _same_decisions_sql(src: Source, present: set[str], stage: str) -> str:
 
 
 def _refusal_sql(row: str) -> str:
-    """An opt-out's decision, of the converted row `row`: withdrawn after an earlier grant
-    of the purpose (in the store, or written earlier by this import), else denied."""
+    """A flag's decision, of the converted row `row`: a withdrawal stays one after an earlier
+    grant of the purpose (in the store, or written earlier by this import), else it is a
+    refusal (denied)."""
     granted = (
         f"SELECT 1 FROM consent_events AS g WHERE g.customer_id = {row}.customer_id "
         f"AND g.purpose = {row}.purpose AND g.decision = '{schema.GRANTED}' "
@@ -386,7 +388,7 @@ def _insert_sql(
     converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
     kept = "" if all_rows else f" WHERE {_kept_sql(src, stage)}"
     rows = f"SELECT {converted} FROM {_text(stage)}{kept}"
-    if src.opt_out:
+    if src.from_flags:
         outer = ", ".join(
             _refusal_sql("n") if c == "decision" else f'n."{c}"' for c in src.table.column_names
         )
@@ -644,17 +646,15 @@ def check_and_write(
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
         for src, stage in staged:
-            if src.skip_same_decisions and not replace:
+            if src.from_flags and not replace:
                 con.execute(_same_decisions_sql(src, present_of[stage], stage))
         rows = _rows_to_write(con, staged)
         skipped = dict(
             con.execute('SELECT stage, count(*) FROM "_skipped" GROUP BY stage').fetchall()
         )
         skipped = {stage: skipped.get(stage, 0) for _, stage in staged}
-        outcome_kept = sum(
-            n for (src, stage) in staged for n in [skipped[stage]] if not src.skip_same_decisions
-        )
-        kept_decisions = sum(skipped[stage] for src, stage in staged if src.skip_same_decisions)
+        outcome_kept = sum(skipped[stage] for src, stage in staged if not src.from_flags)
+        kept_decisions = sum(skipped[stage] for src, stage in staged if src.from_flags)
         # Wide consent rows become several events: one problem said once per row is enough.
         outcome = Outcome(
             sorted(set(found)),

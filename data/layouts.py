@@ -135,6 +135,31 @@ LAYOUTS: tuple[Layout, ...] = (
 )
 
 
+LAYOUTS += (
+    Layout(
+        # Klaviyo's profile export names people by e-mail and its own profile id.
+        name="Klaviyo profiles",
+        table="customers",
+        signature=("Email", "Email Marketing Consent"),
+        columns={
+            "Klaviyo ID": "customer_id",
+            "Email": "email",
+            "Phone Number": "phone",
+            "Profile Created On": "created_at",
+        },
+        joined={"full_name": ("First Name", "Last Name")},
+        flags={
+            # SUBSCRIBED grants, UNSUBSCRIBED withdraws (denied without an earlier grant),
+            # NEVER_SUBSCRIBED records no decision.
+            "Email Marketing Consent": Flag(
+                "email_marketing", date="Email Marketing Consent Timestamp"
+            ),
+            "SMS Marketing Consent": Flag("sms_marketing", date="SMS Marketing Consent Timestamp"),
+        },
+        identity="email",
+    ),
+)
+
 # Mailchimp's audience export: one file per status, people named by e-mail address; merge
 # fields (names, phone, address) vary by audience and come first.
 MAILCHIMP = ("Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID", "EUID")

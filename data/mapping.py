@@ -552,8 +552,9 @@ def synonyms_markdown() -> str:
         f"left out: {filler}, so `Unsubscribed from all email` is an opt-out of "
         "`email_marketing`). In an opt-out column "
         f"{out_true} mean the person opted out: `withdrawn`, or `denied` when neither the "
-        "store nor the import holds an earlier grant of the purpose for them; any other "
-        "yes/no word, or an empty cell, records no decision.",
+        "store nor the import holds an earlier grant of the purpose for them (as does a "
+        "withdrawal word in any flag column); any other yes/no word, or an empty cell, "
+        "records no decision.",
         f"Values that record no decision in any flag column (never asked, never answered): "
         f"{unasked}.",
         f"A flag's own date column is its name followed by {own}; the date for flags without "

@@ -263,3 +263,53 @@ def test_a_person_erased_after_an_e_mail_export_stays_out_of_the_next_one(tmp_pa
         assert store.con.execute(
             "SELECT count(*) FROM customers WHERE email = 'cy@example.org'"
         ).fetchone() == (0,)
+
+
+KLAVIYO_PROFILES = [
+    "Email", "Klaviyo ID", "First Name", "Last Name", "Phone Number", "Country",
+    "Email Marketing Consent", "Email Marketing Consent Timestamp", "SMS Marketing Consent",
+    "Profile Created On",
+]  # fmt: skip
+
+
+def test_a_klaviyo_profiles_export_reads_its_consent_states(store, tmp_path):
+    # Ada is in the store already under her Shopify id: matched by e-mail.
+    shopify = write_csv(
+        tmp_path / "customers_export.csv",
+        rows_of(
+            SHOPIFY_CUSTOMERS,
+            {"Customer ID": "9001", "Email": "ada@example.org", "Accepts Email Marketing": "yes"},
+        ),
+    )
+    run_import(store, [Extract.from_path(shopify)], decided_at=date(2024, 1, 1))
+    path = write_csv(
+        tmp_path / "klaviyo_profiles.csv",
+        rows_of(
+            KLAVIYO_PROFILES,
+            {"Email": "ADA@example.org", "Klaviyo ID": "01HXADA",
+             "Email Marketing Consent": "UNSUBSCRIBED",
+             "Email Marketing Consent Timestamp": "2025-03-01T10:00:00Z",
+             "Profile Created On": "2024-11-02 08:14:00"},
+            {"Email": "dee@example.org", "Klaviyo ID": "01HXDEE",
+             "Email Marketing Consent": "NEVER_SUBSCRIBED", "SMS Marketing Consent": "SUBSCRIBED",
+             "Profile Created On": "2024-11-03 09:00:00"},
+            {"Email": "eve@example.org", "Klaviyo ID": "01HXEVE",
+             "Email Marketing Consent": "UNSUBSCRIBED",
+             "Email Marketing Consent Timestamp": "2025-03-02T10:00:00Z",
+             "Profile Created On": "2024-11-04 09:00:00"},
+        ),
+    )  # fmt: skip
+    report = run_import(store, [Extract.from_path(path)], accept_valid=True)
+    assert report.files[0].mapping_source == "Klaviyo profiles layout"
+    # Dee's SMS subscription has no timestamp and the import was given no date: rejected.
+    assert [(p.line, p.reason.split(":")[0]) for p in report.problems] == [(3, "no decision date")]
+    assert store.con.execute("SELECT customer_id, email FROM customers ORDER BY 1").fetchall() == [
+        ("01HXEVE", "eve@example.org"),
+        ("9001", "ada@example.org"),
+    ]
+    assert _decisions(store) == [
+        ("01HXEVE", "email_marketing", "denied", "2025-03-02 10:00:00"),
+        ("9001", "email_marketing", "granted", "2024-01-01 00:00:00"),
+        # After her grant, Ada's unsubscription is a withdrawal.
+        ("9001", "email_marketing", "withdrawn", "2025-03-01 10:00:00"),
+    ]

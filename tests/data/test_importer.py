@@ -337,7 +337,8 @@ def test_a_crm_list_with_flags_gives_customers_and_their_events(store, tmp_path)
     ).fetchall()
     assert decisions == [
         ("C-1", "email_marketing", "granted", "2024-04-30 00:00:00"),
-        ("C-2", "email_marketing", "withdrawn", "2024-04-30 00:00:00"),
+        # "unsubscribed" with no earlier grant anywhere: a refusal (spec section 10).
+        ("C-2", "email_marketing", "denied", "2024-04-30 00:00:00"),
         ("C-2", "sms_marketing", "granted", "2024-04-30 00:00:00"),
     ]
     assert f"{path}: no date column for Newsletter consent: its decisions are dated 2024-04-30" in (
