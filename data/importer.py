@@ -256,6 +256,9 @@ def _source(
     decided_at: str | None = None,
 ) -> Source:
     text = read.table
+    if m.continuation:
+        # Line items after an order's first row fold into it: read and accepted, not written.
+        text = text.filter(pc.not_equal(text.column(m.continuation), "1"))
     columns, defaults = m.columns, m.defaults
     names = list(columns.values())
     picked = text.select([*columns, LINE_COLUMN]).rename_columns([*names, LINE_COLUMN])
@@ -274,7 +277,7 @@ def _source(
         us = pc.equal(pc.utf8_upper(_trimmed(picked.column("country"))), "US")
         at = picked.column_names.index("state")
         picked = picked.set_column(at, "state", pc.if_else(us, picked.column("state"), ""))
-    missing: dict[str, str] = {"customer_id": NO_EMAIL} if m.identity == "email" else {}
+    missing: dict[str, str] = {"customer_id": NO_EMAIL} if m.identity else {}
     if table == "customers" and "created_at" not in names and "created_at" not in defaults:
         # Known from the flags alone: signed up when first deciding (spec section 10).
         dates = [*dict.fromkeys([*m.opt_in_dates.values(), *filter(None, [m.decided_at])])]
@@ -375,7 +378,7 @@ def _wide_sources(
                 from_flags=True,
                 missing={
                     "occurred_at": NO_DECISION_DATE,
-                    **({"customer_id": NO_EMAIL} if m.identity == "email" else {}),
+                    **({"customer_id": NO_EMAIL} if m.identity else {}),
                 },
             )
         )
@@ -430,8 +433,7 @@ def _identified_by_email(
     import's, else a derived identifier."""
     m = inspection.mapping
     text = inspection.read.table
-    header = next(h for h, c in m.columns.items() if c == "email")
-    emails = normal_email(text.column(header))
+    emails = normal_email(text.column(m.identity))
     # The export's own identifier, where it has one (Klaviyo's profile id).
     own_header = next((h for h, c in m.columns.items() if c == "customer_id"), None)
     own = _identifier(text.column(own_header)).to_pylist() if own_header else [""] * text.num_rows
@@ -529,7 +531,7 @@ def plan(
             for h in absent
         ]
         return [], tally, problems, notes
-    if m.identity == "email":
+    if m.identity:
         read, m = _identified_by_email(con, inspection, people)
         inspection = replace(inspection, read=read, mapping=m, headers=mp.headers_of(read.table))
         notes.append(

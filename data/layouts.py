@@ -45,8 +45,12 @@ class Layout:
     # flag) or the first filled of several columns (a decision time with fallbacks).
     constants: dict[str, str] = field(default_factory=dict)
     first_filled: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # "email" when the export names people only by e-mail address (spec section 10).
+    # The header of people's e-mail addresses when the export names people by them.
     identity: str | None = None
+    # A line-item export: rows repeating this column's value continue the first one.
+    fold_by: str | None = None
+    # Amounts net of another: column -> (amount, less this), never below 0.
+    net: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def fits(self, headers: Sequence[str]) -> bool:
         """Whether a file with these headers is this tool's export."""
@@ -65,6 +69,12 @@ class Layout:
                 values = pc.utf8_trim(text.column(source), " \t\r\n")
                 column = pc.if_else(pc.equal(values, ""), column, values)
             text = text.append_column(header, column)
+        for header, (amount, less) in self.net.items():
+            text = text.append_column(header, _net(text, spelt, amount, less))
+        if self.fold_by and normalise(self.fold_by) in spelt:
+            text = text.append_column(
+                CONTINUATION, _continuations(text, spelt[normalise(self.fold_by)])
+            )
         return text
 
     def mapping(self, headers: Sequence[str]) -> ColumnMapping:
@@ -92,8 +102,43 @@ class Layout:
                 if any(has(h) for h in parts)
             },
             layout=self.name,
-            identity=self.identity,
+            identity=fix(self.identity) if has(self.identity) else None,
+            continuation=CONTINUATION if has(self.fold_by) else None,
         )
+
+
+CONTINUATION = "continues an earlier row"
+
+
+def _net(text: pa.Table, spelt: dict[str, str], amount: str, less: str) -> pa.ChunkedArray:
+    """`amount` less `less` (missing counts as 0), never below 0, as text; empty where the
+    amount is empty (a line item's continuation row)."""
+
+    def number(header: str) -> pa.ChunkedArray:
+        if normalise(header) not in spelt:
+            return pa.chunked_array([pa.repeat(pa.scalar(0.0), text.num_rows)])
+        values = pc.utf8_trim(text.column(spelt[normalise(header)]), " \t\r\n")
+        values = pc.if_else(pc.equal(values, ""), "0", values)
+        return pc.cast(values, pa.float64(), safe=False)
+
+    given = normalise(amount) in spelt
+    if not given:
+        return pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), text.num_rows)])
+    raw = pc.utf8_trim(text.column(spelt[normalise(amount)]), " \t\r\n")
+    net = pc.max_element_wise(pc.subtract(number(amount), number(less)), 0.0)
+    shown = pc.cast(pc.round(net, 2), pa.string())
+    return pc.if_else(pc.equal(raw, ""), "", shown)
+
+
+def _continuations(text: pa.Table, header: str) -> pa.ChunkedArray:
+    """ "1" on rows whose `header` value appeared on an earlier row, else ""."""
+    seen: set[str] = set()
+    marks = []
+    for value in text.column(header).to_pylist():
+        key = (value or "").strip()
+        marks.append("1" if key and key in seen else "")
+        seen.add(key)
+    return pa.chunked_array([pa.array(marks, pa.string())])
 
 
 YES_NO_UNASKED = ("no", "false")
@@ -156,7 +201,25 @@ LAYOUTS += (
             ),
             "SMS Marketing Consent": Flag("sms_marketing", date="SMS Marketing Consent Timestamp"),
         },
-        identity="email",
+        identity="Email",
+    ),
+)
+
+LAYOUTS += (
+    Layout(
+        # One row per line item: an order's later rows repeat its Name and carry no totals.
+        name="Shopify orders",
+        table="orders",
+        signature=("Name", "Email", "Financial Status", "Lineitem quantity", "Refunded Amount"),
+        columns={
+            "Name": "order_id",
+            "Created at": "ordered_at",
+            "Currency": "currency",
+            "Net revenue": "revenue",
+        },
+        net={"Net revenue": ("Total", "Refunded Amount")},
+        fold_by="Name",
+        identity="Email",
     ),
 )
 
@@ -192,7 +255,7 @@ def _mailchimp(status: str, marker: tuple[str, ...], last: str, flag: Flag | Non
             ),
         },
         flags={MAILCHIMP_MEMBER: flag} if flag else {},
-        identity="email",
+        identity="Email Address",
     )
 
 

@@ -86,8 +86,12 @@ class ColumnMapping:
     # Column -> headers whose values, joined by a space, make it ("First Name", "Last Name").
     joined: dict[str, list[str]] = field(default_factory=dict)
     layout: str | None = None  # the known export layout this mapping reads (data/layouts.py)
-    # "email": the file names people by e-mail address, not by customer_id (spec section 10).
+    # The header of people's e-mail addresses when the file names people by them rather than
+    # by customer_id (spec section 10).
     identity: str | None = None
+    # The column marking rows that continue an earlier one (a line-item export): read,
+    # accepted and folded into that row, never written on their own.
+    continuation: str | None = None
 
     def opts_out(self, flag: str) -> bool:
         """Whether yes in the flag column `flag` means the person opted out."""
@@ -118,6 +122,7 @@ class ColumnMapping:
         """Headers the mapping reads."""
         dates = set(self.opt_in_dates.values()) | ({self.decided_at} if self.decided_at else set())
         parts = {h for headers in self.joined.values() for h in headers}
+        parts |= {h for h in (self.identity, self.continuation) if h}
         return set(self.columns) | set(self.opt_ins) | dates | set(self.event_columns) | parts
 
     def ignored(self, headers: Sequence[str]) -> list[str]:
@@ -146,7 +151,8 @@ class ColumnMapping:
             {fix(h): list(v) for h, v in self.unasked.items()},
             {c: [fix(h) for h in headers] for c, headers in self.joined.items()},
             self.layout,
-            self.identity,
+            fix(self.identity) if self.identity else None,
+            self.continuation,
         )
 
     def to_json(self) -> str:
@@ -181,11 +187,7 @@ class ColumnMapping:
                 for k, v in value.items()
             ):
                 raise ValueError(f'"{name}" must be an object of lists of texts')
-        if self.identity not in (None, "email"):
-            raise ValueError('"identity" must be "email" or null')
-        if self.identity == "email" and "email" not in self.columns.values():
-            raise ValueError('"identity": "email" needs a column mapped to email')
-        for name in ("decided_at", "date_order", "layout"):
+        for name in ("decided_at", "date_order", "layout", "identity", "continuation"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f'"{name}" must be a text or null')
         if not isinstance(self.table, str) or self.table not in schema.TABLES:

@@ -313,3 +313,59 @@ def test_a_klaviyo_profiles_export_reads_its_consent_states(store, tmp_path):
         # After her grant, Ada's unsubscription is a withdrawal.
         ("9001", "email_marketing", "withdrawn", "2025-03-01 10:00:00"),
     ]
+
+
+SHOPIFY_ORDERS = [
+    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
+    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",
+    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
+    "Lineitem price", "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping",
+    "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Refunded Amount",
+    "Vendor", "Outstanding Balance", "Id", "Tags", "Source", "Lineitem discount", "Phone",
+]  # fmt: skip
+
+
+def test_a_shopify_orders_export_folds_line_items_nets_refunds_and_finds_customers(store, tmp_path):
+    customers = write_csv(
+        tmp_path / "customers_export.csv",
+        rows_of(
+            SHOPIFY_CUSTOMERS,
+            {"Customer ID": "9001", "Email": "ada@example.org", "Accepts Email Marketing": "no"},
+        ),
+    )
+    first = {
+        "Email": "Ada@Example.org", "Financial Status": "paid", "Currency": "CAD",
+        "Created at": "2025-04-02 11:32:52 -0700", "Lineitem quantity": "1",
+        "Lineitem name": "Blue Mug", "Refunded Amount": "0.00",
+    }  # fmt: skip
+    orders = write_csv(
+        tmp_path / "orders_export_1.csv",
+        rows_of(
+            SHOPIFY_ORDERS,
+            {**first, "Name": "#1090", "Total": "68.23"},
+            # The order's second line item: only its own columns are filled.
+            {"Name": "#1090", "Email": "Ada@Example.org", "Lineitem quantity": "1",
+             "Lineitem name": "Tea Pot", "Created at": "2025-04-02 11:32:52 -0700"},
+            {**first, "Name": "#1091", "Total": "40.00", "Refunded Amount": "15.50",
+             "Financial Status": "partially_refunded"},
+            {**first, "Name": "#1092", "Total": "20.00", "Refunded Amount": "25.00",
+             "Financial Status": "refunded"},
+        ),
+    )  # fmt: skip
+    report = run_import(
+        store,
+        [Extract.from_path(customers), Extract.from_path(orders)],
+        decided_at=date(2025, 1, 1),
+    )
+    assert report.files[1].mapping_source == "Shopify orders layout"
+    outcome = report.outcome
+    assert outcome.problems == []
+    assert (outcome.rows_read, outcome.accepted, outcome.rejected) == (5, 5, 0)
+    assert store.con.execute(
+        "SELECT order_id, customer_id, ordered_at::VARCHAR, revenue::DOUBLE, currency "
+        "FROM orders ORDER BY 1"
+    ).fetchall() == [
+        ("#1090", "9001", "2025-04-02 18:32:52", 68.23, "CAD"),
+        ("#1091", "9001", "2025-04-02 18:32:52", 24.5, "CAD"),
+        ("#1092", "9001", "2025-04-02 18:32:52", 0.0, "CAD"),  # refunds never below 0
+    ]
