@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import gzip
 import io
 import itertools
 import json
@@ -30,7 +31,8 @@ import stat
 import struct
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,13 +50,14 @@ from data.problems import LINE_COLUMN, Problem
 HEXADECIMAL = "binary values that are not text, shown as hexadecimal"
 # What an extract file is named (its type is still told by its content): what the upload
 # page offers, and what an import takes from a folder.
-EXTRACT_SUFFIXES = ("csv", "tsv", "txt", "xlsx", "parquet", "jsonl")
+EXTRACT_SUFFIXES = ("csv", "tsv", "txt", "xlsx", "parquet", "jsonl", "gz")
 
 MiB = 1024**2
 
 # Content sniffing.
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
 WORKBOOK_PART = "xl/workbook.xml"
 BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -141,9 +144,12 @@ class Dialect:
     quotechar: str | None
     sheet: str | None
     rows: int  # data rows read, header excluded
+    compressed: bool = False  # read from inside a gzip file
 
     def describe(self) -> str:
         """One line for people, e.g. "CSV, semicolon-separated, UTF-8 with BOM, 1,204 rows"."""
+        if self.compressed:
+            return "gzip-compressed " + replace(self, compressed=False).describe()
         rows = f"{self.rows:,} row" + ("" if self.rows == 1 else "s")
         if self.kind == "xlsx":
             sheet = f', sheet "{self.sheet}"' if self.sheet else ""
@@ -226,6 +232,8 @@ def _read_handle(
         return _refused(label, _too_big(size, max_bytes))
     head = handle.read(16)
     handle.seek(0)
+    if head.startswith(GZIP_MAGIC):
+        return _read_gzip(handle, size, label, max_bytes, max_ratio, max_uncompressed)
     if head.startswith(ZIP_MAGIC):
         return _read_xlsx(handle, label, size, max_ratio, max_uncompressed)
     if head.startswith(PARQUET_MAGIC):
@@ -237,6 +245,35 @@ def _read_handle(
     if len(data) > max_bytes:  # the file grew since it was measured
         return _refused(label, _too_big(len(data), max_bytes))
     return _read_text(data, label)
+
+
+def _read_gzip(
+    handle: BinaryIO,
+    size: int,
+    label: str,
+    max_bytes: int,
+    max_ratio: int,
+    max_uncompressed: int,
+) -> TextTable:
+    """A gzip file read as the file inside it, refused before it expands too far."""
+    limit = min(max_bytes, max_uncompressed, max(size, RATIO_FLOOR) * max_ratio)
+    try:
+        with gzip.GzipFile(fileobj=handle) as inner:
+            data = inner.read(limit + 1)
+    except (OSError, EOFError, zlib.error):
+        return _refused(label, "refused: a damaged gzip file")
+    if len(data) > limit:
+        return _refused(
+            label,
+            f"refused: the file inside the gzip file expands beyond {_size(limit)} "
+            "(or more than the limit allows)",
+        )
+    if data.startswith(GZIP_MAGIC):
+        return _refused(label, "refused: a gzip file inside a gzip file")
+    read = _read_handle(io.BytesIO(data), len(data), label, max_bytes, max_ratio, max_uncompressed)
+    if read.dialect is not None:
+        read = replace(read, dialect=replace(read.dialect, compressed=True))
+    return read
 
 
 def _refused(label: str, reason: str, unit: str = "line") -> TextTable:

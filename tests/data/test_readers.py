@@ -11,7 +11,7 @@ import random
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from xml.sax.saxutils import escape
@@ -575,8 +575,12 @@ CASES: dict[str, Case] = {
     "renamed_exe.csv": refused(
         f"refused: the content is a Windows program (executable), {NOT_DATA}"
     ),
-    "gzipped.csv": refused(
-        f"refused: the content is a gzip-compressed file (decompress it first), {NOT_DATA}"
+    # A gzip file is read as the file inside it (spec section 10).
+    "gzipped.csv": Case(
+        replace(csv_dialect(1), compressed=True),
+        ["customer_id", "email"],
+        1,
+        values={"customer_id": ["00123"], "email": ["a@example.org"]},
     ),
     "legacy.xls": refused(
         "refused: the content is an old-format (.xls) or password-protected Excel file: "
@@ -1108,3 +1112,25 @@ def test_a_large_file_with_one_bad_byte_in_its_middle_reports_that_line(tmp_path
     clean = read_extract(whole)
     assert clean.problems == [] and clean.table.column("name")[0].as_py() == "Zoë Müller 0"
     assert clean.table.column(LINE_COLUMN).to_pylist()[-1] == 60_001
+
+
+def test_a_gzip_bomb_is_refused_before_it_expands(tmp_path):
+    import gzip
+
+    path = tmp_path / "users.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"a": "' + b"x" * 50_000_000 + b'"}\n'))
+    read = read_extract(path, max_ratio=100)
+    assert read.table is None
+    assert read.problems[0].reason.startswith(
+        "refused: the file inside the gzip file expands beyond 6.2 MB"
+    )
+
+
+def test_a_gzip_json_lines_export_is_read_as_the_lines_inside(tmp_path):
+    import gzip
+
+    path = tmp_path / "users.json.gz"
+    path.write_bytes(gzip.compress(b'{"id": "u1", "email": "a@x.org"}\n{"id": "u2"}\n'))
+    read = read_extract(path)
+    assert read.dialect.describe() == "gzip-compressed JSON Lines, UTF-8, 2 rows"
+    assert read.table.column("id").to_pylist() == ["u1", "u2"]
