@@ -121,7 +121,16 @@ def inspect(
         return Inspection(extract, read, [], extract.table, extract.mapping, "given")
     headers = mp.headers_of(read.table)
     if extract.mapping is not None:
-        return Inspection(extract, read, headers, extract.mapping.table, extract.mapping, "given")
+        # A given mapping overrides what it names; the rest keeps its automatic reading.
+        given = extract.mapping
+        layout = layouts.recognise(headers)
+        if layout is not None and layout.table == given.table:
+            read = replace(read, table=layout.derive(read.table))
+            headers = mp.headers_of(read.table)
+            base = layout.mapping(headers)
+        else:
+            base = mp.auto_mapping(given.table, headers)
+        return Inspection(extract, read, headers, given.table, given.over(base), "given")
     kept = mp.saved(con, headers)
     if kept is not None and extract.table in (None, kept.table):
         return Inspection(extract, read, headers, kept.table, kept.rekeyed(headers), "saved")

@@ -155,6 +155,50 @@ class ColumnMapping:
             self.continuation,
         )
 
+    def over(self, base: ColumnMapping) -> ColumnMapping:
+        """This mapping laid over `base` (the automatic one): what it names wins, the rest of
+        `base` stays. A header or a column this mapping names is taken from it alone."""
+        if base.table != self.table:
+            return self
+        named = self.used()
+        targets = set(self.columns.values()) | set(self.joined) | set(self.defaults)
+        purposes = set(self.opt_ins.values())
+
+        def kept(items: dict[str, str], *, by_target: bool = False) -> dict[str, str]:
+            return {
+                h: v
+                for h, v in items.items()
+                if h not in named and not (by_target and v in targets)
+            }
+
+        opt_ins = {h: p for h, p in base.opt_ins.items() if h not in named and p not in purposes}
+        return ColumnMapping(
+            self.table,
+            columns={**kept(base.columns, by_target=True), **self.columns},
+            opt_ins={**opt_ins, **self.opt_ins},
+            opt_in_dates={
+                **{f: d for f, d in base.opt_in_dates.items() if f in opt_ins and d not in named},
+                **self.opt_in_dates,
+            },
+            decided_at=self.decided_at
+            or (base.decided_at if base.decided_at not in named else None),
+            event_columns={**kept(base.event_columns), **self.event_columns},
+            date_order=self.date_order or base.date_order,
+            defaults={**base.defaults, **self.defaults},
+            polarity={
+                **{f: p for f, p in base.polarity.items() if f in opt_ins},
+                **self.polarity,
+            },
+            unasked={**{f: v for f, v in base.unasked.items() if f in opt_ins}, **self.unasked},
+            joined={
+                **{c: hs for c, hs in base.joined.items() if c not in targets},
+                **self.joined,
+            },
+            layout=base.layout,
+            identity=self.identity or base.identity,
+            continuation=self.continuation or base.continuation,
+        )
+
     def to_json(self) -> str:
         """The mapping as JSON, as `--mapping FILE` reads it."""
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from data.importer import Extract, run_import
+from data.mapping import ColumnMapping
 from data.schema import IMPORT_ID
 from tests.data.test_importer import write_csv
 
@@ -369,3 +370,27 @@ def test_a_shopify_orders_export_folds_line_items_nets_refunds_and_finds_custome
         ("#1091", "9001", "2025-04-02 18:32:52", 24.5, "CAD"),
         ("#1092", "9001", "2025-04-02 18:32:52", 0.0, "CAD"),  # refunds never below 0
     ]
+
+
+def test_a_mapping_overrides_only_what_it_names(store, tmp_path):
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            ["customer_id", "created_at", "Newsletter", "email_opt_in", "consent_date"],
+            ["M-1", "2024-01-01", "no", "yes", "2024-02-01"],
+        ],
+    )
+    # It names only the one column the automatic reading cannot know.
+    mapping = ColumnMapping.from_dict(
+        {
+            "table": "customers",
+            "opt_ins": {"Newsletter": "sms_marketing"},
+            "polarity": {"Newsletter": "opt_out"},
+        }
+    )
+    report = run_import(store, [Extract.from_path(path, mapping=mapping)])
+    assert report.outcome.problems == []
+    used = report.files[0].mapping
+    assert used.columns == {"customer_id": "customer_id", "created_at": "created_at"}
+    assert used.opt_ins == {"email_opt_in": "email_marketing", "Newsletter": "sms_marketing"}
+    assert _decisions(store) == [("M-1", "email_marketing", "granted", "2024-02-01 00:00:00")]
