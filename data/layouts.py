@@ -8,7 +8,8 @@ export is adding an entry to LAYOUTS.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -51,6 +52,8 @@ class Layout:
     fold_by: str | None = None
     # Amounts net of another: column -> (amount, less this), never below 0.
     net: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Records nested in one JSON column, spread into columns first (a consent platform's).
+    spread: Callable[[pa.Table], pa.Table] | None = None
 
     def fits(self, headers: Sequence[str]) -> bool:
         """Whether a file with these headers is this tool's export."""
@@ -59,6 +62,8 @@ class Layout:
 
     def derive(self, text: pa.Table) -> pa.Table:
         """The file's text with the columns this layout adds."""
+        if self.spread is not None:
+            text = self.spread(text)
         spelt = {normalise(h): h for h in text.column_names if h != LINE_COLUMN}
         rows = text.num_rows
         for header, value in self.constants.items():
@@ -80,6 +85,15 @@ class Layout:
     def mapping(self, headers: Sequence[str]) -> ColumnMapping:
         """The mapping of this layout, spelt as the file spells its headers."""
         spelt = {normalise(h): h for h in headers}
+        own = dict(self.flags)
+        if self.spread is not None:
+            # A consent platform's purposes, one column each: those with a canonical
+            # equivalent are flags; the others stay unmapped and the report names them.
+            for header in headers:
+                if header.startswith(PLATFORM_PURPOSE):
+                    purpose = platform_purpose(header.removeprefix(PLATFORM_PURPOSE))
+                    if purpose and purpose not in {f.purpose for f in own.values()}:
+                        own[header] = Flag(purpose)
 
         def has(header: str | None) -> bool:
             return header is not None and normalise(header) in spelt
@@ -87,7 +101,7 @@ class Layout:
         def fix(header: str) -> str:
             return spelt[normalise(header)]
 
-        flags = {h: f for h, f in self.flags.items() if has(h)}
+        flags = {h: f for h, f in own.items() if has(h)}
         return ColumnMapping(
             self.table,
             columns={fix(h): c for h, c in self.columns.items() if has(h)},
@@ -108,6 +122,52 @@ class Layout:
 
 
 CONTINUATION = "continues an earlier row"
+PLATFORM_PURPOSE = "purpose "
+
+
+def platform_purpose(name: str) -> str | None:
+    """The canonical purpose a consent platform's purpose id stands for, if it is an obvious
+    equivalent (`marketing_email`, `email-newsletter`, `personalisation`)."""
+    words = normalise(name)
+    for purpose, synonyms in schema.PURPOSE_WORDS.items():
+        if words == purpose or words in synonyms:
+            return purpose
+    return None
+
+
+def _didomi_users(text: pa.Table) -> pa.Table:
+    """Didomi's users export, one JSON record a line ({"user": {...}, "events": [...]}):
+    the person and each purpose's choice (true, false or null) as columns."""
+    rows = text.column("user").to_pylist()
+    people: dict[str, list[str]] = {
+        "user id": [], "user e-mail": [], "created_at": [], "updated_at": [], "country": [],
+    }  # fmt: skip
+    choices: dict[str, list[str]] = {}
+    for n, raw in enumerate(rows):
+        try:
+            user = json.loads(raw) if raw else {}
+        except ValueError:
+            user = {}
+        user = user if isinstance(user, dict) else {}
+        key = str(user.get("organization_user_id") or "")
+        people["user e-mail"].append(key if "@" in key else "")
+        people["user id"].append("" if "@" in key else key)
+        for field_name in ("created_at", "updated_at"):
+            people[field_name].append(str(user.get(field_name) or ""))
+        people["country"].append(str(user.get("country") or user.get("last_seen_country") or ""))
+        consents = user.get("consents") if isinstance(user.get("consents"), dict) else {}
+        for choice in consents.get("purposes") or []:
+            if not isinstance(choice, dict) or not choice.get("id"):
+                continue
+            column = choices.setdefault(PLATFORM_PURPOSE + str(choice["id"]), [""] * len(rows))
+            enabled = choice.get("enabled")
+            column[n] = "" if enabled is None else ("true" if enabled else "false")
+    for name, values in {**{f"Didomi {k}": v for k, v in people.items()}, **choices}.items():
+        text = text.append_column(name, pa.array(values, pa.string()))
+    return text
+
+
+YES_NO_UNASKED = ("no", "false")
 
 
 def _net(text: pa.Table, spelt: dict[str, str], amount: str, less: str) -> pa.ChunkedArray:
@@ -220,6 +280,24 @@ LAYOUTS += (
         net={"Net revenue": ("Total", "Refunded Amount")},
         fold_by="Name",
         identity="Email",
+    ),
+)
+
+LAYOUTS += (
+    Layout(
+        # A consent platform: each purpose's recorded choice is explicit (false: denied).
+        name="Didomi users",
+        table="customers",
+        signature=("user", "events"),
+        columns={
+            "Didomi user id": "customer_id",
+            "Didomi user e-mail": "email",
+            "Didomi created_at": "created_at",
+            "Didomi country": "country",
+        },
+        decided_at="Didomi updated_at",
+        spread=_didomi_users,
+        identity="Didomi user e-mail",
     ),
 )
 

@@ -394,3 +394,62 @@ def test_a_mapping_overrides_only_what_it_names(store, tmp_path):
     assert used.columns == {"customer_id": "customer_id", "created_at": "created_at"}
     assert used.opt_ins == {"email_opt_in": "email_marketing", "Newsletter": "sms_marketing"}
     assert _decisions(store) == [("M-1", "email_marketing", "granted", "2024-02-01 00:00:00")]
+
+
+def test_a_didomi_users_export_gzip_json_lines_imports_each_purposes_choice(store, tmp_path):
+    import gzip
+    import json
+
+    def line(user_key, created, updated, purposes):
+        return json.dumps(
+            {
+                "user": {
+                    "id": "1784114c-f8b3-4590-a6df-b9fb240bdea5",
+                    "organization_id": "acme",
+                    "organization_user_id": user_key,
+                    "version": 3,
+                    "created_at": created,
+                    "updated_at": updated,
+                    "last_seen_country": "FR",
+                    "consents": {
+                        "purposes": [{"id": p, "enabled": e} for p, e in purposes],
+                        "vendors": {"enabled": ["google"], "disabled": []},
+                    },
+                },
+                "events": [],
+            }
+        )
+
+    body = "\n".join(
+        [
+            line("ana@example.com", "2024-05-03T10:00:12.000Z", "2024-06-01T08:15:00Z",
+                 [("marketing_email", True), ("personalisation", False), ("cookies", True)]),
+            line("CRM-77", "2024-05-04T10:00:00Z", "2024-06-02T09:00:00Z",
+                 [("marketing_email", None), ("personalisation", True)]),
+        ]
+    )  # fmt: skip
+    path = tmp_path / "users" / "part-0001.json.gz"
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(body.encode()))
+    report = run_import(store, [Extract.from_path(path)])
+    [inspection] = report.files
+    assert inspection.mapping_source == "Didomi users layout"
+    assert inspection.dialect == "gzip-compressed JSON Lines, UTF-8, 2 rows"
+    assert report.outcome.problems == []
+    # Its own purposes with no canonical equivalent are named, not dropped silently.
+    assert any("not imported" in n and "purpose cookies" in n for n in report.notes)
+    [(ana,)] = store.con.execute(
+        "SELECT customer_id FROM customers WHERE email = 'ana@example.com'"
+    ).fetchall()
+    assert ana.startswith("em-")
+    assert store.con.execute(
+        "SELECT customer_id, created_at::VARCHAR, country FROM customers ORDER BY 2"
+    ).fetchall() == [(ana, "2024-05-03 10:00:12", "FR"), ("CRM-77", "2024-05-04 10:00:00", "FR")]
+    assert _decisions(store) == sorted(
+        [
+            (ana, "email_marketing", "granted", "2024-06-01 08:15:00"),
+            # A platform's recorded refusal is an explicit denial.
+            (ana, "personalization", "denied", "2024-06-01 08:15:00"),
+            ("CRM-77", "personalization", "granted", "2024-06-02 09:00:00"),
+        ]
+    )
