@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from playwright.sync_api import Page, expect
 
 from data.keys import key_path
+from data.store import open_store
 from tests.e2e.conftest import streamlit_server, wait_for_app
 from tests.e2e.test_browser import SCREENSHOTS, customers_tile, no_errors
 
@@ -126,3 +127,65 @@ def test_the_templates_download_from_the_page(page: Page, upload_server: tuple[s
     assert download.value.suggested_filename == "customers.template.csv"
     header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("customer_id,")
+
+
+SHOPIFY = (
+    b"Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Country Code,"
+    b"Accepts SMS Marketing,Total Spent,Total Orders\n"
+    b"'880001,Ada,Lovelace,ada@shop.example,yes,GB,no,10.00,1\n"
+    b"'880002,Bob,Byte,bob@shop.example,no,US,yes,0.00,0\n"
+)
+MAILCHIMP = (
+    b'"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,'
+    b"CONFIRM_IP,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS\n"
+    b'ADA@shop.example,Ada,,2,"2024-01-02 10:00:00",,"2024-01-02 10:05:00",,,,,gb,,'
+    b'"2024-03-01 09:00:00",1,a1,,\n'
+    b'new@shop.example,,,2,,,,,,,,,,"2024-02-01 09:00:00",2,a2,,\n'
+)
+
+
+def test_upload_a_shopify_and_a_mailchimp_export_as_they_are(
+    page: Page, upload_server: tuple[str, Path]
+):
+    url, store = upload_server
+    page.goto(f"{url}/upload-data")
+    wait_for_app(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [
+            {"name": "customers_export_2024-06-01.csv", "mimeType": "text/csv", "buffer": SHOPIFY},
+            {
+                "name": "subscribed_email_audience_export_e6074aaf6f.csv",
+                "mimeType": "text/csv",
+                "buffer": MAILCHIMP,
+            },
+        ]
+    )
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("the Shopify customers export, recognised by its columns")
+    expect(main).to_contain_text(
+        "the Mailchimp subscribed members export, recognised by its columns"
+    )
+    expect(main).to_contain_text(
+        "Accepts Email Marketing: read as an opt-in of email_marketing: yes means granted, no or "
+        "false or empty no decision"
+    )
+    # The decision date of Shopify's undated export comes from the file's name.
+    field = "Decision date of flags the file does not date"
+    for part, value in (("year", "2024"), ("month", "06"), ("day", "01")):
+        expect(page.get_by_role("spinbutton", name=f"{part}, {field}")).to_have_text(value)
+    no_errors(page)
+    page.get_by_role("button", name="Check", exact=True).click()
+    wait_for_app(page)
+    expect(main).to_contain_text("Rows read 4 = accepted 4 + rejected 0")
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_for_app(page)
+    expect(main).to_contain_text("customers 3, consent_events 4")
+    no_errors(page)
+    with open_store(store, read_only=True) as s:
+        people = s.con.execute(
+            "SELECT email, count(*) FROM customers WHERE email LIKE '%@shop.example' GROUP BY 1 "
+            "ORDER BY 1"
+        ).fetchall()
+    # Ada is one customer, from both exports.
+    assert people == [("ada@shop.example", 1), ("bob@shop.example", 1), ("new@shop.example", 1)]
