@@ -422,14 +422,15 @@ class People:
     def learn(self, inspection: Inspection) -> None:
         """Remember the identifiers a file gives people with e-mail addresses."""
         m = inspection.mapping
-        if m is None or m.identity or inspection.read.table is None:
+        if m is None or inspection.read.table is None:
             return
         by = {c: h for h, c in m.columns.items()}
-        if "customer_id" not in by or "email" not in by:
+        email = m.identity or by.get("email")
+        if "customer_id" not in by or email is None or m.table != "customers":
             return
         text = inspection.read.table
         ids = _identifier(text.column(by["customer_id"])).to_pylist()
-        emails = normal_email(text.column(by["email"])).to_pylist()
+        emails = normal_email(text.column(email)).to_pylist()
         for email, customer in zip(emails, ids, strict=True):
             if email and customer:
                 self.in_import.setdefault(email, customer)
@@ -569,8 +570,9 @@ def plan(
     day = decided_at.isoformat() if decided_at else None
     if not (m.wide and m.table == "consent_events"):
         customers = _source(label, m.table, read, m, unit, day)
-        # A CRM list with flags brings new decisions of customers already in the store too.
-        customers.skip_existing = m.wide
+        # A CRM list with flags, or an export naming people by e-mail, brings new decisions
+        # of customers already in the store (or an earlier file of the import) too.
+        customers.skip_existing = m.wide or bool(m.identity)
         sources.append(customers)
     if m.wide:
         sources += _wide_sources(inspection, unit, day, notes)

@@ -221,6 +221,7 @@ LAYOUTS: tuple[Layout, ...] = (
             "Accepts Email Marketing": Flag("email_marketing", unasked=YES_NO_UNASKED),
             "Accepts SMS Marketing": Flag("sms_marketing", unasked=YES_NO_UNASKED),
         },
+        identity="Email",
     ),
     Layout(
         name="HubSpot contacts",
@@ -236,6 +237,7 @@ LAYOUTS: tuple[Layout, ...] = (
         flags={
             "Unsubscribed from all email": Flag("email_marketing", polarity=schema.OPT_OUT),
         },
+        identity="Email",
     ),
 )
 

@@ -172,12 +172,19 @@ MAILCHIMP_UNSUBSCRIBED = [
 ]  # fmt: skip
 
 
+MAILCHIMP_CLEANED = [
+    "Email Address", "First Name", "Last Name", "MEMBER_RATING", "OPTIN_TIME", "OPTIN_IP",
+    "CONFIRM_TIME", "CONFIRM_IP", "GMTOFF", "DSTOFF", "TIMEZONE", "CC", "REGION", "CLEAN_TIME",
+    "CLEAN_CAMPAIGN_TITLE", "CLEAN_CAMPAIGN_ID", "LEID", "EUID", "NOTES", "TAGS",
+]  # fmt: skip
+
+
 def rows_of(headers: list[str], *records: dict[str, str]) -> list[list[str]]:
     return [headers, *([r.get(h, "") for h in headers] for r in records)]
 
 
 def three_tools(folder) -> list:
-    """The same people in a Shopify, a Mailchimp and a HubSpot export."""
+    """The same people in Shopify, Mailchimp (three lists) and HubSpot exports."""
     shopify = write_csv(
         folder / "customers_export.csv",
         rows_of(
@@ -206,7 +213,24 @@ def three_tools(folder) -> list:
              "UNSUB_TIME": "2022-06-28 13:19:53", "UNSUB_CAMPAIGN_TITLE": "July"},
         ),
     )  # fmt: skip
-    return [shopify, subscribed, unsubscribed]
+    hubspot = write_csv(
+        folder / "hubspot-crm-exports-all-contacts-2024-03-05.csv",
+        rows_of(
+            HUBSPOT_CONTACTS,
+            # HubSpot names Ada by its own record id: she is still one customer.
+            {"Record ID": "101", "Email": "ada@EXAMPLE.org", "Create Date": "2023-12-01 08:00",
+             "Unsubscribed from all email": "false"},
+        ),
+    )  # fmt: skip
+    cleaned = write_csv(
+        folder / "cleaned_email_audience_export_e6074aaf6f.csv",
+        rows_of(
+            MAILCHIMP_CLEANED,
+            {"Email Address": "cy@example.org", "OPTIN_TIME": "2024-02-01 09:00:00",
+             "CLEAN_TIME": "2025-10-28 03:41:13", "CLEAN_CAMPAIGN_TITLE": "Course"},
+        ),
+    )  # fmt: skip
+    return [shopify, subscribed, unsubscribed, hubspot, cleaned]
 
 
 def test_the_same_people_from_three_exports_are_one_customer_each(store, tmp_path):
@@ -216,6 +240,8 @@ def test_the_same_people_from_three_exports_are_one_customer_each(store, tmp_pat
         "Shopify customers layout",
         "Mailchimp subscribed members layout",
         "Mailchimp unsubscribed members layout",
+        "HubSpot contacts layout",
+        "Mailchimp cleaned members layout",
     ]
     assert report.outcome.problems == []
     people = store.con.execute(
