@@ -201,7 +201,41 @@ def _continuations(text: pa.Table, header: str) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(marks, pa.string())])
 
 
-YES_NO_UNASKED = ("no", "false")
+# Mailchimp's audience export: one file per status, people named by e-mail address; merge
+# fields (names, phone, address) vary by audience and come first.
+MAILCHIMP = ("Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID", "EUID")
+MAILCHIMP_COLUMNS = {
+    "Email Address": "email",
+    "Phone Number": "phone",
+    "CC": "country",
+    "Mailchimp sign-up time": "created_at",
+}
+MAILCHIMP_NAME = {"full_name": ("First Name", "Last Name")}
+MAILCHIMP_MEMBER = "Mailchimp list membership"
+MAILCHIMP_DECIDED_AT = "Mailchimp decision time"
+
+
+def _mailchimp(status: str, marker: tuple[str, ...], last: str, flag: Flag | None) -> Layout:
+    """One status file of the audience export; `last` is its latest time column."""
+    return Layout(
+        name=f"Mailchimp {status} members",
+        table="customers",
+        signature=(*MAILCHIMP, *marker),
+        columns=MAILCHIMP_COLUMNS,
+        joined=MAILCHIMP_NAME,
+        constants={MAILCHIMP_MEMBER: status} if flag else {},
+        first_filled={
+            "Mailchimp sign-up time": ("OPTIN_TIME", "CONFIRM_TIME", last),
+            # A subscription dates from its confirmation (double opt-in), else the opt-in,
+            # else the member's last change; an unsubscription from UNSUB_TIME.
+            MAILCHIMP_DECIDED_AT: (
+                ("CONFIRM_TIME", "OPTIN_TIME", last) if status == "subscribed" else (last,)
+            ),
+        },
+        flags={MAILCHIMP_MEMBER: flag} if flag else {},
+        identity="Email Address",
+    )
+
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
@@ -239,10 +273,6 @@ LAYOUTS: tuple[Layout, ...] = (
         },
         identity="Email",
     ),
-)
-
-
-LAYOUTS += (
     Layout(
         # Klaviyo's profile export names people by e-mail and its own profile id.
         name="Klaviyo profiles",
@@ -265,9 +295,6 @@ LAYOUTS += (
         },
         identity="Email",
     ),
-)
-
-LAYOUTS += (
     Layout(
         # One row per line item: an order's later rows repeat its Name and carry no totals.
         name="Shopify orders",
@@ -283,9 +310,6 @@ LAYOUTS += (
         fold_by="Name",
         identity="Email",
     ),
-)
-
-LAYOUTS += (
     Layout(
         # A consent platform: each purpose's recorded choice is explicit (false: denied).
         name="Didomi users",
@@ -301,45 +325,6 @@ LAYOUTS += (
         spread=_didomi_users,
         identity="Didomi user e-mail",
     ),
-)
-
-# Mailchimp's audience export: one file per status, people named by e-mail address; merge
-# fields (names, phone, address) vary by audience and come first.
-MAILCHIMP = ("Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID", "EUID")
-MAILCHIMP_COLUMNS = {
-    "Email Address": "email",
-    "Phone Number": "phone",
-    "CC": "country",
-    "Mailchimp sign-up time": "created_at",
-}
-MAILCHIMP_NAME = {"full_name": ("First Name", "Last Name")}
-MAILCHIMP_MEMBER = "Mailchimp list membership"
-MAILCHIMP_DECIDED_AT = "Mailchimp decision time"
-
-
-def _mailchimp(status: str, marker: tuple[str, ...], last: str, flag: Flag | None) -> Layout:
-    """One status file of the audience export; `last` is its latest time column."""
-    return Layout(
-        name=f"Mailchimp {status} members",
-        table="customers",
-        signature=(*MAILCHIMP, *marker),
-        columns=MAILCHIMP_COLUMNS,
-        joined=MAILCHIMP_NAME,
-        constants={MAILCHIMP_MEMBER: status} if flag else {},
-        first_filled={
-            "Mailchimp sign-up time": ("OPTIN_TIME", "CONFIRM_TIME", last),
-            # A subscription dates from its confirmation (double opt-in), else the opt-in,
-            # else the member's last change; an unsubscription from UNSUB_TIME.
-            MAILCHIMP_DECIDED_AT: (
-                ("CONFIRM_TIME", "OPTIN_TIME", last) if status == "subscribed" else (last,)
-            ),
-        },
-        flags={MAILCHIMP_MEMBER: flag} if flag else {},
-        identity="Email Address",
-    )
-
-
-LAYOUTS += (
     _mailchimp(
         "subscribed",
         ("LAST_CHANGED",),
