@@ -246,7 +246,11 @@ def _first_filled(columns: Sequence[pa.ChunkedArray], fallback: str, rows: int) 
 
 
 def _identifier(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Identifiers without the leading apostrophe spreadsheets put before long numbers."""
+    """Identifiers without the leading apostrophe spreadsheets put before long numbers (a
+    column with none is kept as it is: no copy of a large file's keys)."""
+    marked = pc.starts_with(pc.utf8_ltrim_whitespace(column), "'")
+    if not pc.any(marked).as_py():
+        return column
     return pc.replace_substring_regex(_trimmed(column), "^'", "")
 
 
@@ -632,8 +636,10 @@ def _import(
     notes: list[str] = []
     files = []
     people = People(require_key(store.path))
-    for inspection in inspections:
-        people.learn(inspection)
+    # Only a file that names people by e-mail needs the others' identifiers by address.
+    if any(i.mapping is not None and i.mapping.identity for i in inspections):
+        for inspection in inspections:
+            people.learn(inspection)
     for inspection, summed in zip(inspections, sums, strict=True):
         got_sources, tally, got_problems, got_notes = plan(
             store.con, inspection, decided_at, people
