@@ -19,6 +19,7 @@ from metrics.rules import (
     customers_at,
     erasure_requests,
     in_period,
+    median_days_to_complete,
     orders_in_period,
     requests,
 )
@@ -115,7 +116,7 @@ def erasure_summary(t: Tables, p: Params) -> ir.Table:
         open=r.open.sum(),
         overdue=r.overdue.sum(),
         on_time=(done & r.on_time).sum(),
-        median_days=r.days.median(where=done),
+        median_days=median_days_to_complete(r),
     )
 
 
