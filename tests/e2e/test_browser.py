@@ -112,3 +112,20 @@ def test_a_bookmarked_page_opens_as_the_first_visit_to_a_fresh_server(
         expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
         expect(page.get_by_role("dialog")).to_have_count(0)
         no_errors(page)
+
+
+def test_a_link_with_unusable_settings_opens_with_a_notice_and_the_rest_applied(
+    page: Page, server: str
+):
+    page.goto(f"{server}/?start=2024-13-45&country=DE&country=Atlantis&colour=%3Cb%3Ex%3C%2Fb%3E")
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("Some of this link could not be used")
+    expect(main).to_contain_text("is not a date like 2025-01-31; the default was used instead")
+    expect(main).to_contain_text("“Atlantis” is not in the data; it was left out")
+    expect(main).to_contain_text("is not one the dashboard knows; it was ignored")
+    # The usable part applies: the country filter, and the address says what is shown.
+    expect(page).to_have_url(re.compile(r"country=DE"))
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("DE")
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible()
+    no_errors(page)
