@@ -124,7 +124,7 @@ def forget(
         request_id=request_id or None,
         actor=identity.name,
         role=identity.role,
-        on_wait=on_wait,
+        **_writing("an erasure", on_wait),
     )
 
 

@@ -351,10 +351,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from data.store import resolve_path
 
     try:
-        writing = _writing(args)
-        del writing["task"]
         result = erase(
-            resolve_path(args.db), args.customer_ids, request_id=args.request_id, **writing
+            resolve_path(args.db), args.customer_ids, request_id=args.request_id, **_writing(args)
         )
     except ErasureError as error:
         _say(f"consentlens: {error}")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from data import audit, history, locking, schema, snapshots
+from data import audit, history, schema, snapshots
 from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
 from data.mapping import SAVED_TABLE
-from data.store import Store, StoreError, open_store
+from data.store import Store, StoreError, open_store, writing
 
 PERSONAL = [c.name for c in schema.TABLES["customers"].columns if c.personal]
 # Values shorter than this are too common as bytes to prove anything by a scan of the file;
@@ -211,6 +211,7 @@ def erase(
     request_id: str | None = None,
     actor: str | None = None,
     role: str = "admin",
+    task: str = "an erasure",
     wait: float | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> ErasureResult:
@@ -223,13 +224,7 @@ def erase(
     if not ids:
         raise ErasureError("no customer id given", rejected=True)
     key = require_key(store_path)
-    with locking.writing(
-        store_path,
-        task="an erasure",
-        wait=wait,
-        on_wait=on_wait,
-        before_unlock=lambda: snapshots.publish(store_path),
-    ):
+    with writing(store_path, task=task, wait=wait, on_wait=on_wait):
         return _erase(store_path, ids, key, request_id=request_id, actor=actor, role=role)
 
 

@@ -125,16 +125,7 @@ def acquire(
         waiter.tick()
     try:
         if lock.depth == 0:
-            handle = open(lock_path(store), "a+", encoding="utf-8")  # noqa: SIM115 - kept open
-            try:
-                while not _try_flock(handle):
-                    waiter.tick()
-                    time.sleep(POLL_SECONDS)
-                _describe_self(handle, task)
-            except BaseException:
-                handle.close()
-                raise
-            lock.handle = handle
+            _take_file(lock, store, task, waiter)
         lock.depth += 1
     except BaseException:
         lock.mutex.release()
@@ -147,21 +138,34 @@ def try_acquire(store: Path, *, task: str) -> bool:
     lock = _lock_for(store)
     if not lock.mutex.acquire(blocking=False):
         return False
-    if lock.depth:
-        lock.mutex.release()
-        return False
     try:
-        handle = open(lock_path(store), "a+", encoding="utf-8")  # noqa: SIM115 - kept open
+        taken = lock.depth == 0 and _take_file(lock, store, task, None)
     except BaseException:
         lock.mutex.release()
         raise
-    if not _try_flock(handle):
-        handle.close()
+    if not taken:
         lock.mutex.release()
         return False
-    _describe_self(handle, task)
-    lock.handle = handle
     lock.depth = 1
+    return True
+
+
+def _take_file(lock: _Lock, store: Path, task: str, waiter: _Waiter | None) -> bool:
+    """Lock the file (this thread holds the mutex): try once without a waiter, else until
+    the waiter gives up; then say who holds it."""
+    handle = open(lock_path(store), "a+", encoding="utf-8")  # noqa: SIM115 - kept open
+    try:
+        while not _try_flock(handle):
+            if waiter is None:
+                handle.close()
+                return False
+            waiter.tick()
+            time.sleep(POLL_SECONDS)
+        _describe_self(handle, task)
+    except BaseException:
+        handle.close()
+        raise
+    lock.handle = handle
     return True
 
 

@@ -26,7 +26,7 @@ INFO_TABLE = "store_info"
 KEY_TABLE = "store_key"
 
 
-__all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path"]
+__all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path", "writing"]
 
 
 def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -234,6 +234,22 @@ def open_store(
         locking.release(resolved, before_unlock=lambda: _publish(resolved))
 
     return Store(resolved, con, backend, False, release)
+
+
+@contextmanager
+def writing(
+    path: Path,
+    *,
+    task: str,
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the writer lock across several openings of the store (an erasure's deletion,
+    rewrite and proof); what was written is published for readers before it is let go."""
+    with locking.writing(
+        path, task=task, wait=wait, on_wait=on_wait, before_unlock=lambda: _publish(path)
+    ):
+        yield
 
 
 def _publish(path: Path) -> None:

@@ -24,6 +24,7 @@ from metrics.rules import Tables, customer_jurisdiction
 
 T = TypeVar("T")
 __all__ = [
+    "DEFAULT_MONTHS",
     "StoreError",
     "StoreSummary",
     "default_params",
@@ -35,6 +36,10 @@ __all__ = [
     "store_version",
     "summarize",
 ]
+
+
+# The dashboard's default period: the last twelve months of data.
+DEFAULT_MONTHS = 12
 
 
 def store_path() -> Path:
@@ -116,7 +121,7 @@ def metric_sql(tables: Tables, params: Params, module: str, query: str) -> str:
 
 
 def default_params(
-    summary: StoreSummary, *, months: int | None = 12, min_cell: int | None = None
+    summary: StoreSummary, *, months: int | None = DEFAULT_MONTHS, min_cell: int | None = None
 ) -> Params:
     """Defaults for the dashboard: the last `months` months of data, as of its end."""
     params = resolve_params((summary.first, summary.last))

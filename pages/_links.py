@@ -14,12 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-# URL key -> (what it is called in a notice, StoreSummary attribute with its choices).
+# The sidebar's filters: URL key -> (label, StoreSummary attribute with its choices,
+# Filters field).
+FILTERS = {
+    "jurisdiction": ("Jurisdiction", "jurisdictions", "jurisdictions"),
+    "country": ("Country", "countries", "countries"),
+    "channel": ("Acquisition channel", "channels", "channels"),
+    "segment": ("Segment", "segments", "segments"),
+}
+# Every choice a link may carry: URL key -> (what a notice calls it, StoreSummary attribute).
 CHOICES = {
-    "jurisdiction": ("jurisdiction", "jurisdictions"),
-    "country": ("country", "countries"),
-    "channel": ("acquisition channel", "channels"),
-    "segment": ("segment", "segments"),
+    **{key: (label.lower(), attr) for key, (label, attr, _field) in FILTERS.items()},
     "purpose": ("purpose", "purposes"),
 }
 DATES = {"start": "start date", "end": "end date"}

@@ -22,13 +22,6 @@ from metrics.registry import BY_NAME, Metric
 from metrics.suppression import publishable
 from pages import _links as links
 
-FILTERS = {  # URL key -> (label, StoreSummary attribute, Filters field)
-    "jurisdiction": ("Jurisdiction", "jurisdictions", "jurisdictions"),
-    "country": ("Country", "countries", "countries"),
-    "channel": ("Acquisition channel", "channels", "channels"),
-    "segment": ("Segment", "segments", "segments"),
-}
-
 
 def store_path() -> Path:
     """The store the dashboard reads."""
@@ -120,10 +113,10 @@ def _view_from_link(info: api.StoreSummary, defaults: Params, first: date, last:
         last=last,
         default_start=defaults.start,
         default_end=defaults.end,
-        period_before=lambda end: api.period_start_before(end, months=12),
+        period_before=lambda end: api.period_start_before(end, months=api.DEFAULT_MONTHS),
     )
     st.session_state["period"] = (linked.start, linked.end)
-    for key in FILTERS:
+    for key in links.FILTERS:
         st.session_state[key] = linked.chosen.get(key, [])
     st.session_state["purpose"] = linked.chosen.get("purpose") or list(info.purposes)
     if linked.notices:
@@ -153,12 +146,12 @@ def sidebar(info: api.StoreSummary) -> Params:
     start, end = (period[0], period[-1]) if len(period) else (defaults.start, defaults.end)
 
     chosen: dict[str, tuple[str, ...]] = {}
-    for key, (label, options_attr, _field) in FILTERS.items():
+    for key, (label, options_attr, _field) in links.FILTERS.items():
         options = getattr(info, options_attr)
         chosen[key] = tuple(bar.multiselect(label, options, key=key, placeholder="All"))
     purposes = tuple(bar.multiselect("Purposes shown", info.purposes, key="purpose"))
 
-    filters = Filters(**{FILTERS[k][2]: v for k, v in chosen.items()})
+    filters = Filters(**{links.FILTERS[k][2]: v for k, v in chosen.items()})
     try:
         params = replace(defaults, as_of=end, start=start, end=end, filters=filters)
     except ParamsError:
