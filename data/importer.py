@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from data import layouts, readers, schema
 from data import mapping as mp
-from data.ingest import Outcome, Source, Tally, check_and_write
+from data.ingest import Outcome, Source, Tally, check_and_write, first_filled, trim
 from data.keys import keyed_hash, require_key
 from data.loader import checksum
 from data.mapping import ColumnMapping
@@ -152,10 +152,6 @@ def _constant(value: str, rows: int) -> pa.ChunkedArray:
     return pa.chunked_array([pa.repeat(pa.scalar(value, pa.string()), rows)])
 
 
-def _trimmed(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.utf8_trim(array, " \t\r\n")
-
-
 # A grant word where only a refusal can be meant: left to the decision check to reject.
 CONTRADICTION = "?"
 
@@ -225,7 +221,7 @@ def _dated(
 
 def _joined(text: pa.Table, headers: Sequence[str]) -> pa.ChunkedArray:
     """The headers' values joined by a space, empty ones left out ("Ada" + "" -> "Ada")."""
-    parts = [_trimmed(text.column(h)) for h in headers]
+    parts = [trim(text.column(h)) for h in headers]
     out = parts[0]
     for part in parts[1:]:
         both = pc.and_(pc.not_equal(out, ""), pc.not_equal(part, ""))
@@ -237,21 +233,13 @@ def _joined(text: pa.Table, headers: Sequence[str]) -> pa.ChunkedArray:
     return out
 
 
-def _first_filled(columns: Sequence[pa.ChunkedArray], fallback: str, rows: int) -> pa.ChunkedArray:
-    """Per row, the first non-empty value of `columns`, else `fallback`."""
-    out = _constant(fallback, rows)
-    for column in reversed(columns):
-        out = pc.if_else(pc.equal(_trimmed(column), ""), out, column)
-    return out
-
-
 def _identifier(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Identifiers without the leading apostrophe spreadsheets put before long numbers (a
     column with none is kept as it is: no copy of a large file's keys)."""
     marked = pc.starts_with(pc.utf8_ltrim_whitespace(column), "'")
     if not pc.any(marked).as_py():
         return column
-    return pc.replace_substring_regex(_trimmed(column), "^'", "")
+    return pc.replace_substring_regex(trim(column), "^'", "")
 
 
 NO_SIGN_UP_DATE = (
@@ -287,7 +275,7 @@ def _source(
             picked = picked.set_column(i, name, _identifier(picked.column(i)))
     if table == "customers" and {"state", "country"} <= set(picked.column_names):
         # A province or region code is a state only in the United States.
-        us = pc.equal(pc.utf8_upper(_trimmed(picked.column("country"))), "US")
+        us = pc.equal(pc.utf8_upper(trim(picked.column("country"))), "US")
         at = picked.column_names.index("state")
         picked = picked.set_column(at, "state", pc.if_else(us, picked.column("state"), ""))
     missing: dict[str, str] = {"customer_id": NO_EMAIL} if m.identity else {}
@@ -296,7 +284,7 @@ def _source(
         dates = [*dict.fromkeys([*m.opt_in_dates.values(), *filter(None, [m.decided_at])])]
         picked = picked.append_column(
             "created_at",
-            _first_filled([text.column(h) for h in dates], decided_at or "", text.num_rows),
+            first_filled([text.column(h) for h in dates], decided_at or "", text.num_rows),
         )
         headers["created_at"] = dates[0] if dates else "created_at"
         missing["created_at"] = NO_SIGN_UP_DATE
@@ -348,16 +336,13 @@ def _wide_sources(
     for flag, purpose in m.opt_ins.items():
         opts_out = m.opts_out(flag)
         values = flag_decisions(
-            _trimmed(text.column(flag)), opts_out=opts_out, unasked=m.unasked.get(flag, ())
+            trim(text.column(flag)), opts_out=opts_out, unasked=m.unasked.get(flag, ())
         )
         notes.append(f"{label}: {flag} read as {m.reading(flag)}")
         own = m.opt_in_dates.get(flag)
         dated = [h for h in (own, m.decided_at) if h]
         fallback = fixed.get("occurred_at") or decided_at or ""
-        date = _constant(fallback, rows)
-        for header in reversed(dated):
-            column = text.column(header)
-            date = pc.if_else(pc.equal(_trimmed(column), ""), date, column)
+        date = first_filled([text.column(h) for h in dated], fallback, rows)
         if not dated:
             notes.append(
                 f"{label}: no date column for {flag}: "
@@ -409,7 +394,7 @@ NO_EMAIL = "no e-mail address: this export names people by it"
 
 def normal_email(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """E-mail addresses as they are matched: trimmed and lower-cased."""
-    return pc.utf8_lower(_trimmed(column))
+    return pc.utf8_lower(trim(column))
 
 
 @dataclass

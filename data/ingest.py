@@ -147,6 +147,20 @@ def _quote(values: Iterable[str]) -> str:
     return ", ".join(_literal(v) for v in values)
 
 
+def trim(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column's values without white space at either end."""
+    return pc.utf8_trim(column, WHITESPACE)
+
+
+def first_filled(columns: Sequence[pa.ChunkedArray], fallback: str, rows: int) -> pa.ChunkedArray:
+    """Per row, the first of `columns` with a value (trimmed), else `fallback`."""
+    out = pa.chunked_array([pa.repeat(pa.scalar(fallback, pa.string()), rows)])
+    for column in reversed(columns):
+        values = trim(column)
+        out = pc.if_else(pc.equal(values, ""), out, values)
+    return out
+
+
 def trimmed(text: pa.Table) -> pa.Table:
     """Every value without white space at either end (Arrow's kernel, far cheaper than SQL's
     trim); a column with none to trim is kept as it is."""
@@ -154,7 +168,7 @@ def trimmed(text: pa.Table) -> pa.Table:
     for name in text.column_names:
         column = text.column(name)
         if name != LINE_COLUMN and pa.types.is_string(column.type):
-            cut = pc.utf8_trim(column, WHITESPACE)
+            cut = trim(column)
             if not cut.equals(column):
                 column = cut
         columns.append(column)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data import schema
+from data.ingest import first_filled, trim
 from data.mapping import ColumnMapping, normalise
 from data.problems import LINE_COLUMN
 
@@ -69,11 +70,8 @@ class Layout:
         for header, value in self.constants.items():
             text = text.append_column(header, pa.repeat(pa.scalar(value, pa.string()), rows))
         for header, sources in self.first_filled.items():
-            column = pa.repeat(pa.scalar("", pa.string()), rows)
-            for source in reversed([spelt[normalise(h)] for h in sources if normalise(h) in spelt]):
-                values = pc.utf8_trim(text.column(source), " \t\r\n")
-                column = pc.if_else(pc.equal(values, ""), column, values)
-            text = text.append_column(header, column)
+            present = [text.column(spelt[normalise(h)]) for h in sources if normalise(h) in spelt]
+            text = text.append_column(header, first_filled(present, "", rows))
         for header, (amount, less) in self.net.items():
             text = text.append_column(header, _net(text, spelt, amount, less))
         if self.fold_by and normalise(self.fold_by) in spelt:
@@ -177,14 +175,14 @@ def _net(text: pa.Table, spelt: dict[str, str], amount: str, less: str) -> pa.Ch
     def number(header: str) -> pa.ChunkedArray:
         if normalise(header) not in spelt:
             return pa.chunked_array([pa.repeat(pa.scalar(0.0), text.num_rows)])
-        values = pc.utf8_trim(text.column(spelt[normalise(header)]), " \t\r\n")
+        values = trim(text.column(spelt[normalise(header)]))
         values = pc.if_else(pc.equal(values, ""), "0", values)
         return pc.cast(values, pa.float64(), safe=False)
 
     given = normalise(amount) in spelt
     if not given:
         return pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), text.num_rows)])
-    raw = pc.utf8_trim(text.column(spelt[normalise(amount)]), " \t\r\n")
+    raw = trim(text.column(spelt[normalise(amount)]))
     net = pc.max_element_wise(pc.subtract(number(amount), number(less)), 0.0)
     shown = pc.cast(pc.round(net, 2), pa.string())
     return pc.if_else(pc.equal(raw, ""), "", shown)
