@@ -211,24 +211,28 @@ def read(
     on_wait: Callable[[str], None] | None = None,
 ) -> Reading:
     """Start a read of the store's current copy (close the Reading when done)."""
-    for attempt in range(OPEN_TRIES):
+    for _ in range(OPEN_TRIES):
         copy = current(store, wait=wait, on_wait=on_wait)
         with _mutex:
-            instance = _instances.get(copy)
+            instance = _instances.get(copy) or _opened(copy)
             if instance is None:
-                try:
-                    instance = _Instance(_connect(copy))
-                except duckdb.IOException:
-                    # Removed by a newer publication between finding and opening it.
-                    if attempt + 1 == OPEN_TRIES:
-                        raise StoreError(f"cannot open a copy of the store {store}") from None
-                    continue
-                _instances[copy] = instance
-                _retire_others(copy)
+                continue  # removed by a newer publication between finding and opening it
             instance.reads += 1
             cursor = instance.con.cursor()
         return Reading(copy, cursor, _CursorBackend.from_connection(cursor))
-    raise StoreError(f"cannot open a copy of the store {store}")  # pragma: no cover
+    raise StoreError(f"cannot open a copy of the store {store}")
+
+
+def _opened(copy: Path) -> _Instance | None:
+    """A newly opened instance of `copy`, registered (the older copies retired); None when
+    the copy is gone. The caller holds _mutex."""
+    try:
+        instance = _Instance(_connect(copy))
+    except duckdb.IOException:
+        return None
+    _instances[copy] = instance
+    _retire_others(copy)
+    return instance
 
 
 def _retire_others(newest: Path) -> None:
@@ -242,7 +246,7 @@ def _retire_others(newest: Path) -> None:
 
 
 def open_copies() -> int:
-    """How many copies this process has open (for tests and the load test's report)."""
+    """How many copies this process has open."""
     with _mutex:
         return len(_instances)
 
