@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 E2E_STAMP := $(VENV)/.installed-e2e
+SPARK_STAMP := $(VENV)/.installed-spark
 PORT ?= 8501
 export CONSENTLENS_DB ?= $(CURDIR)/var/consentlens.duckdb
 
-.PHONY: install run test lint e2e browser bench load demo clean
+.PHONY: install run test parity lint java e2e browser bench load demo clean
 
 install: $(STAMP)
 
@@ -29,8 +30,26 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# Every test but the browser tests, the Spark parity suite included (`make parity` alone).
+test: lint $(SPARK_STAMP) java
 	$(BIN)/python -m pytest --ignore=tests/e2e
+
+parity: $(SPARK_STAMP) java
+	$(BIN)/python -m pytest --ignore=tests/e2e -m spark
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+# Spark runs on Java: Debian's openjdk-17-jre-headless, installed with apt when run as root.
+java:
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing openjdk-17-jre-headless with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else \
+	    echo "the Spark tests need Java 17: run 'sudo apt-get install openjdk-17-jre-headless'"; exit 1; \
+	  fi; }
 
 $(E2E_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
@@ -50,7 +69,7 @@ e2e: $(E2E_STAMP) browser
 	$(BIN)/python -m pytest tests/e2e
 
 # The start-up figure drives a browser like the browser tests (said as missing without one).
-bench: $(E2E_STAMP)
+bench: $(E2E_STAMP) $(SPARK_STAMP) java
 	$(BIN)/python benchmarks/run.py
 
 # 20 browser sessions on one dashboard while the command line writes (minutes, not a test).

@@ -11,7 +11,12 @@
    locked-down connection opened for each read (the design before copies), both alone and
    from 8 threads at once (with the errors each gives), and the time to publish a copy.
 
-`--only import` or `--only readers` runs that section alone.
+6. Engines: the store exported to Parquet (seconds, size), then the metrics JSON from the
+   store, from the Parquet folder on DuckDB and from the same folder on Spark in local mode,
+   each in its own process: session start, first (cold) and median warm run, peak memory of
+   the Python process, and whether the JSON is identical.
+
+`--only import`, `--only readers` or `--only engines` runs that section alone.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from data.engines import StoreSource
 from data.generator import DEMO_END, DEMO_START
 from data.schema import PURPOSES
 from data.store import open_store
@@ -258,9 +264,9 @@ def median_time(fn, repeat: int) -> float:
 
 def bench_metrics(db: Path, repeat: int) -> dict:
     sql = (HERE / "handwritten.sql").read_text(encoding="utf-8")
-    with open_store(db, read_only=True) as store:
-        params = resolve_params(store.date_range(), min_cell=1)
-        tables = Tables.from_backend(store.backend)
+    with StoreSource(db) as source, open_store(db, read_only=True) as store:
+        params = resolve_params(source.date_range(), min_cell=1)
+        tables = Tables.from_source(source)
         bind = {"as_of": params.as_of, "start": params.start, "end": params.end}
 
         def ours():
@@ -456,6 +462,70 @@ def report_import(rows: int, repeat: int, tmp: Path) -> None:
     )
 
 
+ENGINE_CHILD = """
+import json, sys, time
+from data.engines import open_source
+from metrics.params import resolve_params
+from metrics.report import compute, to_json
+from metrics.rules import Tables
+db, folder, engine, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+started = time.perf_counter()
+if engine == "store":
+    source = open_source(db)
+else:
+    source = open_source(db, source=folder, engine=engine)
+params = resolve_params(source.date_range(), min_cell=1)
+opened = time.perf_counter()
+tables = Tables.from_source(source)
+runs = []
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    figures = to_json(compute(tables, params))
+    runs.append(time.perf_counter() - t0)
+source.close()
+import resource
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+print(json.dumps({"open_s": opened - started, "runs": runs, "figures": figures,
+                  "peak_gib": peak}))
+"""
+
+
+def report_engines(db: Path, tmp: Path, label: str, repeat: int) -> None:
+    """Export the store to Parquet, then the metrics JSON on every engine."""
+    folder = tmp / "parquet"
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "consentlens", "--db", str(db), "export", str(folder)],
+        capture_output=True, text=True, cwd=HERE.parent,
+    )  # fmt: skip
+    exported = time.perf_counter() - started
+    if run.returncode != 0:
+        raise SystemExit(f"export failed:\n{run.stderr}")
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 1024**2
+    print(f"\nEngines: the metrics JSON on {label} (first run cold, then median of {repeat - 1})")
+    line("consentlens export (6 Parquet files)", f"{exported:.1f} s", f"{size:.0f} MiB of Parquet")
+    results = {}
+    for engine in ("store", "duckdb", "spark"):
+        results[engine] = timed_child(ENGINE_CHILD, str(db), str(folder), engine, str(repeat))
+    base = statistics.median(results["store"]["runs"][1:])
+    names = {
+        "store": "DuckDB store (readers' copy)",
+        "duckdb": "Parquet folder on DuckDB",
+        "spark": "Parquet folder on Spark local[*]",
+    }
+    for engine, r in results.items():
+        warm = statistics.median(r["runs"][1:])
+        line(f"{names[engine]}: open (session start)", f"{r['open_s']:.1f} s")
+        line(
+            f"{names[engine]}: metrics JSON",
+            f"{warm:.2f} s warm",
+            f"cold {r['runs'][0]:.2f} s; {warm / base:.1f}x the store; whole command "
+            f"{r['wall_s']:.0f} s; Python peak {r['peak_gib']:.2f} GiB",
+        )
+    same = all(r["figures"] == results["store"]["figures"] for r in results.values())
+    line("JSON identical on every engine", "yes" if same else "NO")
+
+
 def _connection_per_read(db: Path):
     """A read as it was before the readers' copies: its own locked-down connection."""
     import duckdb
@@ -531,7 +601,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=50_000, help="the demo-sized store")
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--import-repeat", type=int, default=2)
-    parser.add_argument("--only", choices=["import", "readers"], help="run one section only")
+    parser.add_argument(
+        "--only", choices=["import", "readers", "engines"], help="run one section only"
+    )
     args = parser.parse_args()
     n = args.customers
     print(f"ConsentLens benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {n:,} customers")
@@ -549,6 +621,14 @@ def main() -> None:
             report_readers(small, f"{args.small:,} customers")
             return
         db = Path(tmp) / "bench.duckdb"
+        if args.only == "engines":
+            subprocess.run(
+                [sys.executable, "-m", "consentlens", "--db", str(db), "demo",
+                 "--customers", str(n)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            report_engines(db, Path(tmp), f"{n:,} customers", 3)
+            return
         gen = bench_generation(n, db)
         total = gen["generate_s"] + gen["write_s"]
         people = gen["rows"]["customers"]
@@ -609,6 +689,7 @@ def main() -> None:
         report_pages(f"{n:,} customers", bench_pages(db, 3))
         report_readers(small, f"{args.small:,} customers")
         report_readers(db, f"{n:,} customers")
+        report_engines(db, Path(tmp), f"{n:,} customers", 3)
 
 
 if __name__ == "__main__":

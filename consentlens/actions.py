@@ -15,6 +15,7 @@ import duckdb
 from consentlens.access import Identity
 from data import audit, history, templates
 from data import mapping as mp
+from data.engines import StoreSource
 from data.erasure import ErasureError, ErasureResult, erase
 from data.history import ImportRecord, UndoError
 from data.importer import Extract, ImportReport, Inspection, inspect, run_import
@@ -75,9 +76,9 @@ def look_up(identity: Identity, customer_id: str) -> PersonReport:
     """The transparency report for one exact identifier (privacy officer and admin); every
     look-up is recorded in the audit trail, the person as a keyed hash."""
     identity.require("view_person")
-    with open_store(_store(), read_only=True) as store:
-        params = report_params(store.date_range())
-        report = person_report(Tables.from_backend(store.backend), params, customer_id)
+    with StoreSource(_store()) as source:
+        params = report_params(source.date_range())
+        report = person_report(Tables.from_source(source), params, customer_id)
     audit.record(
         _store(),
         "look-up",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from data import audit
+from data.engines import ENGINES
 from data.keys import StoreKeyError
 from data.locking import DEFAULT_WAIT, WAIT_ENV
 from data.schema import TABLES
@@ -322,26 +323,49 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """Print the metrics JSON of the spec."""
-    from metrics.params import ParamsError, resolve_params
+    """Print the metrics JSON of the spec, from the store or a Parquet folder."""
+    from data.engines import open_source
+    from metrics.params import Filters, ParamsError, resolve_params
     from metrics.report import compute, to_json
     from metrics.rules import Tables
 
     purposes = tuple(args.marketing_purposes.split(",")) if args.marketing_purposes else None
-    with open_store(args.db, read_only=True) as store:
+    filters = Filters(
+        jurisdictions=tuple(args.jurisdiction or ()),
+        countries=tuple(args.country or ()),
+        channels=tuple(args.channel or ()),
+        segments=tuple(args.segment or ()),
+    )
+    with open_source(
+        args.db, source=args.source, engine=args.engine, spark_master=args.spark_master
+    ) as source:
         try:
             params = resolve_params(
-                store.date_range(),
+                source.date_range(),
                 as_of=args.as_of,
                 start=args.start,
                 end=args.end,
                 min_cell=args.min_cell,
                 marketing_purposes=purposes,
+                filters=filters,
             )
         except ParamsError as error:
             raise UsageError(str(error)) from None
-        result = compute(Tables.from_backend(store.backend), params)
+        result = compute(Tables.from_source(source), params)
         print(json.dumps(to_json(result), indent=2))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the store's canonical tables as Parquet, one file per table."""
+    from data.export import export
+    from data.store import resolve_path
+
+    def told(name: str, rows: int) -> None:
+        _say(f"consentlens: {name}: {rows:,} row(s)")
+
+    written = export(resolve_path(args.db), args.folder, progress=told, **_writing(args))
+    print(f"exported {sum(written.values()):,} row(s) in {len(written)} table(s) to {args.folder}")
     return EXIT_OK
 
 
@@ -375,6 +399,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    if result.exports_rewritten:
+        print(f"  {result.exports_rewritten} Parquet export(s) of the store rewritten without them")
     print("the suppression list refuses them on any later import")
     return EXIT_OK
 
@@ -382,14 +408,15 @@ def cmd_erase(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Print what the store holds about one person (JSON or self-contained HTML)."""
     from consentlens.actions import report_params
+    from data.engines import StoreSource
     from data.keys import keyed_hash, require_key
     from metrics.person import person_report, report_html, report_json
     from metrics.rules import Tables
 
-    with open_store(args.db, read_only=True) as store:
-        params = report_params(store.date_range())
-        report = person_report(Tables.from_backend(store.backend), params, args.customer_id)
-        path = store.path
+    with StoreSource(args.db) as source:
+        params = report_params(source.date_range())
+        report = person_report(Tables.from_source(source), params, args.customer_id)
+        path = source.path
     key = require_key(path)
     audit.record(
         path,
@@ -520,7 +547,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="minimum cell size k (default: $CONSENTLENS_MIN_CELL, else 11)",
     )
     met.add_argument("--marketing-purposes", help="comma-separated purposes M")
+    for flag, what in (
+        ("--jurisdiction", "jurisdiction"),
+        ("--country", "country code"),
+        ("--channel", "acquisition channel"),
+        ("--segment", "segment"),
+    ):
+        met.add_argument(
+            flag, action="append", metavar="VALUE", help=f"only customers of this {what} (repeat)"
+        )
+    met.add_argument(
+        "--source",
+        metavar="DIR",
+        help="a folder of Parquet files, one per table (as `export` writes), instead of the store",
+    )
+    met.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="what computes the figures from --source (default: duckdb; spark needs the "
+        "spark extra)",
+    )
+    met.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="the Spark cluster for --engine spark (default: local[*], or $SPARK_REMOTE)",
+    )
     met.set_defaults(func=cmd_metrics)
+
+    exp = sub.add_parser(
+        "export",
+        parents=[common, writer],
+        help="write the canonical tables as Parquet, one file per table",
+    )
+    exp.add_argument("folder", help="folder to write into (created if needed)")
+    exp.set_defaults(func=cmd_export)
 
     era = sub.add_parser(
         "erase", parents=[common, writer], help="erase people (right to be forgotten)"

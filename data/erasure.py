@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import audit, history, schema, snapshots
+from data import audit, export, history, schema, snapshots
 from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
 from data.mapping import SAVED_TABLE
 from data.store import Store, StoreError, open_store, writing
@@ -49,6 +49,7 @@ class ErasureResult:
     unscannable: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
+    exports_rewritten: int = 0  # Parquet exports of the store rewritten without them
 
 
 def ensure_suppression_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -155,9 +156,10 @@ def compact(path: Path) -> tuple[int, int]:
 
 
 def _files(path: Path) -> list[Path]:
-    """The store's files: the database, its log and spill folder, and the readers' copies."""
+    """The store's files: the database, its log and spill folder, the readers' copies and
+    the Parquet exports written from it."""
     candidates = [path, path.with_name(path.name + ".wal"), path.with_name(path.name + ".tmp")]
-    found = [p for p in candidates if p.is_file()]
+    found = [p for p in candidates if p.is_file()] + export.files(path)
     for folder in (path.with_name(path.name + ".tmp"), snapshots.folder(path)):
         if folder.is_dir():
             found += [p for p in folder.rglob("*") if p.is_file()]
@@ -325,8 +327,9 @@ def _erase(
     try:
         result.bytes_before, result.bytes_after = compact(store_path)
         # Readers get the erased store at once, and the older copies (still holding the
-        # people) are removed before the proof scans what is left.
+        # people) are removed before the proof scans what is left; so are its exports.
         snapshots.publish(store_path)
+        result.exports_rewritten = len(export.refresh(store_path))
         with open_store(store_path) as store:
             _ids_table(store.con, ids)
             result.scanned_values = _verify(store, ids, visible)

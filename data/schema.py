@@ -43,6 +43,15 @@ SQL_TYPE: dict[Kind, str] = {
 }
 
 
+# The same types as Ibis names them, for sources other than the store (Parquet, Spark).
+IBIS_TYPE: dict[Kind, str] = {
+    kind: {"VARCHAR": "string", "TIMESTAMP": "timestamp", "BOOLEAN": "boolean"}.get(
+        sql, sql.lower().replace(" ", "")
+    )
+    for kind, sql in SQL_TYPE.items()
+}
+
+
 @dataclass(frozen=True)
 class Column:
     """One canonical column and its rules."""

@@ -14,11 +14,11 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from data import history, locking, snapshots
+from data import engines, history, locking, snapshots
 from data.audit import log_path
 from data.errors import StoreBusyError, StoreError
 from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
-from data.schema import TABLE_ORDER, TABLES, timestamp_columns
+from data.schema import TABLE_ORDER, TABLES
 
 ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
@@ -78,19 +78,11 @@ class Store:
 
     def row_counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
-        union = " UNION ALL ".join(
-            f"SELECT '{name}', count(*) FROM \"{name}\"" for name in TABLE_ORDER
-        )
-        return {name: int(n) for name, n in self.con.execute(union).fetchall()}
+        return engines.row_counts(self.backend.table)
 
     def date_range(self) -> tuple[datetime | None, datetime | None]:
         """Earliest and latest timestamp in any timestamp column of the store."""
-        parts = " UNION ALL ".join(
-            f'SELECT min("{col}") AS lo, max("{col}") AS hi FROM "{table}"'
-            for table, col in timestamp_columns()
-        )
-        [(first, last)] = self.con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()
-        return first, last
+        return engines.date_range(self.backend.table)
 
     def info(self) -> dict[str, str]:
         """Facts about where the data came from (source, seed, when written)."""

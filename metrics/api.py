@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import ibis
 
 from data import schema, snapshots
-from data.store import StoreError, open_store, resolve_path
+from data.engines import Source, StoreSource
+from data.store import StoreError, resolve_path
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables, customer_jurisdiction
@@ -79,21 +80,26 @@ def _distinct(expr: ibis.Column) -> tuple[str, ...]:
 
 def summarize(path: str | Path) -> StoreSummary:
     """Dates, row counts, provenance and the values each filter can take."""
-    with open_store(path, read_only=True) as store:
-        first, last = store.date_range()
-        t = Tables.from_backend(store.backend)
-        c = t.customers
-        return StoreSummary(
-            first=first.date() if first else None,
-            last=last.date() if last else None,
-            row_counts=store.row_counts(),
-            info=store.info(),
-            jurisdictions=_distinct(customer_jurisdiction(c)),
-            countries=_distinct(c.country),
-            channels=_distinct(c.acquisition_channel),
-            segments=_distinct(c.segment.fill_null(schema.SEGMENT_UNKNOWN)),
-            purposes=_order_purposes(_distinct(t.consent_events.purpose)),
-        )
+    with StoreSource(path) as source:
+        return summary_of(source)
+
+
+def summary_of(source: Source) -> StoreSummary:
+    """What the sidebar needs, from any source."""
+    first, last = source.date_range()
+    t = Tables.from_source(source)
+    c = t.customers
+    return StoreSummary(
+        first=first.date() if first else None,
+        last=last.date() if last else None,
+        row_counts=source.row_counts(),
+        info=source.info(),
+        jurisdictions=_distinct(customer_jurisdiction(c)),
+        countries=_distinct(c.country),
+        channels=_distinct(c.acquisition_channel),
+        segments=_distinct(c.segment.fill_null(schema.SEGMENT_UNKNOWN)),
+        purposes=_order_purposes(_distinct(t.consent_events.purpose)),
+    )
 
 
 def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:
@@ -103,8 +109,8 @@ def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:
 
 def evaluate(path: str | Path, fn: Callable[..., T], params: Params, *args: Any) -> T:
     """fn(tables, params, *args) on the store at `path`, opened read-only for the call."""
-    with open_store(path, read_only=True) as store:
-        return fn(Tables.from_backend(store.backend), params, *args)
+    with StoreSource(path) as source:
+        return fn(Tables.from_source(source), params, *args)
 
 
 def published(tables: Tables, params: Params) -> dict[str, Any]:

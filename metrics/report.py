@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,23 +31,17 @@ class Computed:
 def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
     """Run each distinct query of the registry once.
 
-    Consent states feed three queries: they are computed once into a temporary table.
+    Consent states feed three queries: the engine computes them once for all of them.
     """
     unique: dict[str, Query] = {}
     for metric in METRICS:
         unique.setdefault(metric.query.__name__, metric.query)
-    states = consent_states(tables, params)
-    backend = states.get_backend()
-    name = f"_consent_states_{uuid.uuid4().hex}"
-    backend.create_table(name, states, temp=True)
-    try:
-        shared = tables.with_computed("consent_states", backend.table(name))
+    with tables.materialize(consent_states(tables, params)) as states:
+        shared = tables.with_computed("consent_states", states)
         # Through Arrow: Ibis's own pandas conversion trips a pandas 3 deprecation.
         return {
             label: query(shared, params).to_pyarrow().to_pandas() for label, query in unique.items()
         }
-    finally:
-        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def months(start: date, end: date) -> list[str]:

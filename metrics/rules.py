@@ -8,19 +8,24 @@ Every metric is built from these, so a rule changes in one place only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
 import ibis
 import ibis.expr.types as ir
 
 from data import schema
+from data.engines import Source, canonical_columns
 from metrics.params import Params
+
+Materialize = Callable[[ir.Table], AbstractContextManager[ir.Table]]
 
 
 @dataclass(frozen=True)
 class Tables:
-    """The canonical tables as Ibis expressions, on whatever backend holds them."""
+    """The canonical tables as Ibis expressions, on whatever engine holds them, and that
+    engine's way to compute an intermediate result once for several queries."""
 
     customers: ir.Table
     consent_events: ir.Table
@@ -30,16 +35,20 @@ class Tables:
     sharing: ir.Table
     # Intermediate results already materialised for one set of parameters, by rule name.
     computed: Mapping[str, ir.Table] = field(default_factory=dict)
+    materialize: Materialize = field(default=nullcontext, repr=False, compare=False)
+
+    @classmethod
+    def from_source(cls, source: Source) -> Tables:
+        """The canonical tables of a source (see data/engines.py)."""
+        tables = {name: source.table(name) for name in schema.TABLE_ORDER}
+        return cls(**tables, materialize=source.materialized)
 
     @classmethod
     def from_backend(cls, backend: ibis.BaseBackend) -> Tables:
-        """Bind the canonical tables of a connected backend."""
-        # Only the canonical columns: the store also tags rows with their import batch.
+        """Bind the canonical tables of a connected backend holding them under their own
+        names; intermediates are then computed where they are used."""
         return cls(
-            **{
-                name: backend.table(name).select(*schema.TABLES[name].column_names)
-                for name in schema.TABLE_ORDER
-            }
+            **{name: canonical_columns(backend.table(name), name) for name in schema.TABLE_ORDER}
         )
 
     def with_computed(self, name: str, table: ir.Table) -> Tables:

@@ -1,0 +1,321 @@
+"""The engine boundary: where the canonical tables are read from and what evaluates them.
+
+Pages, the command line and the metrics ask a `Source` for the canonical tables (as Ibis
+expressions), their row counts, date range and provenance, and for an intermediate result
+materialised once for several queries. Three sources implement it:
+
+- the DuckDB store (its published copy for readers, see data/snapshots.py);
+- a folder of Parquet files (as `consentlens export` writes them) on DuckDB in process;
+- the same folder on Apache Spark through Ibis's PySpark backend (the `spark` extra).
+
+The metric definitions are Ibis expressions and never see which one they run on; what an
+engine does its own way (materialising, reading files, session settings) lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from data import schema
+from data.errors import StoreError
+
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+PROVENANCE_FILE = "_consentlens.json"  # what an export records about where it came from
+
+__all__ = [
+    "ENGINES",
+    "EngineError",
+    "ParquetSource",
+    "Source",
+    "StoreSource",
+    "open_source",
+]
+
+
+class EngineError(StoreError):
+    """A source or engine that cannot be used as asked (said in one line, no traceback)."""
+
+
+class Source(ABC):
+    """Canonical tables on one engine: what every reader of the data asks for."""
+
+    backend: ibis.BaseBackend
+    description: str  # how messages name this source
+
+    @abstractmethod
+    def table(self, name: str) -> ir.Table:
+        """The canonical table `name`, its canonical columns only."""
+
+    @abstractmethod
+    def info(self) -> dict[str, str]:
+        """Where the data came from (source, seed, when written), as recorded with it."""
+
+    @abstractmethod
+    def materialized(self, expr: ir.Table) -> AbstractContextManager[ir.Table]:
+        """`expr` computed once, as a table later queries read; dropped afterwards."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """End the read (the source cannot be used afterwards)."""
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def row_counts(self) -> dict[str, int]:
+        """Number of rows in each canonical table (one query)."""
+        return row_counts(self.table)
+
+    def date_range(self) -> tuple[datetime | None, datetime | None]:
+        """Earliest and latest timestamp in any timestamp column (one query)."""
+        return date_range(self.table)
+
+
+def row_counts(table: Callable[[str], ir.Table]) -> dict[str, int]:
+    """Number of rows in each canonical table, `table(name)` giving the table (one query)."""
+    parts = [
+        table(name).aggregate(n=ibis._.count()).mutate(table=ibis.literal(name))
+        for name in schema.TABLE_ORDER
+    ]
+    rows = ibis.union(*parts).to_pyarrow().to_pylist()
+    counts = {row["table"]: int(row["n"]) for row in rows}
+    return {name: counts.get(name, 0) for name in schema.TABLE_ORDER}
+
+
+def date_range(table: Callable[[str], ir.Table]) -> tuple[datetime | None, datetime | None]:
+    """Earliest and latest timestamp in any timestamp column of the canonical tables."""
+    parts = []
+    for name, column in schema.timestamp_columns():
+        ts = table(name)[column]
+        parts.append(table(name).aggregate(lo=ts.min(), hi=ts.max()))
+    both = ibis.union(*parts)
+    row = both.aggregate(lo=both.lo.min(), hi=both.hi.max()).to_pyarrow().to_pylist()[0]
+    return _naive(row["lo"]), _naive(row["hi"])
+
+
+def _naive(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def canonical_columns(table: ir.Table, name: str) -> ir.Table:
+    """The canonical columns of `table` in canonical order (the store also tags rows with
+    their import batch)."""
+    return table.select(*schema.TABLES[name].column_names)
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    """The Parquet schema of a canonical table: timestamps in UTC, revenue as decimal."""
+    types = {
+        "string": pa.string(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "boolean": pa.bool_(),
+        "decimal(18,4)": pa.decimal128(18, 4),
+    }
+    return pa.schema(
+        [pa.field(c.name, types[schema.IBIS_TYPE[c.kind]]) for c in schema.TABLES[name].columns]
+    )
+
+
+class StoreSource(Source):
+    """The DuckDB store, read through its published copy."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, **read: Any) -> None:
+        from data.store import open_store
+
+        self._store = open_store(path, read_only=True, **read)
+        self.backend = self._store.backend
+        self.path = self._store.path
+        self.description = f"the store {self.path}"
+
+    def table(self, name: str) -> ir.Table:
+        return canonical_columns(self.backend.table(name), name)
+
+    def info(self) -> dict[str, str]:
+        return self._store.info()
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        yield from _duckdb_temp_table(self.backend, expr)
+
+    def batches(self, name: str, rows: int) -> pa.RecordBatchReader:
+        """The canonical table `name` streamed in batches of `rows` (DuckDB's own reader:
+        Ibis 12's calls a method DuckDB 2 renamed)."""
+        sql = ibis.to_sql(self.table(name), dialect="duckdb")
+        return self._store.con.sql(str(sql)).to_arrow_reader(rows)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def _duckdb_temp_table(backend: ibis.BaseBackend, expr: ir.Table) -> Iterator[ir.Table]:
+    name = f"_intermediate_{uuid.uuid4().hex}"
+    table = backend.create_table(name, expr, temp=True)
+    try:
+        yield table
+    finally:
+        # Not backend.drop_table: with sqlglot 30 Ibis 12 renders it without the name.
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+class ParquetSource(Source):
+    """A folder of Parquet files, one per canonical table (`customers.parquet`, or a folder
+    `customers/` of parts), as `consentlens export` writes them, on DuckDB or Spark.
+
+    Columns are read by name and cast to their canonical types; a missing required table or
+    column is said as such. The optional `sharing` table may be absent (read as empty).
+    """
+
+    def __init__(
+        self, folder: str | os.PathLike[str], engine: str = "duckdb", **options: Any
+    ) -> None:
+        self.folder = Path(folder).expanduser().resolve()
+        self.description = f"the Parquet folder {self.folder}"
+        if not self.folder.is_dir():
+            raise EngineError(f"no folder at {self.folder} (--source names a folder of Parquet)")
+        if engine not in ENGINES:
+            raise EngineError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self._files = {name: self._locate(name) for name in schema.TABLE_ORDER}
+        if engine == "spark":
+            from data import spark
+
+            self.backend, self._session = spark.connect(**options)
+        else:
+            self.backend = _duckdb_for_folder(self.folder)
+        self._tables: dict[str, ir.Table] = {}
+        try:
+            for name in schema.TABLE_ORDER:
+                self._tables[name] = self._read(name)
+        except BaseException:
+            self.close()
+            raise
+
+    def _locate(self, name: str) -> Path | None:
+        single, parts = self.folder / f"{name}.parquet", self.folder / name
+        if single.is_file():
+            return single
+        if parts.is_dir() and any(parts.glob("*.parquet")):
+            return parts
+        if schema.TABLES[name].optional:
+            return None
+        raise EngineError(
+            f"{self.folder}: no {name}.parquet (nor a folder {name}/ of Parquet files); "
+            "`consentlens export DIR` writes every table"
+        )
+
+    def _read(self, name: str) -> ir.Table:
+        path = self._files[name]
+        target = schema.TABLES[name]
+        if path is None:
+            # Absent optional table: empty, as the export would have written it.
+            return _canonical(ibis.memtable(arrow_schema(name).empty_table()), name)
+        table_name = f"{name}_{uuid.uuid4().hex[:8]}"
+        if self.engine == "spark":
+            raw = self.backend.read_parquet(str(path), table_name=table_name)
+        else:
+            files = str(path / "*.parquet") if path.is_dir() else str(path)
+            raw = self.backend.read_parquet(files, table_name=table_name)
+        missing = [c for c in target.column_names if c not in raw.columns]
+        if missing:
+            raise EngineError(
+                f"{path}: column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"missing (the {name} table has {', '.join(target.column_names)})"
+            )
+        return _canonical(raw, name)
+
+    def table(self, name: str) -> ir.Table:
+        return self._tables[name]
+
+    def info(self) -> dict[str, str]:
+        recorded: dict[str, str] = {}
+        path = self.folder / PROVENANCE_FILE
+        if path.is_file():
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                loaded = {}
+            if isinstance(loaded, dict):
+                recorded = {str(k): str(v) for k, v in loaded.items()}
+        recorded.setdefault("source", "Parquet")
+        return recorded | {"read_from": f"{self.folder.name} on {self.engine}"}
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        if self.engine == "spark":
+            from data import spark
+
+            yield from spark.cached(self.backend, self._session, expr)
+        else:
+            yield from _duckdb_temp_table(self.backend, expr)
+
+    def close(self) -> None:
+        if self.engine == "duckdb":
+            self.backend.disconnect()
+
+
+def _canonical(raw: ir.Table, name: str) -> ir.Table:
+    """The canonical columns of a table read from files, cast to their canonical types
+    (timestamps as the store keeps them: UTC, without a zone)."""
+    return raw.select(
+        *(
+            raw[c.name].cast(schema.IBIS_TYPE[c.kind]).name(c.name)
+            for c in schema.TABLES[name].columns
+        )
+    )
+
+
+def _duckdb_for_folder(folder: Path) -> ibis.BaseBackend:
+    """An in-memory DuckDB that may read `folder` and nothing else, in UTC."""
+    import duckdb
+
+    con = duckdb.connect(
+        config={"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+    )
+    try:
+        con.execute("SET allowed_directories = [?]", [str(folder) + os.sep])
+        backend = ibis.duckdb.from_connection(con)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return backend
+
+
+def open_source(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    source: str | os.PathLike[str] | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    **read: Any,
+) -> Source:
+    """The store at `db` (on DuckDB), or the Parquet folder `source` on `engine`."""
+    if source is None:
+        if engine != "duckdb" or spark_master:
+            raise EngineError(
+                "the store is read on DuckDB: --engine spark and --spark-master need "
+                "--source DIR (a folder `consentlens export DIR` wrote)"
+            )
+        return StoreSource(db, **read)
+    options = {"master": spark_master} if spark_master else {}
+    if spark_master and engine != "spark":
+        raise EngineError("--spark-master goes with --engine spark")
+    return ParquetSource(source, engine, **options)

@@ -1,0 +1,139 @@
+"""`consentlens export DIR`: the store's canonical tables as Parquet, one file per table.
+
+What the engines of data/engines.py read as a Parquet source (spec section 9): column names
+and types as in the store, timestamps marked as UTC. Each file is written beside its final
+name and moved into place, so a reader sees an old file or a new one, never half of one;
+`_consentlens.json` records where the data came from.
+
+An export holds personal data, so the store remembers every folder it wrote (in
+`<store>.exports`) and an erasure rewrites them from the erased store (spec section 7).
+Exports take the writer lock: an erasure cannot pass between reading the store and writing
+the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data import schema
+from data.engines import PROVENANCE_FILE, StoreSource, arrow_schema
+from data.errors import StoreError
+from data.store import writing
+
+ROW_GROUP = 1_000_000
+
+
+def registry(store: Path) -> Path:
+    """The file listing the folders exported from the store at `store`."""
+    return store.with_name(store.name + ".exports")
+
+
+def exported_folders(store: Path) -> list[Path]:
+    """The folders exported from the store that still hold an export of it."""
+    try:
+        lines = registry(store).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [Path(line) for line in dict.fromkeys(lines) if _holds_export(Path(line), store)]
+
+
+def _holds_export(folder: Path, store: Path) -> bool:
+    try:
+        recorded = json.loads((folder / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("exported_from") == str(store)
+
+
+def files(store: Path) -> list[Path]:
+    """Every file of every export of the store (what an erasure's proof scans too)."""
+    return [
+        path
+        for folder in exported_folders(store)
+        for name in schema.TABLE_ORDER
+        if (path := folder / f"{name}.parquet").is_file()
+    ]
+
+
+def export(
+    store: Path,
+    folder: str | os.PathLike[str],
+    *,
+    task: str = "an export",
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Write the store's canonical tables into `folder` (created if needed) as Parquet;
+    returns the rows written per table."""
+    target = Path(folder).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise StoreError(f"{target} is a file; export writes into a folder")
+    with writing(store, task=task, wait=wait, on_wait=on_wait):
+        written = _write(store, target, progress)
+        known = registry(store)
+        listed = known.read_text(encoding="utf-8").splitlines() if known.exists() else []
+        if str(target) not in listed:
+            with known.open("a", encoding="utf-8") as handle:
+                handle.write(f"{target}\n")
+    return written
+
+
+def refresh(store: Path) -> list[Path]:
+    """Rewrite every export of the store from the store as it is now (after an erasure);
+    forget folders that no longer hold one. The caller holds the writer lock."""
+    folders = exported_folders(store)
+    for folder in folders:
+        _write(store, folder, None)
+    known = registry(store)
+    if known.exists():
+        if folders:
+            _replace_text(known, "".join(f"{f}\n" for f in folders))
+        else:
+            known.unlink()
+    return folders
+
+
+def _replace_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _write(
+    store: Path, folder: Path, progress: Callable[[str, int], None] | None
+) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    with StoreSource(store) as source:
+        info = source.info()
+        for name in schema.TABLE_ORDER:
+            target = arrow_schema(name)
+            final = folder / f"{name}.parquet"
+            partial = folder / f".{name}.parquet.partial"
+            rows = 0
+            try:
+                with pq.ParquetWriter(partial, target, compression="zstd") as writer:
+                    for batch in source.batches(name, ROW_GROUP):
+                        writer.write_table(pa.Table.from_batches([batch]).cast(target))
+                        rows += batch.num_rows
+                os.replace(partial, final)
+            finally:
+                partial.unlink(missing_ok=True)
+            written[name] = rows
+            if progress is not None:
+                progress(name, rows)
+    provenance = {
+        **{k: v for k, v in info.items() if k != "read_from"},
+        "exported_from": str(store),
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _replace_text(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
+    return written

@@ -1,0 +1,169 @@
+"""`consentlens export DIR` and the Parquet source: what is written, how it reads back, what a
+bad folder is told, and erasure reaching the exports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from data import schema
+from data.engines import PROVENANCE_FILE, EngineError, ParquetSource, StoreSource, arrow_schema
+from data.export import export, exported_folders, registry
+from data.generator import generate
+from data.store import open_store
+from tests.data.test_erasure import canary_extract
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "consentlens", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("export")
+    db = root / "store" / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(1_500, seed=11), info={"source": "demo", "seed": "11"})
+    run = cli(db, "export", str(root / "out"))
+    assert run.returncode == 0, run.stderr
+    assert "exported" in run.stdout and "customers:" in run.stderr
+    return db, root / "out"
+
+
+def _store_rows(db: Path, name: str) -> list[dict]:
+    with StoreSource(db) as source:
+        return _sorted(source.table(name).to_pyarrow().to_pylist())
+
+
+def _sorted(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: json.dumps(r, default=str, sort_keys=True))
+
+
+def test_every_table_is_one_parquet_file_with_the_canonical_columns_and_types(exported):
+    db, out = exported
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{name}.parquet" for name in schema.TABLE_ORDER] + [PROVENANCE_FILE]
+    )
+    for name in schema.TABLE_ORDER:
+        written = pq.read_table(out / f"{name}.parquet")
+        assert written.schema.equals(arrow_schema(name)), name
+        assert written.schema.field(written.column_names[0]).type == pa.string()
+        # Timestamps are marked as UTC; the values are the store's, row for row.
+        back = [
+            {
+                k: (v.replace(tzinfo=None) if hasattr(v, "tzinfo") and v.tzinfo else v)
+                for k, v in row.items()
+            }
+            for row in written.to_pylist()
+        ]
+        assert _sorted(back) == _store_rows(db, name), name
+    assert pa.timestamp("us", tz="UTC") in arrow_schema("customers").types
+
+
+def test_the_export_records_where_it_came_from_and_the_store_remembers_it(exported):
+    db, out = exported
+    recorded = json.loads((out / PROVENANCE_FILE).read_text())
+    assert recorded["exported_from"] == str(db)
+    assert recorded["source"] == "demo" and recorded["seed"] == "11"
+    assert exported_folders(db) == [out]
+    with ParquetSource(out) as source:
+        assert source.info()["seed"] == "11"
+        assert source.info()["read_from"] == "out on duckdb"
+
+
+def test_the_parquet_source_reads_the_same_counts_and_dates_as_the_store(exported):
+    db, out = exported
+    with StoreSource(db) as store, ParquetSource(out) as parquet:
+        assert parquet.row_counts() == store.row_counts()
+        assert parquet.row_counts()["customers"] > 1_000
+        assert parquet.date_range() == store.date_range()
+
+
+def test_a_folder_of_parts_is_one_table_and_sharing_may_be_absent(exported, tmp_path):
+    _, out = exported
+    folder = tmp_path / "lake"
+    (folder / "customers").mkdir(parents=True)
+    customers = pq.read_table(out / "customers.parquet")
+    half = customers.num_rows // 2
+    pq.write_table(customers.slice(0, half), folder / "customers" / "part-0.parquet")
+    pq.write_table(customers.slice(half), folder / "customers" / "part-1.parquet")
+    for name in schema.TABLE_ORDER:
+        if name not in ("customers", "sharing"):
+            (folder / f"{name}.parquet").write_bytes((out / f"{name}.parquet").read_bytes())
+    with ParquetSource(folder) as source:
+        counts = source.row_counts()
+        assert counts["customers"] == customers.num_rows
+        assert counts["sharing"] == 0
+        assert source.info() == {"source": "Parquet", "read_from": "lake on duckdb"}
+
+
+def test_a_folder_without_a_table_or_a_column_is_told_which(exported, tmp_path):
+    db, out = exported
+    with pytest.raises(EngineError, match="no folder at"):
+        ParquetSource(tmp_path / "nowhere")
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    for name in schema.TABLE_ORDER:
+        if name != "orders":
+            (folder / f"{name}.parquet").write_bytes((out / f"{name}.parquet").read_bytes())
+    with pytest.raises(EngineError, match=r"no orders\.parquet"):
+        ParquetSource(folder)
+    orders = pq.read_table(out / "orders.parquet").drop_columns(["revenue"])
+    pq.write_table(orders, folder / "orders.parquet")
+    with pytest.raises(EngineError, match=r"orders\.parquet: column revenue missing"):
+        ParquetSource(folder)
+    run = cli(db, "metrics", "--source", str(folder))
+    assert run.returncode == 1 and run.stdout == ""
+    assert "column revenue missing" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_spark_options_need_a_parquet_source(exported):
+    db, out = exported
+    run = cli(db, "metrics", "--engine", "spark")
+    assert run.returncode == 1 and "--source DIR" in run.stderr
+    run = cli(db, "metrics", "--source", str(out), "--spark-master", "local[1]")
+    assert run.returncode == 1 and "--spark-master goes with --engine spark" in run.stderr
+
+
+def test_metrics_from_the_export_equal_the_stores_with_filters(exported):
+    db, out = exported
+    args = ["--min-cell", "3", "--country", "DE", "--country", "FR", "--segment", "premium"]
+    on_store = json.loads(cli(db, "metrics", *args).stdout)
+    assert on_store["customers"] is not None and on_store["customers"] > 0
+    assert json.loads(cli(db, "metrics", *args, "--source", str(out)).stdout) == on_store
+
+
+def test_erasure_rewrites_every_export_and_forgets_removed_ones(tmp_path):
+    db = tmp_path / "store" / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(800, seed=2))
+    tokens = ["a1b2c3d4e5f6a7b8", "0f1e2d3c4b5a6978"]
+    assert cli(db, "import", *map(str, canary_extract(tmp_path / "in", tokens))).returncode == 0
+    first, second, gone = tmp_path / "x1", tmp_path / "x2", tmp_path / "x3"
+    for folder in (first, second, gone):
+        export(db, folder)
+    import shutil
+
+    shutil.rmtree(gone)
+    run = cli(db, "erase", *[f"canary-{t}" for t in tokens])
+    assert run.returncode == 0, run.stderr
+    assert "2 Parquet export(s) of the store rewritten without them" in run.stdout
+    assert registry(db).read_text().split() == [str(first), str(second)]
+    for folder in (first, second):
+        for name in schema.TABLE_ORDER:
+            text = json.dumps(pq.read_table(folder / f"{name}.parquet").to_pylist(), default=str)
+            assert not any(t in text for t in tokens), (folder.name, name)
+        orders = pq.read_table(folder / "orders.parquet").to_pylist()
+        kept = [o for o in orders if o["order_id"].startswith("canary-order-")]
+        assert len(kept) == 2 and all(o["customer_id"] is None for o in kept)
