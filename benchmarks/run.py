@@ -509,18 +509,17 @@ def report_engines(db: Path, tmp: Path, label: str, repeat: int) -> None:
         results[engine] = timed_child(ENGINE_CHILD, str(db), str(folder), engine, str(repeat))
     base = statistics.median(results["store"]["runs"][1:])
     names = {
-        "store": "DuckDB store (readers' copy)",
-        "duckdb": "Parquet folder on DuckDB",
-        "spark": "Parquet folder on Spark local[*]",
+        "store": "the store (DuckDB)",
+        "duckdb": "Parquet on DuckDB",
+        "spark": "Parquet on Spark local[*]",
     }
     for engine, r in results.items():
         warm = statistics.median(r["runs"][1:])
-        line(f"{names[engine]}: open (session start)", f"{r['open_s']:.1f} s")
         line(
-            f"{names[engine]}: metrics JSON",
-            f"{warm:.2f} s warm",
-            f"cold {r['runs'][0]:.2f} s; {warm / base:.1f}x the store; whole command "
-            f"{r['wall_s']:.0f} s; Python peak {r['peak_gib']:.2f} GiB",
+            f"{names[engine]}: metrics JSON, warm",
+            f"{warm:.2f} s",
+            f"{warm / base:.1f}x the store; cold {r['runs'][0]:.2f} s; open / session start "
+            f"{r['open_s']:.1f} s; Python peak {r['peak_gib']:.2f} GiB",
         )
     same = all(r["figures"] == results["store"]["figures"] for r in results.values())
     line("JSON identical on every engine", "yes" if same else "NO")

@@ -199,6 +199,7 @@ class ParquetSource(Source):
         else:
             self.backend = _duckdb_for_folder(self.folder)
         self._tables: dict[str, ir.Table] = {}
+        self._views: list[str] = []
         try:
             for name in schema.TABLE_ORDER:
                 self._tables[name] = self._read(name)
@@ -226,6 +227,7 @@ class ParquetSource(Source):
             # Absent optional table: empty, as the export would have written it.
             return _canonical(ibis.memtable(arrow_schema(name).empty_table()), name)
         table_name = f"{name}_{uuid.uuid4().hex[:8]}"
+        self._views.append(table_name)
         if self.engine == "spark":
             raw = self.backend.read_parquet(str(path), table_name=table_name)
         else:
@@ -267,6 +269,10 @@ class ParquetSource(Source):
     def close(self) -> None:
         if self.engine == "duckdb":
             self.backend.disconnect()
+            return
+        # The Spark session serves the whole process: only this source's views go.
+        for view in self._views:
+            self._session.catalog.dropTempView(view)
 
 
 def _canonical(raw: ir.Table, name: str) -> ir.Table:
