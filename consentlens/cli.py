@@ -48,6 +48,12 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _duration(seconds: float) -> str:
+    """A rough duration for progress lines: 42 s, 3 min 05 s."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -71,17 +77,30 @@ def _writing(args: argparse.Namespace) -> dict:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data import history
-    from data.generator import SCENARIOS, generate
+    from data.generator import SCENARIOS, generate_chunks
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
     started = time.perf_counter()
     _say(f"generating {args.customers:,} customers (seed {args.seed}, {args.scenario})")
-    tables = generate(args.customers, args.seed, args.scenario, progress=lambda m: _say(f"  {m}"))
+
+    def done(customers: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        left = elapsed / customers * (total - customers)
+        tail = f", about {_duration(left)} left" if customers < total else ""
+        _say(f"  {customers:,} of {total:,} customers ({_duration(elapsed)}{tail})")
+
+    chunks = generate_chunks(
+        args.customers,
+        args.seed,
+        args.scenario,
+        progress=lambda m: _say(f"  {m}"),
+        done=done,
+    )
     with open_store(args.db, **_writing(args)) as store:
-        _say(f"writing to {store.path}")
+        _say(f"writing to {store.path}, block by block")
         written = store.replace_all(
-            tables,
+            chunks,
             info={
                 "source": "demo",
                 "seed": str(args.seed),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -1128,9 +1128,9 @@ def _personal(
 
 
 def _customers_table(
-    rng: np.random.Generator, seed: int, people: _People, ids: pa.Array
+    rng: np.random.Generator, seed: int, people: _People, ids: pa.Array, first: int
 ) -> pa.Table:
-    numbers = pa.array(np.arange(1, people.n + 1)).cast(pa.string())
+    numbers = pa.array(np.arange(first + 1, first + people.n + 1)).cast(pa.string())
     personal = _personal(rng, seed, people, numbers)
     stated = rng.random(people.n) >= MISSING_SHARE["jurisdiction"]
     keep = pa.array(~people.erased)
@@ -1204,7 +1204,7 @@ def _touchpoints_table(
 
 
 def _orders_table(
-    rng: np.random.Generator, people: _People, ymn: np.ndarray, ids: pa.Array
+    rng: np.random.Generator, people: _People, ymn: np.ndarray, ids: pa.Array, before: int
 ) -> pa.Table:
     tenure_days = (people.end - people.created) / _DAY
     multiplier = np.array([CLASS_BUYER_MULTIPLIER[c] for c in CLASSES])[ymn]
@@ -1237,11 +1237,12 @@ def _orders_table(
         people.segment[person]
     ]
     value = rng.lognormal(np.log(REVENUE_MEDIAN), REVENUE_SIGMA, len(at)) * seg_factor * level
-    width = max(ORDER_ID_WIDTH, len(str(len(at))))
+    last = before + len(at)
+    width = max(ORDER_ID_WIDTH, len(str(last)))
     return _table(
         "orders",
         {
-            "order_id": _padded(np.arange(1, len(at) + 1), width),
+            "order_id": _padded(np.arange(before + 1, last + 1), width),
             # Orders are kept for accounting; the erased person's id is not.
             "customer_id": _null_where(ids.take(pa.array(person)), people.erased[person]),
             "ordered_at": _timestamps(at),
@@ -1287,20 +1288,25 @@ def _requests_table(
     req: _Requests,
     unknown_numbers: np.ndarray,
     id_width: int,
+    first: int,
+    before: int,
 ) -> pa.Table:
     order = np.argsort(req.received, kind="stable")
     req, unknown_numbers = req.take(order), unknown_numbers[order]
     m = len(req.received)
+    last = before + m
     known = req.person >= 0
     erased = known & people.erased[np.where(known, req.person, 0)]
-    number = np.where(known, req.person + 1, unknown_numbers)
+    number = np.where(known, first + req.person + 1, unknown_numbers)
     named = ~known | erased | (rng.random(m) < REQUEST_JURISDICTION_SHARE)
     missing_completion = req.completed < 0
     return _table(
         "privacy_requests",
         {
             "request_id": pc.binary_join_element_wise(
-                "DSR-", _padded(np.arange(1, m + 1), max(8, len(str(m)))), ""
+                "DSR-",
+                _padded(np.arange(before + 1, last + 1), max(8, len(str(last)))),
+                "",
             ),
             "customer_id": _padded(number, id_width, missing=erased),
             "type": _labels(REQUEST_TYPES, req.type),
@@ -1321,24 +1327,112 @@ def _requests_table(
 # --------------------------------------------------------------------------------------------
 
 
-def generate(
-    customers: int = 50_000,
-    seed: int = 0,
-    scenario: str = "baseline",
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, pa.Table]:
-    """Synthetic canonical tables, deterministic for (customers, seed, scenario)."""
+BLOCK_CUSTOMERS = 250_000
+"""Customers drawn together from one random stream: the unit of generation. A demo of more
+customers is several blocks, generated and written one chunk of blocks at a time, so memory
+does not grow with the number of customers; the data depend on the blocks, never on how many
+are written at once."""
+_BLOCK_KEY = 8  # spawn key of block streams, beside the 8 streams of the first block
+
+
+@dataclass
+class _Numbering:
+    """Where a block's numbers start: orders, requests and unknown requesters of the blocks
+    before it."""
+
+    orders: int = 0
+    requests: int = 0
+    unknown: int = 0
+
+
+def _check(customers: int, scenario: str, block: int) -> int:
     if scenario not in _SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     customers = operator.index(customers)
     if customers < 1:
         raise ValueError("customers must be at least 1")
+    if operator.index(block) < 1:
+        raise ValueError("a block holds at least one customer")
+    return customers
+
+
+def generate(
+    customers: int = 50_000,
+    seed: int = 0,
+    scenario: str = "baseline",
+    progress: Callable[[str], None] | None = None,
+    *,
+    block: int = BLOCK_CUSTOMERS,
+) -> dict[str, pa.Table]:
+    """Synthetic canonical tables, deterministic for (customers, seed, scenario), in memory."""
+    parts = list(generate_chunks(customers, seed, scenario, progress, block=block))
+    if len(parts) == 1:
+        return parts[0]
+    return {name: pa.concat_tables([p[name] for p in parts]) for name in TABLES}
+
+
+def generate_chunks(
+    customers: int = 50_000,
+    seed: int = 0,
+    scenario: str = "baseline",
+    progress: Callable[[str], None] | None = None,
+    *,
+    block: int = BLOCK_CUSTOMERS,
+    chunk: int | None = None,
+    done: Callable[[int, int], None] | None = None,
+) -> Iterator[dict[str, pa.Table]]:
+    """The same tables as `generate`, as chunks of about `chunk` customers (whole blocks;
+    one block by default), each holding every table's rows of its customers.
+
+    `progress` hears each table's row count when there is one block; `done` hears
+    (customers generated, customers in all) after every block.
+    """
+    customers = _check(customers, scenario, block)
     scen = _SCENARIOS[scenario]
-    report = progress or (lambda _message: None)
+    several = customers > block
+    report = (progress if not several else None) or (lambda _message: None)
+    # Unknown requesters get numbers beyond the last customer (7 apart, fewer than the
+    # customers): the width of every identifier is known before the first block.
+    id_width = max(CUSTOMER_ID_WIDTH, len(str(customers + 1 + 7 * customers)))
+    per_chunk = max(1, (chunk or block) // block)
+    numbering = _Numbering()
+    pending: list[dict[str, pa.Table]] = []
+    blocks = range(0, customers, block)
+    for index, first in enumerate(blocks):
+        n = min(block, customers - first)
+        part = _block(seed, index, scen, customers, first, n, numbering, id_width, report)
+        if done is not None:
+            done(first + n, customers)
+        pending.append(part)
+        if len(pending) == per_chunk or index == len(blocks) - 1:
+            if len(pending) == 1:
+                yield pending[0]
+            else:
+                yield {name: pa.concat_tables([p[name] for p in pending]) for name in TABLES}
+            pending = []
+
+
+def _block(
+    seed: int,
+    index: int,
+    scen: _Scenario,
+    total: int,
+    first: int,
+    customers: int,
+    numbering: _Numbering,
+    id_width: int,
+    report: Callable[[str], None],
+) -> dict[str, pa.Table]:
+    """One block of customers and every row of theirs; advances `numbering`."""
     # One independent stream per part, so the customers table (mostly Faker, in Python) can be
     # built on a second thread while numpy and Arrow build the others, and the result stays
     # the same for a seed whatever the scheduling.
-    streams = iter(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
+    root = (
+        np.random.SeedSequence(seed)
+        if index == 0
+        else np.random.SeedSequence(seed, spawn_key=(_BLOCK_KEY, index))
+    )
+    streams = iter(np.random.default_rng(s) for s in root.spawn(8))
     rng = next(streams)
 
     people = _people(rng, customers, scen)
@@ -1349,14 +1443,16 @@ def generate(
     requests = _Requests.concat([erasures, others, unknown])
     # Unknown people get ids beyond the last customer, spread out as real ids would be.
     unknown_numbers = np.concatenate(
-        [np.zeros(known, np.int64), customers + 1 + rng.permutation(len(unknown.person)) * 7]
+        [
+            np.zeros(known, np.int64),
+            total + 1 + (numbering.unknown + rng.permutation(len(unknown.person))) * 7,
+        ]
     )
-    id_width = max(CUSTOMER_ID_WIDTH, len(str(int(unknown_numbers.max(initial=customers)))))
-    ids = _padded(np.arange(1, customers + 1), id_width)
+    ids = _padded(np.arange(first + 1, first + customers + 1), id_width)
 
     tables: dict[str, pa.Table] = {}
     with ThreadPoolExecutor(max_workers=1) as helper:
-        customers_table = helper.submit(_customers_table, next(streams), seed, people, ids)
+        customers_table = helper.submit(_customers_table, next(streams), seed, people, ids, first)
         events, grants = _consent(next(streams), people, scen)
         tables["consent_events"] = _consent_table(events, people, ids)
         del events  # the largest intermediate; freed before touchpoints to bound peak memory
@@ -1365,10 +1461,18 @@ def generate(
             next(streams), people, grants["email_marketing"], ids
         )
         report(f"touchpoints {tables['touchpoints'].num_rows:,}")
-        tables["orders"] = _orders_table(next(streams), people, _ymn(grants, people), ids)
+        tables["orders"] = _orders_table(
+            next(streams), people, _ymn(grants, people), ids, numbering.orders
+        )
         report(f"orders {tables['orders'].num_rows:,}")
         tables["privacy_requests"] = _requests_table(
-            next(streams), people, requests, unknown_numbers, id_width
+            next(streams),
+            people,
+            requests,
+            unknown_numbers,
+            id_width,
+            first,
+            numbering.requests,
         )
         report(f"privacy_requests {tables['privacy_requests'].num_rows:,}")
         tables["sharing"] = _sharing_table(
@@ -1377,4 +1481,7 @@ def generate(
         report(f"sharing {tables['sharing'].num_rows:,}")
         tables["customers"] = customers_table.result()
     report(f"customers {tables['customers'].num_rows:,}")
+    numbering.orders += tables["orders"].num_rows
+    numbering.requests += tables["privacy_requests"].num_rows
+    numbering.unknown += len(unknown.person)
     return {name: tables[name] for name in TABLES}

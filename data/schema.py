@@ -92,10 +92,14 @@ class Table:
         """Names of the columns in canonical order."""
         return [c.name for c in self.columns]
 
-    def ddl(self) -> str:
-        """CREATE TABLE statement for the store (canonical columns, then the import batch)."""
+    def ddl(self, name: str | None = None) -> str:
+        """CREATE TABLE statement for the store (canonical columns, then the import batch),
+        under the table's name or `name`."""
         cols = ",\n  ".join(f'"{c.name}" {c.sql_type}' for c in self.columns)
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols},\n  "{IMPORT_ID}" INTEGER\n)'
+        return (
+            f'CREATE TABLE IF NOT EXISTS "{name or self.name}" '
+            f'(\n  {cols},\n  "{IMPORT_ID}" INTEGER\n)'
+        )
 
 
 def _table(name: str, description: str, *columns: Column, optional: bool = False) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
 INFO_TABLE = "store_info"
 KEY_TABLE = "store_key"
+STAGING_PREFIX = "_staging_"  # a replacement's tables until they are swapped in
 
 
 __all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path", "writing"]
@@ -90,42 +91,60 @@ class Store:
         return dict(rows)
 
     def replace_all(
-        self, tables: Mapping[str, pa.Table], info: Mapping[str, str] | None = None
+        self,
+        tables: Mapping[str, pa.Table] | Iterable[Mapping[str, pa.Table]],
+        info: Mapping[str, str] | None = None,
     ) -> dict[str, int]:
-        """Empty every table and load `tables` in one transaction; returns rows written."""
-        return self._load(tables, replace=True, info=info)
+        """Replace every canonical table by `tables`; returns the rows written.
 
-    def _load(
-        self, tables: Mapping[str, pa.Table], *, replace: bool, info: Mapping[str, str] | None
-    ) -> dict[str, int]:
+        `tables` is one set of tables, or an iterable of sets (chunks) written one after
+        the other, so they need not be held in memory at once. Chunks go into staging
+        tables, each committed on its own (one transaction over millions of rows would hold
+        them all in memory); one last transaction swaps the staging tables in. Until then the
+        store's tables are untouched, and staging tables a failed write leaves behind are
+        dropped before the next one.
+        """
         self._require_writable()
-        unknown = set(tables) - set(TABLES)
-        if unknown:
-            raise StoreError(f"not canonical tables: {', '.join(sorted(unknown))}")
-        written: dict[str, int] = {}
-        with self.transaction() as con:
-            if replace:
-                for name in reversed(TABLE_ORDER):
-                    con.execute(f'DELETE FROM "{name}"')
+        chunks = [tables] if isinstance(tables, Mapping) else tables
+        staged = {name: f"{STAGING_PREFIX}{name}" for name in TABLE_ORDER}
+        _drop_staging(self.con)
+        try:
+            for name in TABLE_ORDER:
+                self.con.execute(TABLES[name].ddl(staged[name]))
+            written: dict[str, int] = {}
+            for chunk in chunks:
+                unknown = set(chunk) - set(TABLES)
+                if unknown:
+                    raise StoreError(f"not canonical tables: {', '.join(sorted(unknown))}")
+                with self.transaction():
+                    for name in TABLE_ORDER:
+                        if name in chunk:
+                            rows = self._insert(staged[name], name, chunk[name])
+                            written[name] = written.get(name, 0) + rows
+            with self.transaction() as con:
+                for name in TABLE_ORDER:
+                    con.execute(f'DROP TABLE "{name}"')
+                    con.execute(f'ALTER TABLE "{staged[name]}" RENAME TO "{name}"')
                 con.execute(f"DELETE FROM {INFO_TABLE}")
                 history.forget_all(con, "demo data replaced the store since")
-            for name in TABLE_ORDER:
-                if name not in tables:
-                    continue
-                arrow = tables[name]
-                expected = TABLES[name].column_names
-                if arrow.column_names != expected:
-                    raise StoreError(f"{name}: columns must be {expected}")
-                view = f"_incoming_{name}"
-                con.register(view, arrow)
-                try:
-                    cols = ", ".join(f'"{c}"' for c in expected)
-                    con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM "{view}"')
-                finally:
-                    con.unregister(view)
-                written[name] = arrow.num_rows
-            self.write_info(info or {})
+                self.write_info(info or {})
+        except BaseException:
+            _drop_staging(self.con)
+            raise
         return written
+
+    def _insert(self, target: str, name: str, arrow: pa.Table) -> int:
+        expected = TABLES[name].column_names
+        if arrow.column_names != expected:
+            raise StoreError(f"{name}: columns must be {expected}")
+        view = f"_incoming_{name}"
+        self.con.register(view, arrow)
+        try:
+            cols = ", ".join(f'"{c}"' for c in expected)
+            self.con.execute(f'INSERT INTO "{target}" ({cols}) SELECT {cols} FROM "{view}"')
+        finally:
+            self.con.unregister(view)
+        return arrow.num_rows
 
     def write_info(self, info: Mapping[str, str]) -> None:
         """Record where the data came from, stamped with the time (inside a transaction)."""
@@ -137,6 +156,12 @@ class Store:
     def _require_writable(self) -> None:
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the staging tables of a replacement that did not finish."""
+    for name in TABLE_ORDER:
+        con.execute(f'DROP TABLE IF EXISTS "{STAGING_PREFIX}{name}"')
 
 
 def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -298,6 +323,8 @@ def _open_writable(
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         _create_schema(con)
+        # A replacement killed before its swap left its staging tables: they go at once.
+        _drop_staging(con)
         _ensure_key(resolved, con)
     except BaseException:
         con.close()

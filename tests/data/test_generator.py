@@ -9,7 +9,15 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from data.generator import DEMO_END, DEMO_START, SCENARIOS, SURGE_START, generate
+from data.generator import (
+    BLOCK_CUSTOMERS,
+    DEMO_END,
+    DEMO_START,
+    SCENARIOS,
+    SURGE_START,
+    generate,
+    generate_chunks,
+)
 from data.schema import (
     DECISIONS,
     PURPOSES,
@@ -30,9 +38,11 @@ EXPECTED_TYPES: dict[Kind, pa.DataType] = {
 }
 
 
-@pytest.fixture(scope="module")
-def tables() -> dict[str, pa.Table]:
-    return generate(N, seed=7)
+@pytest.fixture(scope="module", params=[BLOCK_CUSTOMERS, 7_500], ids=["one-block", "blocks"])
+def tables(request) -> dict[str, pa.Table]:
+    """The demo as one block, and as four blocks of their own streams: every effect below
+    must hold both ways."""
+    return generate(N, seed=7, block=request.param)
 
 
 def _connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
@@ -545,3 +555,71 @@ def test_low_consent_lowers_every_opt_in(con: duckdb.DuckDBPyConnection) -> None
     sql = "SELECT purpose, avg((decision = 'granted')::INT) FROM consent_state GROUP BY purpose"
     base_rates, low_rates = dict(con.execute(sql).fetchall()), dict(low.execute(sql).fetchall())
     assert all(low_rates[p] < base_rates[p] - 0.05 for p in PURPOSES), (low_rates, base_rates)
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming: blocks of their own streams, written chunk by chunk
+# --------------------------------------------------------------------------------------------
+
+STREAMED, BLOCK = 4_500, 1_000  # five blocks, the last one short
+
+
+def _stored(path) -> dict[str, list[dict]]:
+    from data.engines import StoreSource
+
+    with StoreSource(path) as source:
+        return {
+            name: sorted(
+                source.table(name).to_pyarrow().to_pylist(),
+                key=lambda row: repr(sorted(row.items())),
+            )
+            for name in TABLES
+        }
+
+
+def test_the_store_is_the_same_whatever_the_chunk_size(tmp_path) -> None:
+    from data.store import open_store
+
+    stores = []
+    for chunk in (BLOCK, 2 * BLOCK, 10 * BLOCK):
+        path = tmp_path / f"chunk-{chunk}" / "s.duckdb"
+        with open_store(path) as store:
+            written = store.replace_all(generate_chunks(STREAMED, seed=9, block=BLOCK, chunk=chunk))
+        stores.append(_stored(path))
+        assert written["customers"] == len(stores[-1]["customers"]) > 0
+    assert stores[0] == stores[1] == stores[2]
+    in_memory = generate(STREAMED, seed=9, block=BLOCK)
+    for name in TABLES:
+        assert in_memory[name].num_rows == len(stores[0][name]), name
+    assert generate(STREAMED, seed=10, block=BLOCK)["customers"] != in_memory["customers"]
+
+
+def test_chunks_hold_whole_blocks_and_say_how_far_they_are() -> None:
+    heard: list[tuple[int, int]] = []
+    chunks = list(
+        generate_chunks(
+            STREAMED, seed=9, block=BLOCK, chunk=2 * BLOCK, done=lambda *d: heard.append(d)
+        )
+    )
+    assert len(chunks) == 3
+    assert heard == [(1_000, 4_500), (2_000, 4_500), (3_000, 4_500), (4_000, 4_500), (4_500, 4_500)]
+    # Erased people leave no customer row, so a chunk holds at most its blocks' customers.
+    assert all(c["customers"].num_rows <= 2 * BLOCK for c in chunks)
+
+
+def test_identifiers_stay_unique_across_blocks() -> None:
+    t = generate(STREAMED, seed=9, block=BLOCK)
+    for name, column in (
+        ("customers", "customer_id"),
+        ("customers", "email"),
+        ("orders", "order_id"),
+        ("privacy_requests", "request_id"),
+    ):
+        values = t[name].column(column).drop_null().to_pylist()
+        assert len(values) == len(set(values)) > 0, (name, column)
+    ids = t["customers"].column("customer_id").to_pylist()
+    assert ids == sorted(ids) and ids[-1] <= f"{STREAMED:07d}"
+    numbers = [int(v) for v in t["privacy_requests"].column("customer_id").drop_null().to_pylist()]
+    unknown = [n for n in numbers if n > STREAMED]
+    assert unknown and len(set(unknown)) == len(unknown)
+    assert all((n - STREAMED - 1) % 7 == 0 for n in unknown)

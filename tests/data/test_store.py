@@ -28,6 +28,46 @@ def test_a_failed_write_leaves_the_store_as_it_was(store):
     assert store.row_counts()["customers"] == 0
 
 
+def test_a_replacement_failing_after_some_chunks_leaves_the_store_as_it_was(store):
+    from data.generator import generate_chunks
+    from data.store import STAGING_PREFIX
+
+    store.replace_all(generate_chunks(1_200, seed=4, block=400))
+    before = store.row_counts()
+    assert before["customers"] > 1_000
+
+    def chunks():
+        parts = generate_chunks(2_000, seed=5, block=400)
+        yield next(parts)
+        yield next(parts)
+        raise RuntimeError("the generator stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        store.replace_all(chunks())
+    assert store.row_counts() == before
+    left = store.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, ?)", [STAGING_PREFIX]
+    ).fetchone()[0]
+    assert left == 0
+    # The staged chunks went into tables of their own, committed one by one: a second
+    # replacement in full takes the place of the first.
+    written = store.replace_all(generate_chunks(2_000, seed=5, block=400))
+    assert store.row_counts() == written and written["customers"] > before["customers"]
+
+
+def test_staging_tables_a_killed_replacement_left_go_at_the_next_write(tmp_path):
+    from data.store import STAGING_PREFIX
+
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store:
+        store.con.execute(TABLES["customers"].ddl(f"{STAGING_PREFIX}customers"))
+    with open_store(path) as store:
+        tables = {
+            r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        assert f"{STAGING_PREFIX}customers" not in tables and "customers" in tables
+
+
 @pytest.mark.parametrize(
     "statement",
     [
