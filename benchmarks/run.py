@@ -46,15 +46,20 @@ HERE = Path(__file__).resolve().parent
 
 CHILD = """
 import json, sys, time
-from data.generator import generate
-from data.store import open_store
+from consentlens import cli
+from data.engines import StoreSource
+from data.generator import generate_chunks
+customers, db = int(sys.argv[1]), sys.argv[2]
 started = time.perf_counter()
-tables = generate(int(sys.argv[1]), 42, "baseline")
+for _chunk in generate_chunks(customers, 42, "baseline"):
+    pass
 generated = time.perf_counter()
-with open_store(sys.argv[2]) as store:
-    rows = store.replace_all(tables, info={"source": "benchmark"})
-print(json.dumps({"generate_s": generated - started,
-                  "write_s": time.perf_counter() - generated, "rows": rows}))
+status = cli.main(["--db", db, "demo", "--customers", str(customers), "--seed", "42"])
+done = time.perf_counter()
+with StoreSource(db) as source:
+    rows = source.row_counts()
+print(json.dumps({"generate_s": generated - started, "demo_s": done - generated,
+                  "status": status, "rows": rows}))
 """
 
 COUNTRIES = ["DE", "FR", "GB", "US", "BR", "CA", "ES", "IT", "NL", "PL"]
@@ -629,7 +634,7 @@ def main() -> None:
             report_engines(db, Path(tmp), f"{n:,} customers", 3)
             return
         gen = bench_generation(n, db)
-        total = gen["generate_s"] + gen["write_s"]
+        total = gen["demo_s"]
         people = gen["rows"]["customers"]
         per_customer = {t: n / people for t, n in gen["rows"].items() if t != "customers"}
         per_faker = faker_row_by_row(args.faker_sample, per_customer)
@@ -637,10 +642,13 @@ def main() -> None:
         rows = sum(gen["rows"].values())
         print("\nDemo generation (all tables)")
         line("rows written", f"{rows:,}", ", ".join(f"{k} {v:,}" for k, v in gen["rows"].items()))
-        line("generate", f"{gen['generate_s']:.1f} s")
-        line("write to the store", f"{gen['write_s']:.1f} s")
-        line("generate + write", f"{total:.1f} s", "target < 60 s")
-        line("peak memory", f"{gen['peak_gib']:.2f} GiB", "target < 3 GiB")
+        line("generate (block by block, in memory)", f"{gen['generate_s']:.1f} s")
+        line(
+            "consentlens demo (generate + write)",
+            f"{total:.1f} s",
+            "target <= 150 s at 10M customers (< 60 s at 1M)",
+        )
+        line("peak memory", f"{gen['peak_gib']:.2f} GiB", "target <= 3 GB (2.79 GiB)")
         line(
             f"Faker row by row ({args.faker_sample:,}-row sample)",
             f"{faker_total:.0f} s",
@@ -651,7 +659,7 @@ def main() -> None:
             f"{faker_total / gen['generate_s']:.0f}x",
             "target >= 50x",
         )
-        line("speed-up, generation + write to the store", f"{faker_total / total:.0f}x")
+        line("speed-up, demo command against Faker", f"{faker_total / total:.0f}x", "target >= 50x")
 
         m = bench_metrics(db, args.repeat)
         print(f"\nFull metrics computation (median of {args.repeat}, warm)")

@@ -21,6 +21,7 @@ from data.store import ENV_VAR, StoreError, open_store
 from metrics.params import default_min_cell
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+DEMO_MEMORY = "1GB"  # DuckDB's share of a demo's memory (the generator's block is the rest)
 
 
 class UsageError(Exception):
@@ -97,7 +98,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=lambda m: _say(f"  {m}"),
         done=done,
     )
-    with open_store(args.db, **_writing(args)) as store:
+    # DuckDB keeps what it wrote in memory up to its limit: a demo of millions needs none.
+    with open_store(args.db, memory_limit=DEMO_MEMORY, **_writing(args)) as store:
         _say(f"writing to {store.path}, block by block")
         written = store.replace_all(
             chunks,

@@ -217,6 +217,7 @@ def open_store(
     read_only: bool = False,
     create: bool = True,
     bulk_load: bool = False,
+    memory_limit: str | None = None,
     task: str = "a ConsentLens write",
     wait: float | None = None,
     on_wait: Callable[[str], None] | None = None,
@@ -228,7 +229,8 @@ def open_store(
     itself `task` to writers that wait in turn. A read-only store never waits for writers:
     it reads the last published copy. `bulk_load` lets DuckDB insert in parallel, giving up
     the insertion order of rows read without ORDER BY: for a connection that imports, not
-    one that reports.
+    one that reports. `memory_limit` caps DuckDB's own memory (it spills to disk beyond it),
+    for a writer of millions of rows.
     """
     resolved = resolve_path(path)
     if read_only:
@@ -242,7 +244,7 @@ def open_store(
     started = time.monotonic()
     locking.acquire(resolved, task=task, wait=wait, on_wait=on_wait)
     try:
-        con, backend = _open_writable(resolved, bulk_load, started + wait, on_wait)
+        con, backend = _open_writable(resolved, bulk_load, memory_limit, started + wait, on_wait)
     except BaseException:
         locking.release(resolved)
         raise
@@ -282,6 +284,7 @@ def _publish(path: Path) -> None:
 def _open_writable(
     resolved: Path,
     bulk_load: bool,
+    memory_limit: str | None,
     deadline: float,
     on_wait: Callable[[str], None] | None,
 ) -> tuple[duckdb.DuckDBPyConnection, ibis.BaseBackend]:
@@ -290,6 +293,7 @@ def _open_writable(
         "autoinstall_known_extensions": False,
         "access_mode": "READ_WRITE",
         "preserve_insertion_order": not bulk_load,
+        **({"memory_limit": memory_limit} if memory_limit else {}),
     }
     told = False
     while True:
