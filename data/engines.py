@@ -62,6 +62,11 @@ class Source(ABC):
     def info(self) -> dict[str, str]:
         """Where the data came from (source, seed, when written), as recorded with it."""
 
+    def facts(self) -> dict[str, ir.Table]:
+        """The fact tables of data/facts.py built for this data, by name (none: the figures
+        are computed from the canonical tables)."""
+        return {}
+
     @abstractmethod
     def materialized(self, expr: ir.Table) -> AbstractContextManager[ir.Table]:
         """`expr` computed once, as a table later queries read; dropped afterwards."""
@@ -148,6 +153,13 @@ class StoreSource(Source):
 
     def info(self) -> dict[str, str]:
         return self._store.info()
+
+    def facts(self) -> dict[str, ir.Table]:
+        from data import facts
+
+        if not facts.current(self._store.con):
+            return {}
+        return {name: self.backend.table(name) for name in facts.FACT_TABLES}
 
     @contextmanager
     def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:

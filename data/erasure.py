@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import audit, export, history, schema, snapshots
+from data import audit, export, facts, history, schema, snapshots
 from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
 from data.mapping import SAVED_TABLE
 from data.store import Store, StoreError, open_store, writing
@@ -178,16 +178,17 @@ def _still_held(store: Store, value: str) -> bool:
 
 
 def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
-    """Re-query every table and scan the store's files; returns how many values were scanned."""
-    for table in schema.TABLES.values():
-        if "customer_id" in table.column_names:
-            left = _count(
-                store.con,
-                f'SELECT count(*) FROM "{table.name}" WHERE customer_id IN '
-                "(SELECT customer_id FROM _erase_ids)",
-            )
-            if left:
-                raise ErasureError(f"verification failed: {left} row(s) remain in {table.name}")
+    """Re-query every table, the facts derived from them too, and scan the store's files;
+    returns how many values were scanned."""
+    named = [t.name for t in schema.TABLES.values() if "customer_id" in t.column_names]
+    for name in [*named, *facts.FACT_TABLES]:
+        left = _count(
+            store.con,
+            f'SELECT count(*) FROM "{name}" WHERE customer_id IN '
+            "(SELECT customer_id FROM _erase_ids)",
+        )
+        if left:
+            raise ErasureError(f"verification failed: {left} row(s) remain in {name}")
     blobs = [p.read_bytes() for p in _files(store.path)]
     for value in values:
         needle = value.encode("utf-8")
@@ -283,6 +284,7 @@ def _erase(
         visible = _readable(store_path, [*ids, *values])
         now = datetime.now(UTC).replace(tzinfo=None)
         with store.transaction():
+            facts.changed(con)
             _stamp_jurisdictions(con)
             # Erasing them fulfils the request given and any erasure request of theirs still
             # open; without the identifier nobody could close those later.

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from data import audit
+from data import audit, facts
 from data.schema import IMPORT_ID, TABLE_ORDER
 
 IMPORTS_TABLE = "imports"
@@ -190,6 +190,7 @@ def undo_last(con: duckdb.DuckDBPyConnection) -> ImportRecord:
             f"UPDATE {IMPORTS_TABLE} SET undoable = false, undone_at = ? WHERE import_id = ?",
             [datetime.now(UTC).replace(tzinfo=None), last.import_id],
         )
+        facts.changed(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

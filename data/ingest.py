@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data import history, schema
+from data import facts, history, schema
 from data.erasure import suppressed_hashes
 from data.keys import keyed_hash, load_key
 from data.mapping import format_name, iso_shaped_sql, iso_timestamp_sql, plausible_sql
@@ -690,6 +690,7 @@ def check_and_write(
         rows = {}
         with store.transaction():
             import_id = history.begin(con, replace=replace)
+            facts.changed(con)
             for src, stage in staged:
                 [(count,)] = con.execute(
                     _insert_sql(

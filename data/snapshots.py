@@ -176,6 +176,7 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
         con.execute("SET GLOBAL TimeZone = 'UTC'")
         con.execute("SET GLOBAL python_enable_replacements = false")
         con.execute("SET enable_external_access = false")
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()

@@ -14,7 +14,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from data import engines, history, locking, snapshots
+from data import engines, facts, history, locking, snapshots
 from data.audit import log_path
 from data.errors import StoreBusyError, StoreError
 from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
@@ -49,16 +49,25 @@ class Store:
     backend: ibis.BaseBackend
     read_only: bool
     _release: Callable[[], None] | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
         """Close the connection; a writer publishes what it wrote and lets the next one in
         (close it in the thread that opened it: the lock is that thread's)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
-            self.con.close()
+            if not self.read_only:
+                # The facts of what was written, before readers are given the new copy.
+                facts.refresh(self.con, self.backend)
         finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+            try:
+                self.con.close()
+            finally:
+                release, self._release = self._release, None
+                if release is not None:
+                    release()
 
     def __enter__(self) -> Store:
         return self
@@ -128,6 +137,7 @@ class Store:
                 con.execute(f"DELETE FROM {INFO_TABLE}")
                 history.forget_all(con, "demo data replaced the store since")
                 self.write_info(info or {})
+                facts.changed(con)
         except BaseException:
             _drop_staging(self.con)
             raise
@@ -169,6 +179,7 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(TABLES[name].ddl())
     con.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} (key VARCHAR, value VARCHAR)")
     history.ensure(con)
+    facts.create_state(con)
 
 
 def _ensure_key(path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -325,6 +336,7 @@ def _open_writable(
         backend = ibis.duckdb.from_connection(con)
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_external_access = false")
+        con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write to stdout
         con.execute("SET lock_configuration = true")
         _create_schema(con)
         # A replacement killed before its swap left its staging tables: they go at once.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import ibis
 import ibis.expr.types as ir
 
-from data import schema
+from data import facts, schema
 from data.engines import Source, canonical_columns
 from metrics.params import Params
 
@@ -36,12 +36,18 @@ class Tables:
     # Intermediate results already materialised for one set of parameters, by rule name.
     computed: Mapping[str, ir.Table] = field(default_factory=dict)
     materialize: Materialize = field(default=nullcontext, repr=False, compare=False)
+    # Fact tables of data/facts.py built for these tables, by name (empty: none).
+    facts: Mapping[str, ir.Table] = field(default_factory=dict)
 
     @classmethod
     def from_source(cls, source: Source) -> Tables:
-        """The canonical tables of a source (see data/engines.py)."""
+        """The canonical tables of a source (see data/engines.py), with its facts."""
         tables = {name: source.table(name) for name in schema.TABLE_ORDER}
-        return cls(**tables, materialize=source.materialized)
+        return cls(**tables, materialize=source.materialized, facts=source.facts())
+
+    def canonical_only(self) -> Tables:
+        """The same tables without facts: every figure from the canonical tables."""
+        return replace(self, facts={})
 
     @classmethod
     def from_backend(cls, backend: ibis.BaseBackend) -> Tables:
@@ -118,26 +124,24 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
     """
     if "consent_states" in t.computed:
         return t.computed["consent_states"]
+    columns = ("customer_id", "purpose", "method", "prompt_variant", "state")
+    if facts.CONSENT_INTERVALS in t.facts:
+        # The interval of each customer's latest decision day on or before D.
+        f = t.facts[facts.CONSENT_INTERVALS]
+        f = f.filter((f.valid_from <= p.as_of) & (f.valid_to.isnull() | (f.valid_to > p.as_of)))
+        return f.semi_join(customers_at(t, p), "customer_id").select(*columns)
     e = t.consent_events
     e = e.filter(e.occurred_at.date() <= p.as_of)
     e = e.semi_join(customers_at(t, p), "customer_id")
-    # One sortable number per event: its time in microseconds, then how restrictive it is,
-    # so a plain max() picks the winner (a grouped aggregate is far cheaper than a window).
-    levels = len(schema.RESTRICTIVENESS)
-    rank = e.decision.cases(*schema.RESTRICTIVENESS.items())
-    micros = e.occurred_at.delta(ibis.timestamp("1970-01-01 00:00:00"), unit="microsecond")
-    key = micros * levels + (levels - 1 - rank)
+    # A grouped maximum of one sortable key per event picks the winner (far cheaper than a
+    # window).
+    key = facts.decision_key(e)
     won = e.group_by(["customer_id", "purpose"]).agg(
         key=key.max(),
         method=e.method.argmax(key),
         prompt_variant=e.prompt_variant.argmax(key),
     )
-    # SQL's % keeps the sign of a negative key (an event before 1970): fold it back first.
-    winner = (levels - 1) - ((won.key % levels) + levels) % levels
-    by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
-    return won.select(
-        "customer_id", "purpose", "method", "prompt_variant", state=winner.cases(*by_rank)
-    )
+    return won.mutate(state=facts.decision_of(won.key)).select(*columns)
 
 
 def refused(state: ir.StringValue) -> ir.BooleanValue:

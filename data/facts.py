@@ -1,0 +1,125 @@
+"""The fact layer: compact tables derived from the canonical ones, rebuilt after every write,
+from which the figures are computed instead of from the raw events.
+
+- `fact_consent_intervals`: per customer and purpose, the state each decision day left them
+  in (the spec's tie rule applied: on equal timestamps the most restrictive decision wins),
+  from that day until the next decision day. The consent state at any date D is the row whose
+  interval holds D: one filter, where the raw events need a grouped arg-max over all of them.
+
+Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
+same definition. In the store, the writes that change canonical tables (demo, import, undo,
+erasure) mark the data as changed inside their own transaction; the writer rebuilds the facts
+before it lets go of the store, which is before readers are given the new copy. A store whose
+facts are not of its current data (a writer killed between the two) is read from the
+canonical tables until the next write rebuilds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from data import schema
+from data.engines import canonical_columns
+
+if TYPE_CHECKING:  # the store's side only: the definitions above are engine-free
+    import duckdb
+
+CONSENT_INTERVALS = "fact_consent_intervals"
+FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS,)
+STATE_TABLE = "store_facts"  # one row: the data version and the version the facts are of
+
+_LEVELS = len(schema.RESTRICTIVENESS)
+
+
+def decision_key(e: ir.Table) -> ir.IntegerValue:
+    """One sortable number per consent event: its time in microseconds, then how restrictive
+    its decision is, so that the largest key is the winning event (spec section 4)."""
+    rank = e.decision.cases(*schema.RESTRICTIVENESS.items())
+    micros = e.occurred_at.delta(ibis.timestamp("1970-01-01 00:00:00"), unit="microsecond")
+    return micros * _LEVELS + (_LEVELS - 1 - rank)
+
+
+def decision_of(key: ir.IntegerValue) -> ir.StringValue:
+    """The decision a key of `decision_key` was made from."""
+    # SQL's % keeps the sign of a negative key (an event before 1970): fold it back first.
+    winner = (_LEVELS - 1) - ((key % _LEVELS) + _LEVELS) % _LEVELS
+    by_rank = [(rank, decision) for decision, rank in schema.RESTRICTIVENESS.items()]
+    return winner.cases(*by_rank)
+
+
+def consent_intervals(events: ir.Table) -> ir.Table:
+    """(customer_id, purpose, state, method, prompt_variant, valid_from, valid_to): the
+    winning decision of each decision day, valid from that date until the next decision
+    day (exclusive; null when none followed)."""
+    e = events.mutate(key=decision_key(events), day=events.occurred_at.date())
+    days = e.group_by(["customer_id", "purpose", "day"]).agg(
+        key=e.key.max(),
+        method=e.method.argmax(e.key),
+        prompt_variant=e.prompt_variant.argmax(e.key),
+    )
+    following = ibis.window(group_by=[days.customer_id, days.purpose], order_by=days.day)
+    return days.select(
+        "customer_id",
+        "purpose",
+        state=decision_of(days.key),
+        method=days.method,
+        prompt_variant=days.prompt_variant,
+        valid_from=days.day,
+        valid_to=days.day.lead().over(following),
+    ).order_by("valid_from")
+
+
+def definitions(table: Callable[[str], ir.Table]) -> dict[str, ir.Table]:
+    """Every fact, as an expression over the canonical tables (`table(name)`)."""
+    return {CONSENT_INTERVALS: consent_intervals(table("consent_events"))}
+
+
+# --------------------------------------------------------------------------- in the store
+
+
+def create_state(con: duckdb.DuckDBPyConnection) -> None:
+    """The versions of data and facts; a store that had none has facts of no data yet."""
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (data_version BIGINT, facts_version BIGINT)"
+    )
+    if not con.execute(f"SELECT count(*) FROM {STATE_TABLE}").fetchall()[0][0]:
+        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (1, 0)")
+
+
+def changed(con: duckdb.DuckDBPyConnection) -> None:
+    """The canonical tables change in the caller's transaction: the facts are out of date."""
+    con.execute(f"UPDATE {STATE_TABLE} SET data_version = data_version + 1")
+
+
+def current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the facts are of the data as it is (False for a store without facts)."""
+    import duckdb
+
+    try:
+        rows = con.execute(f"SELECT data_version = facts_version FROM {STATE_TABLE}").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return bool(rows and rows[0][0])
+
+
+def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
+    """Rebuild the facts if the data changed since they were built, in one transaction;
+    returns whether they were rebuilt."""
+    if current(con):
+        return False
+    built = definitions(lambda name: canonical_columns(backend.table(name), name))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, expr in built.items():
+            sql = ibis.to_sql(expr, dialect="duckdb")
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        con.execute(f"UPDATE {STATE_TABLE} SET facts_version = data_version")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return True
