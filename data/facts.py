@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # the store's side only: the definitions above are engine-fre
 
 CONSENT_INTERVALS = "fact_consent_intervals"
 FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS,)
-STATE_TABLE = "store_facts"  # one row: the data version and the version the facts are of
+STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
+# the definition they were built by (raise DEFINITION when a fact's definition changes)
+DEFINITION = 2
 
 _LEVELS = len(schema.RESTRICTIVENESS)
 
@@ -51,10 +53,22 @@ def decision_of(key: ir.IntegerValue) -> ir.StringValue:
     return winner.cases(*by_rank)
 
 
-def consent_intervals(events: ir.Table) -> ir.Table:
-    """(customer_id, purpose, state, method, prompt_variant, valid_from, valid_to): the
-    winning decision of each decision day, valid from that date until the next decision
-    day (exclusive; null when none followed)."""
+# The customer's columns "customer at D" and the sidebar's filters read.
+CUSTOMER_COLUMNS = (
+    "created_at",
+    "country",
+    "state",
+    "jurisdiction",
+    "acquisition_channel",
+    "segment",
+)
+
+
+def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
+    """(customer_id, purpose, state, method, prompt_variant, valid_from, valid_to, and the
+    customer's columns the filters and "customer at D" read): the winning decision of each
+    decision day, valid from that date until the next decision day (exclusive; null when
+    none followed)."""
     e = events.mutate(key=decision_key(events), day=events.occurred_at.date())
     days = e.group_by(["customer_id", "purpose", "day"]).agg(
         key=e.key.max(),
@@ -62,7 +76,7 @@ def consent_intervals(events: ir.Table) -> ir.Table:
         prompt_variant=e.prompt_variant.argmax(e.key),
     )
     following = ibis.window(group_by=[days.customer_id, days.purpose], order_by=days.day)
-    return days.select(
+    intervals = days.select(
         "customer_id",
         "purpose",
         state=decision_of(days.key),
@@ -70,12 +84,14 @@ def consent_intervals(events: ir.Table) -> ir.Table:
         prompt_variant=days.prompt_variant,
         valid_from=days.day,
         valid_to=days.day.lead().over(following),
-    ).order_by("valid_from")
+    )
+    people = customers.select("customer_id", *CUSTOMER_COLUMNS)
+    return intervals.join(people, "customer_id").order_by("valid_from")
 
 
 def definitions(table: Callable[[str], ir.Table]) -> dict[str, ir.Table]:
     """Every fact, as an expression over the canonical tables (`table(name)`)."""
-    return {CONSENT_INTERVALS: consent_intervals(table("consent_events"))}
+    return {CONSENT_INTERVALS: consent_intervals(table("consent_events"), table("customers"))}
 
 
 # --------------------------------------------------------------------------- in the store
@@ -86,8 +102,9 @@ def create_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (data_version BIGINT, facts_version BIGINT)"
     )
+    con.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS definition INTEGER")
     if not con.execute(f"SELECT count(*) FROM {STATE_TABLE}").fetchall()[0][0]:
-        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (1, 0)")
+        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (1, 0, NULL)")
 
 
 def changed(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,9 +117,12 @@ def current(con: duckdb.DuckDBPyConnection) -> bool:
     import duckdb
 
     try:
-        rows = con.execute(f"SELECT data_version = facts_version FROM {STATE_TABLE}").fetchall()
-    except duckdb.CatalogException:
-        return False
+        rows = con.execute(
+            f"SELECT data_version = facts_version AND definition = ? FROM {STATE_TABLE}",
+            [DEFINITION],
+        ).fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return False  # a store from before facts, or before their definition was recorded
     return bool(rows and rows[0][0])
 
 
@@ -117,7 +137,10 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
         for name, expr in built.items():
             sql = ibis.to_sql(expr, dialect="duckdb")
             con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
-        con.execute(f"UPDATE {STATE_TABLE} SET facts_version = data_version")
+        con.execute(
+            f"UPDATE {STATE_TABLE} SET facts_version = data_version, definition = ?",
+            [DEFINITION],
+        )
     except BaseException:
         con.execute("ROLLBACK")
         raise

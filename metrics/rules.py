@@ -95,9 +95,9 @@ def customer_attribute(c: ir.Table, name: str) -> ir.StringValue:
     return c[name].fill_null(UNKNOWN)
 
 
-def filtered_customers(t: Tables, p: Params) -> ir.Table:
-    """Customers matching the filters of p (all of them when there are none)."""
-    c, f = t.customers, p.filters
+def _filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
+    """The sidebar's filters of p on a table with the customer columns."""
+    f = p.filters
     conditions = []
     if f.jurisdictions:
         conditions.append(customer_jurisdiction(c).isin(f.jurisdictions))
@@ -107,13 +107,23 @@ def filtered_customers(t: Tables, p: Params) -> ir.Table:
         conditions.append(c.acquisition_channel.isin(f.channels))
     if f.segments:
         conditions.append(customer_attribute(c, "segment").isin(f.segments))
-    return c.filter(*conditions) if conditions else c
+    return conditions
+
+
+def _at_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
+    """Customer at D: created on or before D, and matching the filters of p."""
+    return [c.created_at.date() <= p.as_of, *_filter_conditions(c, p)]
+
+
+def filtered_customers(t: Tables, p: Params) -> ir.Table:
+    """Customers matching the filters of p (all of them when there are none)."""
+    conditions = _filter_conditions(t.customers, p)
+    return t.customers.filter(*conditions) if conditions else t.customers
 
 
 def customers_at(t: Tables, p: Params) -> ir.Table:
     """Customers at D: created on or before D (and matching the filters)."""
-    c = filtered_customers(t, p)
-    return c.filter(c.created_at.date() <= p.as_of)
+    return t.customers.filter(*_at_conditions(t.customers, p))
 
 
 def consent_states(t: Tables, p: Params) -> ir.Table:
@@ -126,10 +136,11 @@ def consent_states(t: Tables, p: Params) -> ir.Table:
         return t.computed["consent_states"]
     columns = ("customer_id", "purpose", "method", "prompt_variant", "state")
     if facts.CONSENT_INTERVALS in t.facts:
-        # The interval of each customer's latest decision day on or before D.
+        # The interval of each customer's latest decision day on or before D; each row
+        # carries its customer's columns, so "customer at D" needs no join.
         f = t.facts[facts.CONSENT_INTERVALS]
-        f = f.filter((f.valid_from <= p.as_of) & (f.valid_to.isnull() | (f.valid_to > p.as_of)))
-        return f.semi_join(customers_at(t, p), "customer_id").select(*columns)
+        held = (f.valid_from <= p.as_of) & (f.valid_to.isnull() | (f.valid_to > p.as_of))
+        return f.filter(held, *_at_conditions(f, p)).select(*columns)
     e = t.consent_events
     e = e.filter(e.occurred_at.date() <= p.as_of)
     e = e.semi_join(customers_at(t, p), "customer_id")
