@@ -284,7 +284,7 @@ def _erase(
         visible = _readable(store_path, [*ids, *values])
         now = datetime.now(UTC).replace(tzinfo=None)
         with store.transaction():
-            facts.changed(con)
+            facts.changed(con, "SELECT customer_id FROM _erase_ids")
             _stamp_jurisdictions(con)
             # Erasing them fulfils the request given and any erasure request of theirs still
             # open; without the identifier nobody could close those later.

@@ -7,11 +7,13 @@ from which the figures are computed instead of from the raw events.
   interval holds D: one filter, where the raw events need a grouped arg-max over all of them.
 
 Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
-same definition. In the store, the writes that change canonical tables (demo, import, undo,
-erasure) mark the data as changed inside their own transaction; the writer rebuilds the facts
-before it lets go of the store, which is before readers are given the new copy. A store whose
-facts are not of its current data (a writer killed between the two) is read from the
-canonical tables until the next write rebuilds them.
+same definition. Facts are per customer. In the store, the writes that change canonical
+tables mark the data as changed inside their own transaction, naming the customers they
+touched (an import's rows, an undone import's rows, the erased people) or everyone (a demo,
+a replacing import); the writer redoes the facts of those customers, or all of them, before
+it lets go of the store, which is before readers are given the new copy. A store whose facts
+are not of its current data (a writer killed between the two) is read from the canonical
+tables until the next write brings them up to date.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ if TYPE_CHECKING:  # the store's side only: the definitions above are engine-fre
 
 CONSENT_INTERVALS = "fact_consent_intervals"
 FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS,)
+PENDING_TABLE = "store_facts_pending"  # customers whose facts a write made out of date
+# The canonical tables the facts are derived from (a write elsewhere leaves them current).
+SOURCES: tuple[str, ...] = ("customers", "consent_events")
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
 DEFINITION = 2
@@ -103,13 +108,34 @@ def create_state(con: duckdb.DuckDBPyConnection) -> None:
         f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (data_version BIGINT, facts_version BIGINT)"
     )
     con.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS definition INTEGER")
+    # Whether the next rebuild must redo every customer (else the pending ones).
+    con.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS whole BOOLEAN")
     if not con.execute(f"SELECT count(*) FROM {STATE_TABLE}").fetchall()[0][0]:
-        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (1, 0, NULL)")
+        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (1, 0, NULL, true)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (customer_id VARCHAR)")
 
 
-def changed(con: duckdb.DuckDBPyConnection) -> None:
-    """The canonical tables change in the caller's transaction: the facts are out of date."""
+def changed(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+    """The canonical tables change in the caller's transaction: the facts are out of date,
+    for the customers the query `customers` names (its column customer_id; they are taken
+    as it answers now, in the transaction), or for everyone when it is None."""
     con.execute(f"UPDATE {STATE_TABLE} SET data_version = data_version + 1")
+    if customers is None:
+        con.execute(f"UPDATE {STATE_TABLE} SET whole = true")
+    else:
+        con.execute(
+            f"INSERT INTO {PENDING_TABLE} SELECT DISTINCT customer_id FROM ({customers}) "
+            "WHERE customer_id IS NOT NULL"
+        )
+
+
+def changed_by_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """The rows of import `import_id` are written, or about to be removed."""
+    tagged = " UNION ".join(
+        f'SELECT customer_id FROM "{name}" WHERE "{schema.IMPORT_ID}" = {int(import_id)}'
+        for name in SOURCES
+    )
+    changed(con, tagged)
 
 
 def current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -131,12 +157,31 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
     returns whether they were rebuilt."""
     if current(con):
         return False
-    built = definitions(lambda name: canonical_columns(backend.table(name), name))
+    [(whole,)] = con.execute(
+        f"SELECT whole OR definition IS DISTINCT FROM ? FROM {STATE_TABLE}", [DEFINITION]
+    ).fetchall()
+    pending = backend.table(PENDING_TABLE)
+
+    def canonical(name: str) -> ir.Table:
+        table = canonical_columns(backend.table(name), name)
+        # Facts are per customer: those of the pending customers are redone from their rows.
+        return table if whole else table.semi_join(pending, "customer_id")
+
+    built = definitions(canonical)
     con.execute("BEGIN TRANSACTION")
     try:
         for name, expr in built.items():
             sql = ibis.to_sql(expr, dialect="duckdb")
-            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+            if whole:
+                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+            else:
+                con.execute(
+                    f'DELETE FROM "{name}" WHERE customer_id IN '
+                    f"(SELECT customer_id FROM {PENDING_TABLE})"
+                )
+                con.execute(f'INSERT INTO "{name}" {sql}')
+        con.execute(f"DELETE FROM {PENDING_TABLE}")
+        con.execute(f"UPDATE {STATE_TABLE} SET whole = false")
         con.execute(
             f"UPDATE {STATE_TABLE} SET facts_version = data_version, definition = ?",
             [DEFINITION],

@@ -178,19 +178,20 @@ def undo_last(con: duckdb.DuckDBPyConnection) -> ImportRecord:
     con.execute("BEGIN TRANSACTION")
     try:
         if last.mode == "replace":
+            facts.changed(con)
             for name in reversed(TABLE_ORDER):
                 con.execute(f'DELETE FROM "{name}"')
             for name in TABLE_ORDER:
                 con.execute(f'INSERT INTO "{name}" SELECT * FROM "{REPLACED_PREFIX}{name}"')
                 con.execute(f'DROP TABLE "{REPLACED_PREFIX}{name}"')
         else:
+            facts.changed_by_import(con, last.import_id)  # before its rows are gone
             for name in reversed(TABLE_ORDER):
                 con.execute(f'DELETE FROM "{name}" WHERE "{IMPORT_ID}" = ?', [last.import_id])
         con.execute(
             f"UPDATE {IMPORTS_TABLE} SET undoable = false, undone_at = ? WHERE import_id = ?",
             [datetime.now(UTC).replace(tzinfo=None), last.import_id],
         )
-        facts.changed(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

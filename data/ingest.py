@@ -690,7 +690,6 @@ def check_and_write(
         rows = {}
         with store.transaction():
             import_id = history.begin(con, replace=replace)
-            facts.changed(con)
             for src, stage in staged:
                 [(count,)] = con.execute(
                     _insert_sql(
@@ -707,6 +706,10 @@ def check_and_write(
                 for entry, tally in zip(described, tallies.values(), strict=True):
                     entry |= {"accepted": tally.accepted_rows, "rejected": tally.rejected_rows}
             history.record(con, import_id, actor=actor, replace=replace, files=described, rows=rows)
+            if replace:
+                facts.changed(con)
+            else:
+                facts.changed_by_import(con, import_id)
             store.write_info(info or {"source": "import"})
         outcome.rows = rows
         outcome.written = True

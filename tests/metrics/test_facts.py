@@ -134,3 +134,30 @@ def test_facts_of_older_data_are_not_used(tmp_path):
     with open_store(db):
         pass  # the next writer rebuilds them
     _agree(db, {"min_cell": 1})
+
+
+def test_an_import_redoes_the_facts_of_its_customers_only(tmp_path):
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(1_000, seed=23))
+    extra = tmp_path / "in" / "consent_events.csv"
+    extra.parent.mkdir()
+    extra.write_text(
+        "customer_id,purpose,decision,occurred_at\n"
+        "0000007,analytics,denied,2026-09-30T08:00:00Z\n"
+        "0000008,analytics,granted,2026-09-30T09:00:00Z\n",
+        encoding="utf-8",
+    )
+    with open_store(db) as store:
+        import_files(store, [extra])
+        pending = store.con.execute(
+            f"SELECT customer_id FROM {facts.PENDING_TABLE} ORDER BY ALL"
+        ).fetchall()
+        [(whole,)] = store.con.execute(f"SELECT whole FROM {facts.STATE_TABLE}").fetchall()
+        assert pending == [("0000007",), ("0000008",)] and whole is False
+        assert not facts.current(store.con)
+    with open_store(db) as store:
+        assert facts.current(store.con)
+        assert store.con.execute(f"SELECT count(*) FROM {facts.PENDING_TABLE}").fetchall() == [(0,)]
+    figures = _agree(db, {"min_cell": 1})
+    assert figures["consent"]["analytics"]["denied"] is not None
