@@ -16,7 +16,12 @@
    each in its own process: session start, first (cold) and median warm run, peak memory of
    the Python process, and whether the JSON is identical.
 
-`--only import`, `--only readers` or `--only engines` runs that section alone.
+7. Scale, on the N-customer store: the metrics command, an import of 10,000 consent events
+   (facts included) and the erasure of 3 people (verification included), each as the
+   command a user runs, against the scale issue's targets.
+
+`--only import`, `--only readers`, `--only engines` or `--only scale` (with the demo)
+runs that section alone.
 """
 
 from __future__ import annotations
@@ -530,6 +535,47 @@ def report_engines(db: Path, tmp: Path, label: str, repeat: int) -> None:
     line("JSON identical on every engine", "yes" if same else "NO")
 
 
+def _command(db: Path, *args: str) -> float:
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "consentlens", "--db", str(db), *args],
+        capture_output=True, text=True, cwd=HERE.parent,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise SystemExit(f"consentlens {args[0]} failed:\n{run.stderr}")
+    return time.perf_counter() - started
+
+
+def report_scale(db: Path, tmp: Path, label: str) -> None:
+    """The scale issue's command-line figures on the store at `db`."""
+    with StoreSource(db) as source:
+        people = source.table("customers").customer_id
+        ids = people.name("id").as_table().limit(20_003).to_pyarrow()["id"].to_pylist()
+    rng = random.Random(7)
+    rng.shuffle(ids)
+    extract = tmp / "scale" / "consent_events.csv"
+    extract.parent.mkdir(exist_ok=True)
+    with extract.open("w", encoding="utf-8") as handle:
+        handle.write("customer_id,purpose,decision,occurred_at\n")
+        for cid in ids[:10_000]:
+            decision = rng.choice(["granted", "denied", "withdrawn"])
+            handle.write(
+                f"{cid},email_marketing,{decision},2026-09-30T{rng.randrange(24):02d}:00:00Z\n"
+            )
+    print(f"\nScale: commands on {label} (each in its own process)")
+    line("consentlens metrics", f"{_command(db, 'metrics'):.1f} s", "target <= 5 s at 10M")
+    line(
+        "import of 10,000 consent events",
+        f"{_command(db, 'import', str(extract)):.1f} s",
+        "facts included; target <= 15 s at 10M",
+    )
+    line(
+        "erase 3 people",
+        f"{_command(db, 'erase', *ids[-3:]):.1f} s",
+        "verification included; target <= 30 s at 10M",
+    )
+
+
 def _connection_per_read(db: Path):
     """A read as it was before the readers' copies: its own locked-down connection."""
     import duckdb
@@ -606,7 +652,9 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--import-repeat", type=int, default=2)
     parser.add_argument(
-        "--only", choices=["import", "readers", "engines"], help="run one section only"
+        "--only",
+        choices=["import", "readers", "engines", "scale"],
+        help="run one section only",
     )
     args = parser.parse_args()
     n = args.customers
@@ -632,6 +680,13 @@ def main() -> None:
                 check=True, capture_output=True,
             )  # fmt: skip
             report_engines(db, Path(tmp), f"{n:,} customers", 3)
+            return
+        if args.only == "scale":
+            gen = bench_generation(n, db)
+            print(f"\nDemo of {n:,} customers")
+            line("consentlens demo", f"{gen['demo_s']:.1f} s", "target <= 150 s at 10M")
+            line("peak memory", f"{gen['peak_gib']:.2f} GiB", "target <= 3 GB (2.79 GiB)")
+            report_scale(db, Path(tmp), f"{n:,} customers")
             return
         gen = bench_generation(n, db)
         total = gen["demo_s"]
@@ -697,6 +752,7 @@ def main() -> None:
         report_readers(small, f"{args.small:,} customers")
         report_readers(db, f"{n:,} customers")
         report_engines(db, Path(tmp), f"{n:,} customers", 3)
+        report_scale(db, Path(tmp), f"{n:,} customers")
 
 
 if __name__ == "__main__":
