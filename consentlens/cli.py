@@ -421,7 +421,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         )
     )
     if result.exports_rewritten:
-        print(f"  {result.exports_rewritten} Parquet export(s) of the store rewritten without them")
+        print(f"  {result.exports_rewritten} Parquet export(s) of the store: removed from them too")
     print("the suppression list refuses them on any later import")
     return EXIT_OK
 

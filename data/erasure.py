@@ -37,6 +37,11 @@ class ErasureError(StoreError):
         self.rejected = rejected
 
 
+# What erasure does to each table holding a person (spec section 7).
+KEPT_ANONYMISED: tuple[str, ...] = ("orders", "privacy_requests")  # customer_id set to null
+DELETED: tuple[str, ...] = ("consent_events", "touchpoints", "sharing", "customers")
+
+
 @dataclass
 class ErasureResult:
     """What an erasure did: rows per table, and how it was verified."""
@@ -50,7 +55,7 @@ class ErasureResult:
     unscannable: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
-    exports_rewritten: int = 0  # Parquet exports of the store rewritten without them
+    exports_rewritten: int = 0  # Parquet exports of the store, the people removed from them
 
 
 def ensure_suppression_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -190,6 +195,8 @@ def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
         )
         if left:
             raise ErasureError(f"verification failed: {left} row(s) remain in {name}")
+    if export.still_holding(store.path, ids):
+        raise ErasureError("verification failed: a Parquet export of the store still holds them")
     for value in _in_files(_files(store.path), values):
         if not _still_held(store, value):
             raise ErasureError(
@@ -302,6 +309,8 @@ def _erase(
         now = datetime.now(UTC).replace(tzinfo=None)
         with store.transaction():
             facts.changed(con, "SELECT customer_id FROM _erase_ids")
+            # Their facts go in the same transaction, whatever becomes of the rebuild.
+            facts.forget(con, "SELECT customer_id FROM _erase_ids")
             _stamp_jurisdictions(con)
             # Erasing them fulfils the request given and any erasure request of theirs still
             # open; without the identifier nobody could close those later.
@@ -313,13 +322,13 @@ def _erase(
             ).fetchall()
             result.requests_closed = int(closed)
             result.request_completed = request_id
-            for name in ("orders", "privacy_requests"):
+            for name in KEPT_ANONYMISED:
                 [(n,)] = con.execute(
                     f'UPDATE "{name}" SET customer_id = NULL WHERE customer_id IN '
                     "(SELECT customer_id FROM _erase_ids)"
                 ).fetchall()
                 result.anonymised[name] = int(n)
-            for name in ("consent_events", "touchpoints", "sharing", "customers"):
+            for name in DELETED:
                 [(n,)] = con.execute(
                     f'DELETE FROM "{name}" WHERE customer_id IN '
                     "(SELECT customer_id FROM _erase_ids)"
@@ -348,7 +357,7 @@ def _erase(
         # Readers get the erased store at once, and the older copies (still holding the
         # people) are removed before the proof scans what is left; so are its exports.
         snapshots.publish(store_path)
-        result.exports_rewritten = len(export.refresh(store_path))
+        result.exports_rewritten = len(export.forget(store_path, ids))
         with open_store(store_path) as store:
             _ids_table(store.con, ids)
             result.scanned_values = _verify(store, ids, visible)

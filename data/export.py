@@ -6,7 +6,8 @@ name and moved into place, so a reader sees an old file or a new one, never half
 `_consentlens.json` records where the data came from.
 
 An export holds personal data, so the store remembers every folder it wrote (in
-`<store>.exports`) and an erasure rewrites them from the erased store (spec section 7).
+`<store>.exports`, before the first file is written) and an erasure removes the erased
+people from each, as it did in the store (spec section 7), then reads them back to prove it.
 Exports take the writer lock: an erasure cannot pass between reading the store and writing
 the files.
 """
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data import schema
+from data import schema, snapshots
 from data.engines import PROVENANCE_FILE, StoreSource, arrow_schema
 from data.errors import StoreError
 from data.store import writing
@@ -73,25 +75,37 @@ def export(
 ) -> dict[str, int]:
     """Write the store's canonical tables into `folder` (created if needed) as Parquet;
     returns the rows written per table."""
+    if not store.is_file():
+        raise StoreError(f"no store at {store}; run `consentlens demo` or `import` first")
     target = Path(folder).expanduser().resolve()
     if target.exists() and not target.is_dir():
         raise StoreError(f"{target} is a file; export writes into a folder")
     with writing(store, task=task, wait=wait, on_wait=on_wait):
-        written = _write(store, target, progress)
+        # Read the store as it is (a writer killed before publishing leaves the readers'
+        # copy behind it), and list the folder before the first file is written: an export
+        # that fails half-way is still one an erasure must reach.
+        snapshots.publish(store)
+        target.mkdir(parents=True, exist_ok=True)
+        _provenance(store, target, {})
         known = registry(store)
         listed = known.read_text(encoding="utf-8").splitlines() if known.exists() else []
         if str(target) not in listed:
             with known.open("a", encoding="utf-8") as handle:
                 handle.write(f"{target}\n")
-    return written
+        return _write(store, target, progress)
 
 
-def refresh(store: Path) -> list[Path]:
-    """Rewrite every export of the store from the store as it is now (after an erasure);
-    forget folders that no longer hold one. The caller holds the writer lock."""
+def forget(store: Path, customer_ids: Sequence[str]) -> list[Path]:
+    """Remove erased people from every export of the store, as the erasure did in the store
+    (rows deleted; orders and privacy requests kept with customer_id null); forget folders
+    that no longer hold an export. The caller holds the writer lock. Returns the exports."""
     folders = exported_folders(store)
+    ids = pa.array(sorted(set(customer_ids)), pa.string())
     for folder in folders:
-        _write(store, folder, None)
+        for name in schema.TABLE_ORDER:
+            path = folder / f"{name}.parquet"
+            if path.is_file() and _holds(path, ids):
+                _rewrite_without(path, name, ids)
     known = registry(store)
     if known.exists():
         if folders:
@@ -99,6 +113,44 @@ def refresh(store: Path) -> list[Path]:
         else:
             known.unlink()
     return folders
+
+
+def still_holding(store: Path, customer_ids: Sequence[str]) -> list[str]:
+    """The export files of the store that still hold a row of these people (read back:
+    Parquet compresses, so a byte scan cannot see into them)."""
+    ids = pa.array(sorted(set(customer_ids)), pa.string())
+    return [str(path) for path in files(store) if _holds(path, ids)]
+
+
+def _holds(path: Path, ids: pa.Array) -> bool:
+    reader = pq.ParquetFile(path)
+    for batch in reader.iter_batches(columns=["customer_id"], batch_size=ROW_GROUP):
+        if pc.any(pc.is_in(batch.column(0), value_set=ids)).as_py():
+            return True
+    return False
+
+
+def _rewrite_without(path: Path, name: str, ids: pa.Array) -> None:
+    from data.erasure import DELETED
+
+    partial = path.with_name(f".{path.name}.partial")
+    reader = pq.ParquetFile(path)
+    try:
+        with pq.ParquetWriter(partial, reader.schema_arrow, compression="zstd") as writer:
+            for batch in reader.iter_batches(batch_size=ROW_GROUP):
+                table = pa.Table.from_batches([batch])
+                theirs = pc.fill_null(pc.is_in(table.column("customer_id"), value_set=ids), False)
+                if name in DELETED:
+                    table = table.filter(pc.invert(theirs))
+                else:
+                    kept = pc.if_else(theirs, pa.scalar(None, pa.string()), table["customer_id"])
+                    table = table.set_column(
+                        table.schema.get_field_index("customer_id"), "customer_id", kept
+                    )
+                writer.write_table(table)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -110,7 +162,6 @@ def _replace_text(path: Path, text: str) -> None:
 def _write(
     store: Path, folder: Path, progress: Callable[[str, int], None] | None
 ) -> dict[str, int]:
-    folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     with StoreSource(store) as source:
         info = source.info()
@@ -130,10 +181,14 @@ def _write(
             written[name] = rows
             if progress is not None:
                 progress(name, rows)
+    _provenance(store, folder, info)
+    return written
+
+
+def _provenance(store: Path, folder: Path, info: dict[str, str]) -> None:
     provenance = {
         **{k: v for k, v in info.items() if k != "read_from"},
         "exported_from": str(store),
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _replace_text(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
-    return written

@@ -129,6 +129,16 @@ def changed(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> Non
         )
 
 
+def forget(con: duckdb.DuckDBPyConnection, customers: str) -> None:
+    """Remove the facts of the customers the query `customers` names (an erasure, in its
+    own transaction: they must not outlive it even if a rebuild later fails)."""
+    for name in FACT_TABLES:
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchall()[0][0]:
+            con.execute(f'DELETE FROM "{name}" WHERE customer_id IN ({customers})')
+
+
 def changed_by_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """The rows of import `import_id` are written, or about to be removed."""
     tagged = " UNION ".join(

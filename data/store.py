@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -59,8 +60,11 @@ class Store:
         self._closed = True
         try:
             if not self.read_only:
-                # The facts of what was written, before readers are given the new copy.
-                facts.refresh(self.con, self.backend)
+                # The facts of what was written, before readers are given the new copy. If
+                # that fails, what was written stands: the facts stay marked out of date,
+                # readers use the canonical tables and the next writer tries again.
+                with contextlib.suppress(duckdb.Error, StoreError, MemoryError):
+                    facts.refresh(self.con, self.backend)
         finally:
             try:
                 self.con.close()

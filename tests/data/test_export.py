@@ -4,6 +4,7 @@ bad folder is told, and erasure reaching the exports."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,26 +145,58 @@ def test_metrics_from_the_export_equal_the_stores_with_filters(exported):
     assert json.loads(cli(db, "metrics", *args, "--source", str(out)).stdout) == on_store
 
 
-def test_erasure_rewrites_every_export_and_forgets_removed_ones(tmp_path):
+def test_erasure_removes_the_people_from_every_export_and_forgets_removed_ones(tmp_path):
     db = tmp_path / "store" / "s.duckdb"
     with open_store(db) as store:
         store.replace_all(generate(800, seed=2))
+    older = tmp_path / "older"
+    export(db, older)
+    older_rows = {n: pq.read_table(older / f"{n}.parquet").num_rows for n in schema.TABLE_ORDER}
     tokens = ["a1b2c3d4e5f6a7b8", "0f1e2d3c4b5a6978"]
     assert cli(db, "import", *map(str, canary_extract(tmp_path / "in", tokens))).returncode == 0
     first, second, gone = tmp_path / "x1", tmp_path / "x2", tmp_path / "x3"
     for folder in (first, second, gone):
         export(db, folder)
-    import shutil
-
+    before = {n: pq.read_table(first / f"{n}.parquet").num_rows for n in schema.TABLE_ORDER}
     shutil.rmtree(gone)
     run = cli(db, "erase", *[f"canary-{t}" for t in tokens])
     assert run.returncode == 0, run.stderr
-    assert "2 Parquet export(s) of the store rewritten without them" in run.stdout
-    assert registry(db).read_text().split() == [str(first), str(second)]
+    assert "3 Parquet export(s) of the store: removed from them too" in run.stdout
+    assert registry(db).read_text().split() == [str(older), str(first), str(second)]
+    # An export stays the snapshot it was, less the people: the older one gains nothing.
+    assert {
+        n: pq.read_table(older / f"{n}.parquet").num_rows for n in schema.TABLE_ORDER
+    } == older_rows
     for folder in (first, second):
         for name in schema.TABLE_ORDER:
             text = json.dumps(pq.read_table(folder / f"{name}.parquet").to_pylist(), default=str)
             assert not any(t in text for t in tokens), (folder.name, name)
+        after = {n: pq.read_table(folder / f"{n}.parquet").num_rows for n in schema.TABLE_ORDER}
+        assert after["customers"] == before["customers"] - 2
+        assert after["orders"] == before["orders"]
         orders = pq.read_table(folder / "orders.parquet").to_pylist()
         kept = [o for o in orders if o["order_id"].startswith("canary-order-")]
         assert len(kept) == 2 and all(o["customer_id"] is None for o in kept)
+
+
+def test_an_export_that_failed_half_way_is_still_reached_by_erasure(tmp_path):
+    db = tmp_path / "store" / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(600, seed=3))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / ".touchpoints.parquet.partial").mkdir()  # the writer cannot create its file
+    with pytest.raises(OSError):
+        export(db, broken)
+    assert (broken / "customers.parquet").is_file()
+    assert exported_folders(db) == [broken]
+    run = cli(db, "erase", "0000001")
+    assert run.returncode == 0, run.stderr
+    ids = pq.read_table(broken / "customers.parquet").column("customer_id").to_pylist()
+    assert ids and "0000001" not in ids
+
+
+def test_export_without_a_store_says_so(tmp_path):
+    run = cli(tmp_path / "none" / "s.duckdb", "export", str(tmp_path / "out"))
+    assert run.returncode == 1 and "no store at" in run.stderr
+    assert not (tmp_path / "out").exists()
