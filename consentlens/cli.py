@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from data import audit
-from data.engines import ENGINES
+from data.engines import ENGINES, SourceError
 from data.keys import StoreKeyError
 from data.locking import DEFAULT_WAIT, WAIT_ENV
 from data.schema import TABLES
@@ -357,6 +357,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         channels=tuple(args.channel or ()),
         segments=tuple(args.segment or ()),
     )
+    if args.source is None and (args.engine != "duckdb" or args.spark_master):
+        raise UsageError("--engine spark and --spark-master read Parquet: add --source DIR")
+    if args.spark_master and args.engine != "spark":
+        raise UsageError("--spark-master goes with --engine spark")
     with open_source(
         args.db, source=args.source, engine=args.engine, spark_master=args.spark_master
     ) as source:
@@ -630,6 +634,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except UsageError as error:
         _say(f"consentlens: {error}")
+        return EXIT_REJECTED
+    except SourceError as error:
+        for problem in str(error).splitlines():
+            _say(f"consentlens: {problem}")
         return EXIT_REJECTED
     except (StoreError, StoreKeyError) as error:
         _say(f"consentlens: {error}")

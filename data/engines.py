@@ -39,6 +39,7 @@ __all__ = [
     "EngineError",
     "ParquetSource",
     "Source",
+    "SourceError",
     "StoreSource",
     "open_source",
 ]
@@ -46,6 +47,11 @@ __all__ = [
 
 class EngineError(StoreError):
     """A source or engine that cannot be used as asked (said in one line, no traceback)."""
+
+
+class SourceError(EngineError):
+    """A source folder whose files are not the canonical tables (rejected input: each
+    problem names the file, the column and the reason, never a value)."""
 
 
 class Source(ABC):
@@ -240,17 +246,21 @@ class ParquetSource(Source):
             return _canonical(ibis.memtable(arrow_schema(name).empty_table()), name)
         table_name = f"{name}_{uuid.uuid4().hex[:8]}"
         self._views.append(table_name)
-        if self.engine == "spark":
-            raw = self.backend.read_parquet(str(path), table_name=table_name)
-        else:
-            files = str(path / "*.parquet") if path.is_dir() else str(path)
-            raw = self.backend.read_parquet(files, table_name=table_name)
+        try:
+            if self.engine == "spark":
+                raw = self.backend.read_parquet(str(path), table_name=table_name)
+            else:
+                files = str(path / "*.parquet") if path.is_dir() else str(path)
+                raw = self.backend.read_parquet(files, table_name=table_name)
+        except Exception as error:  # each engine has its own errors for an unreadable file
+            raise SourceError(f"{path}: not readable as Parquet ({type(error).__name__})") from None
         missing = [c for c in target.column_names if c not in raw.columns]
         if missing:
-            raise EngineError(
+            raise SourceError(
                 f"{path}: column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                 f"missing (the {name} table has {', '.join(target.column_names)})"
             )
+        _check_types(raw, name, path)
         return _canonical(raw, name)
 
     def table(self, name: str) -> ir.Table:
@@ -285,6 +295,37 @@ class ParquetSource(Source):
         # The Spark session serves the whole process: only this source's views go.
         for view in self._views:
             self._session.catalog.dropTempView(view)
+
+
+def _check_types(raw: ir.Table, name: str, path: Path) -> None:
+    """Values that will not convert to their column's canonical type, said per column.
+
+    Only columns stored with another kind of type are checked (an export's are not): text
+    where a timestamp, a number or a boolean belongs, and the like."""
+    checks = {}
+    for column in schema.TABLES[name].columns:
+        wanted = ibis.dtype(schema.IBIS_TYPE[column.kind])
+        have = raw[column.name].type()
+        same = (have.is_timestamp() and wanted.is_timestamp()) or (
+            have.is_numeric() and wanted.is_numeric()
+        )
+        if have == wanted or same:
+            continue
+        value = raw[column.name]
+        checks[column.name] = (value.notnull() & value.try_cast(wanted).isnull()).sum()
+    if not checks:
+        return
+    try:
+        bad = raw.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    except Exception as error:  # the engine could not compare at all
+        raise SourceError(f"{path}: not readable as Parquet ({type(error).__name__})") from None
+    problems = [
+        f"{path}, column {c}: {n:,} value(s) are not {schema.IBIS_TYPE[k]}"
+        for c, n, k in ((c, bad[c] or 0, schema.TABLES[name].column(c).kind) for c in checks)
+        if n
+    ]
+    if problems:
+        raise SourceError("\n".join(problems))
 
 
 def _canonical(raw: ir.Table, name: str) -> ir.Table:

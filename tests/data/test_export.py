@@ -125,16 +125,37 @@ def test_a_folder_without_a_table_or_a_column_is_told_which(exported, tmp_path):
     with pytest.raises(EngineError, match=r"orders\.parquet: column revenue missing"):
         ParquetSource(folder)
     run = cli(db, "metrics", "--source", str(folder))
-    assert run.returncode == 1 and run.stdout == ""
+    assert run.returncode == 2 and run.stdout == ""
     assert "column revenue missing" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_values_of_the_wrong_kind_and_unreadable_files_are_rejected_by_column(exported, tmp_path):
+    db, out = exported
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for name in schema.TABLE_ORDER:
+        (folder / f"{name}.parquet").write_bytes((out / f"{name}.parquet").read_bytes())
+    orders = pq.read_table(out / "orders.parquet")
+    as_text = orders.column("ordered_at").cast(pa.string()).to_pylist()
+    as_text[3] = "someday"
+    as_text[5] = "2026-13-45"
+    orders = orders.set_column(2, "ordered_at", pa.array(as_text, pa.string()))
+    pq.write_table(orders, folder / "orders.parquet")
+    run = cli(db, "metrics", "--source", str(folder))
+    assert run.returncode == 2, run.stderr
+    assert "orders.parquet, column ordered_at: 2 value(s) are not timestamp" in run.stderr
+    assert "someday" not in run.stderr and "Traceback" not in run.stderr
+    (folder / "orders.parquet").write_bytes(b"PAR1 this is not parquet")
+    run = cli(db, "metrics", "--source", str(folder))
+    assert run.returncode == 2 and "orders.parquet: not readable as Parquet" in run.stderr
 
 
 def test_spark_options_need_a_parquet_source(exported):
     db, out = exported
     run = cli(db, "metrics", "--engine", "spark")
-    assert run.returncode == 1 and "--source DIR" in run.stderr
+    assert run.returncode == 2 and "--source DIR" in run.stderr
     run = cli(db, "metrics", "--source", str(out), "--spark-master", "local[1]")
-    assert run.returncode == 1 and "--spark-master goes with --engine spark" in run.stderr
+    assert run.returncode == 2 and "--spark-master goes with --engine spark" in run.stderr
 
 
 def test_metrics_from_the_export_equal_the_stores_with_filters(exported):
