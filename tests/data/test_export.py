@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,16 +16,7 @@ from data.engines import PROVENANCE_FILE, EngineError, ParquetSource, StoreSourc
 from data.export import export, exported_folders, registry
 from data.generator import generate
 from data.store import open_store
-from tests.data.test_erasure import canary_extract
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "consentlens", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.data.test_erasure import canary_extract, cli
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ and again after an import, an undo and an erasure."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from data.store import open_store
 from metrics import api
 from metrics.params import Filters, resolve_params
 from metrics.rules import Tables
+from tests.data.test_erasure import cli
 from tests.engines.test_parity import _pages, plain
 from tests.test_spec_cases import CASES, first_difference
 
@@ -32,15 +31,6 @@ SETTINGS = [
     {"filters": Filters(countries=("DE", "US"), segments=("premium", "unknown")), "min_cell": 1},
     {"filters": Filters(jurisdictions=("GDPR",), channels=("paid_search",)), "min_cell": 1},
 ]
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "consentlens", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _agree(db: Path, settings: dict, *, pages: bool = False) -> dict:
