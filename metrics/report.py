@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from data import schema
+from data import facts, schema
 from metrics.params import Params
 from metrics.registry import METRICS, Query
 from metrics.rules import Tables, consent_states
@@ -31,13 +32,20 @@ class Computed:
 def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
     """Run each distinct query of the registry once.
 
-    Consent states feed three queries: the engine computes them once for all of them.
+    Consent states feed three queries: the engine computes them once for all of them, unless
+    the facts hold them already.
     """
     unique: dict[str, Query] = {}
     for metric in METRICS:
         unique.setdefault(metric.query.__name__, metric.query)
-    with tables.materialize(consent_states(tables, params)) as states:
-        shared = tables.with_computed("consent_states", states)
+    states = consent_states(tables, params)
+    if facts.CONSENT_INTERVALS in tables.facts:
+        # From the facts they are one filter, cheaper to repeat than to write out once.
+        holder = nullcontext(states)
+    else:
+        holder = tables.materialize(states)
+    with holder as computed:
+        shared = tables.with_computed("consent_states", computed)
         # Through Arrow: Ibis's own pandas conversion trips a pandas 3 deprecation.
         return {
             label: query(shared, params).to_pyarrow().to_pandas() for label, query in unique.items()
