@@ -1,4 +1,4 @@
-"""The fact layer: compact tables derived from the canonical ones, rebuilt after every write,
+"""The fact layer: tables derived from the canonical ones, brought up to date by every write,
 from which the figures are computed instead of from the raw events.
 
 - `fact_consent_intervals`: per customer and purpose, the state each decision day left them
@@ -163,8 +163,9 @@ def current(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
-    """Rebuild the facts if the data changed since they were built, in one transaction;
-    returns whether they were rebuilt."""
+    """Bring the facts up to date if the data changed since they were built, in one
+    transaction: those of the pending customers, or all of them; returns whether anything
+    was done."""
     if current(con):
         return False
     [(whole,)] = con.execute(
