@@ -254,12 +254,20 @@ class ParquetSource(Source):
                 raw = self.backend.read_parquet(files, table_name=table_name)
         except Exception as error:  # each engine has its own errors for an unreadable file
             raise SourceError(f"{path}: not readable as Parquet ({type(error).__name__})") from None
-        missing = [c for c in target.column_names if c not in raw.columns]
+        missing = [c.name for c in target.columns if c.required and c.name not in raw.columns]
         if missing:
+            required = [c.name for c in target.columns if c.required]
             raise SourceError(
                 f"{path}: column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"missing (the {name} table has {', '.join(target.column_names)})"
+                f"missing (the {name} table needs {', '.join(required)})"
             )
+        # An optional column may be absent, as in an import: it reads as empty.
+        absent = {
+            c.name: ibis.null(schema.IBIS_TYPE[c.kind])
+            for c in target.columns
+            if c.name not in raw.columns
+        }
+        raw = raw.mutate(**absent) if absent else raw
         _check_types(raw, name, path)
         return _canonical(raw, name)
 
@@ -330,13 +338,22 @@ def _check_types(raw: ir.Table, name: str, path: Path) -> None:
 
 def _canonical(raw: ir.Table, name: str) -> ir.Table:
     """The canonical columns of a table read from files, cast to their canonical types
-    (timestamps as the store keeps them: UTC, without a zone)."""
-    return raw.select(
-        *(
-            raw[c.name].cast(schema.IBIS_TYPE[c.kind]).name(c.name)
-            for c in schema.TABLES[name].columns
-        )
-    )
+    (timestamps as the store keeps them: UTC, without a zone), with what an empty value
+    means where the spec says (as the import stores it; a test holds the two together):
+    false for a boolean, `unknown` for a segment, and a request's status from whether it was
+    completed."""
+    columns = {
+        c.name: raw[c.name].cast(schema.IBIS_TYPE[c.kind]) for c in schema.TABLES[name].columns
+    }
+    for column in schema.TABLES[name].columns:
+        if column.kind is schema.Kind.BOOLEAN:
+            columns[column.name] = columns[column.name].fill_null(False)
+    if name == "customers":
+        columns["segment"] = columns["segment"].fill_null(schema.SEGMENT_UNKNOWN)
+    if name == "privacy_requests":
+        derived = ibis.ifelse(columns["completed_at"].notnull(), schema.COMPLETED, schema.OPEN)
+        columns["status"] = columns["status"].fill_null(derived)
+    return raw.select(**columns)
 
 
 def _duckdb_for_folder(folder: Path) -> ibis.BaseBackend:

@@ -210,3 +210,55 @@ def test_export_without_a_store_says_so(tmp_path):
     run = cli(tmp_path / "none" / "s.duckdb", "export", str(tmp_path / "out"))
     assert run.returncode == 1 and "no store at" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lake_without_optional_columns_reads_as_the_import_would_store_it(exported, tmp_path):
+    """Files another tool wrote: optional columns absent, empty values where the spec says
+    what empty means (a missing segment, status or extension flag), no sharing table."""
+    import pyarrow.compute as pc
+
+    db, out = exported
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    customers = pq.read_table(out / "customers.parquet").drop_columns(
+        ["email", "full_name", "phone"]
+    )
+    unknown = pc.equal(customers["segment"], "unknown")
+    customers = customers.set_column(
+        customers.schema.get_field_index("segment"),
+        "segment",
+        pc.if_else(unknown, pa.scalar(None, pa.string()), customers["segment"]),
+    )
+    pq.write_table(customers, lake / "customers.parquet")
+    events = pq.read_table(out / "consent_events.parquet").drop_columns(
+        ["source", "notice_version"]
+    )
+    pq.write_table(events, lake / "consent_events.parquet")
+    touch = pq.read_table(out / "touchpoints.parquet").drop_columns(["channel", "campaign_id"])
+    pq.write_table(touch, lake / "touchpoints.parquet")
+    pq.write_table(
+        pq.read_table(out / "orders.parquet").drop_columns(["currency"]), lake / "orders.parquet"
+    )
+    requests = pq.read_table(out / "privacy_requests.parquet")
+    done = pc.is_valid(requests["completed_at"])
+    derivable = pc.or_(
+        pc.and_(pc.equal(requests["status"], "completed"), done),
+        pc.and_(pc.equal(requests["status"], "open"), pc.invert(done)),
+    )
+    assert pc.sum(derivable).as_py() > 0 and pc.sum(requests["extended"]).as_py() > 0
+    requests = requests.set_column(
+        requests.schema.get_field_index("status"),
+        "status",
+        pc.if_else(derivable, pa.scalar(None, pa.string()), requests["status"]),
+    )
+    requests = requests.set_column(
+        requests.schema.get_field_index("extended"),
+        "extended",
+        pc.if_else(requests["extended"], True, pa.scalar(None, pa.bool_())),
+    )
+    pq.write_table(requests, lake / "privacy_requests.parquet")
+    for args in (["--min-cell", "1"], ["--segment", "unknown", "--min-cell", "1"]):
+        on_store = json.loads(cli(db, "metrics", *args).stdout)
+        run = cli(db, "metrics", *args, "--source", str(lake))
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout) == on_store
