@@ -37,6 +37,10 @@ from data.errors import StoreError
 POINTER = "CURRENT"
 READ_TASK = "a reader copying the store for reading"
 OPEN_TRIES = 5
+# DuckDB's memory for the reads of one copy (it spills to the copy's .tmp folder beyond).
+# Its default, 80% of the machine, let one metrics computation at 10M customers hold 3.8 GB;
+# with 2 GB it held 2.2 GB and took 9.8 s instead of 12.2 s.
+READ_MEMORY = "2GB"
 
 
 def folder(store: Path) -> Path:
@@ -166,6 +170,7 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
         "autoload_known_extensions": False,
         "autoinstall_known_extensions": False,
         "access_mode": "READ_ONLY",
+        "memory_limit": READ_MEMORY,
     }
     con = duckdb.connect(str(path), config=config)
     try:

@@ -287,3 +287,16 @@ def test_a_read_is_locked_down_to_its_copy(tmp_path, statement):
     _demo(path, customers=50)
     with open_store(path, read_only=True) as store, pytest.raises(duckdb.Error):
         store.con.execute(statement.format(store=path, folder=tmp_path))
+
+
+def test_reads_share_a_bounded_memory_and_spill_beside_their_copy(tmp_path):
+    path = tmp_path / "store.duckdb"
+    _demo(path)
+    with open_store(path, read_only=True) as store:
+        [(limit,)] = store.con.execute("SELECT current_setting('memory_limit')").fetchall()
+        [(spill,)] = store.con.execute("SELECT current_setting('temp_directory')").fetchall()
+        with pytest.raises(duckdb.Error):
+            store.con.execute(f"SET memory_limit = '{snapshots.READ_MEMORY}'")
+    # DuckDB reports the limit in its own units (2 GB is 1.8 GiB).
+    assert limit.endswith("GiB") and 1.5 < float(limit.split()[0]) < 2.0
+    assert spill == str(snapshots.current(path)) + ".tmp"
