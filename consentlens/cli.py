@@ -357,10 +357,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         channels=tuple(args.channel or ()),
         segments=tuple(args.segment or ()),
     )
-    if args.source is None and (args.engine != "duckdb" or args.spark_master):
-        raise UsageError("--engine spark and --spark-master read Parquet: add --source DIR")
-    if args.spark_master and args.engine != "spark":
-        raise UsageError("--spark-master goes with --engine spark")
     with open_source(
         args.db, source=args.source, engine=args.engine, spark_master=args.spark_master
     ) as source:

@@ -50,8 +50,9 @@ class EngineError(StoreError):
 
 
 class SourceError(EngineError):
-    """A source folder whose files are not the canonical tables (rejected input: each
-    problem names the file, the column and the reason, never a value)."""
+    """A source that cannot be read as asked: options that do not go together, or a folder
+    whose files are not the canonical tables (rejected input: each problem names the file,
+    the column and the reason, never a value)."""
 
 
 class Source(ABC):
@@ -386,12 +387,12 @@ def open_source(
     """The store at `db` (on DuckDB), or the Parquet folder `source` on `engine`."""
     if source is None:
         if engine != "duckdb" or spark_master:
-            raise EngineError(
+            raise SourceError(
                 "the store is read on DuckDB: --engine spark and --spark-master need "
                 "--source DIR (a folder `consentlens export DIR` wrote)"
             )
         return StoreSource(db, **read)
     options = {"master": spark_master} if spark_master else {}
     if spark_master and engine != "spark":
-        raise EngineError("--spark-master goes with --engine spark")
+        raise SourceError("--spark-master goes with --engine spark")
     return ParquetSource(source, engine, **options)

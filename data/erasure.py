@@ -37,11 +37,6 @@ class ErasureError(StoreError):
         self.rejected = rejected
 
 
-# What erasure does to each table holding a person (spec section 7).
-KEPT_ANONYMISED: tuple[str, ...] = ("orders", "privacy_requests")  # customer_id set to null
-DELETED: tuple[str, ...] = ("consent_events", "touchpoints", "sharing", "customers")
-
-
 @dataclass
 class ErasureResult:
     """What an erasure did: rows per table, and how it was verified."""
@@ -322,13 +317,13 @@ def _erase(
             ).fetchall()
             result.requests_closed = int(closed)
             result.request_completed = request_id
-            for name in KEPT_ANONYMISED:
+            for name in schema.ERASURE_KEEPS_ANONYMISED:
                 [(n,)] = con.execute(
                     f'UPDATE "{name}" SET customer_id = NULL WHERE customer_id IN '
                     "(SELECT customer_id FROM _erase_ids)"
                 ).fetchall()
                 result.anonymised[name] = int(n)
-            for name in DELETED:
+            for name in schema.ERASURE_DELETES:
                 [(n,)] = con.execute(
                     f'DELETE FROM "{name}" WHERE customer_id IN '
                     "(SELECT customer_id FROM _erase_ids)"

@@ -131,8 +131,6 @@ def _holds(path: Path, ids: pa.Array) -> bool:
 
 
 def _rewrite_without(path: Path, name: str, ids: pa.Array) -> None:
-    from data.erasure import DELETED
-
     partial = path.with_name(f".{path.name}.partial")
     reader = pq.ParquetFile(path)
     try:
@@ -140,7 +138,7 @@ def _rewrite_without(path: Path, name: str, ids: pa.Array) -> None:
             for batch in reader.iter_batches(batch_size=ROW_GROUP):
                 table = pa.Table.from_batches([batch])
                 theirs = pc.fill_null(pc.is_in(table.column("customer_id"), value_set=ids), False)
-                if name in DELETED:
+                if name in schema.ERASURE_DELETES:
                     table = table.filter(pc.invert(theirs))
                 else:
                     kept = pc.if_else(theirs, pa.scalar(None, pa.string()), table["customer_id"])

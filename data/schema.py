@@ -249,6 +249,9 @@ REQUEST_TYPES: tuple[str, ...] = (
     "objection",
 )
 ERASURE = "erasure"
+# What erasing a person does to each table naming them (spec section 7).
+ERASURE_KEEPS_ANONYMISED: tuple[str, ...] = ("orders", "privacy_requests")  # customer_id null
+ERASURE_DELETES: tuple[str, ...] = ("consent_events", "touchpoints", "sharing", "customers")
 OPEN, COMPLETED, REJECTED = "open", "completed", "rejected"
 REQUEST_STATUSES: tuple[str, ...] = (OPEN, COMPLETED, REJECTED)
 
