@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# With CONSENTLENS_SOURCE=DIR the dashboards serve that Parquet folder instead of the store.
 run: $(STAMP)
-	@test -f "$(CONSENTLENS_DB)" || $(BIN)/consentlens demo
+	@test -n "$$CONSENTLENS_SOURCE" || test -f "$(CONSENTLENS_DB)" || $(BIN)/consentlens demo
 	$(BIN)/python -m consentlens.dashboard --server.port $(PORT) --server.headless true
 
 demo: $(STAMP)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from metrics import api
 from pages import _access as access
 from pages import _widgets as w
 
@@ -68,13 +69,15 @@ PAGES = {
 
 identity = access.identify()
 st.session_state["identity"] = identity
+# Serving a Parquet folder ($CONSENTLENS_SOURCE) is read-only: only the dashboards.
+served = PAGES if api.source_folder() is None else {"Dashboards": PAGES["Dashboards"]}
 routes = {
     section: [
         st.Page(path, title=title, icon=icon, url_path=url, default=(url == "home"))
         for path, title, icon, url, permission in pages
         if identity.can(permission)
     ]
-    for section, pages in PAGES.items()
+    for section, pages in served.items()
 }
 page = st.navigation({section: items for section, items in routes.items() if items})
 access.banner(identity)

@@ -16,21 +16,27 @@
    each in its own process: session start, first (cold) and median warm run, peak memory of
    the Python process, and whether the JSON is identical.
 
-7. Scale, on the N-customer store: the metrics command, an import of 10,000 consent events
-   (facts included) and the erasure of 3 people (verification included), each as the
-   command a user runs, against the scale issue's targets.
+7. Scale, on the N-customer store: the demo (seconds, peak memory), the metrics command (and
+   the same figures in process against one hand-written DuckDB query), an import of 10,000
+   consent events (facts included) and the erasure of 3 people (verification included),
+   each as the command a user runs; then new dashboard views in Chromium (benchmarks/
+   views.py: a fresh session each, random page, period and filter), one at a time and ten
+   sessions at once, with the server's peak memory; all against the scale issue's targets.
 
-`--only import`, `--only readers`, `--only engines` or `--only scale` (with the demo)
-runs that section alone.
+`--only import`, `--only readers`, `--only engines`, `--only scale` (with the demo) or
+`--only views` (on a new demo, or on an existing store with `--db STORE`) runs that
+section alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -564,6 +570,13 @@ def report_scale(db: Path, tmp: Path, label: str) -> None:
             )
     print(f"\nScale: commands on {label} (each in its own process)")
     line("consentlens metrics", f"{_command(db, 'metrics'):.1f} s", "target <= 5 s at 10M")
+    m = bench_metrics(db, 3)
+    ratio = m["ours_s"] / m["handwritten_s"]
+    line(
+        "  the same figures in process / one hand-written DuckDB query",
+        f"{m['ours_s']:.2f} s / {m['handwritten_s']:.2f} s = {ratio:.2f}x",
+        "target <= 1.5x" + ("" if m["agree"] else "; FIGURES DISAGREE"),
+    )
     line(
         "import of 10,000 consent events",
         f"{_command(db, 'import', str(extract)):.1f} s",
@@ -573,6 +586,38 @@ def report_scale(db: Path, tmp: Path, label: str) -> None:
         "erase 3 people",
         f"{_command(db, 'erase', *ids[-3:]):.1f} s",
         "verification included; target <= 30 s at 10M",
+    )
+    report_views(db, label)
+
+
+def report_views(db: Path, label: str, views: int = 20, sessions: int = 10) -> None:
+    """New dashboard views in Chromium: one at a time and `sessions` at once."""
+    print(f"\nDashboard, new views in Chromium on {label} (fresh session, random page, period")
+    print("and filter; from opening the address to the figures drawn)")
+    if shutil.which("chromium") is None:
+        line("new views", "no browser", "run `make e2e` first (installs chromium as root)")
+        return
+    from views import measure  # beside this script
+
+    alone, together = asyncio.run(measure(db, views, sessions))
+    line(
+        f"one at a time ({len(alone.times)} views)",
+        f"median {alone.median:.2f} s, slowest {alone.slowest:.2f} s",
+        "target median <= 1.5 s, slowest <= 3 s at 10M; <= 1 s at 1M",
+    )
+    line(
+        f"{sessions} sessions at once ({len(together.times)} views)",
+        f"median {together.median:.2f} s, slowest {together.slowest:.2f} s",
+        "target median <= 3 s at 10M, no error",
+    )
+    failed = len(alone.failures) + len(together.failures)
+    line("views that failed or showed an error", f"{failed}", "target 0")
+    for failure in (alone.failures + together.failures)[:5]:
+        print(f"    {failure}")
+    line(
+        "dashboard server memory, peak",
+        f"{max(alone.peak_rss_mib, together.peak_rss_mib) / 1024:.2f} GiB",
+        "target <= 3 GB (2.79 GiB) at 10M",
     )
 
 
@@ -652,8 +697,11 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--import-repeat", type=int, default=2)
     parser.add_argument(
+        "--db", type=Path, help="with --only views: an existing store instead of a new demo"
+    )
+    parser.add_argument(
         "--only",
-        choices=["import", "readers", "engines", "scale"],
+        choices=["import", "readers", "engines", "scale", "views"],
         help="run one section only",
     )
     args = parser.parse_args()
@@ -673,6 +721,15 @@ def main() -> None:
             report_readers(small, f"{args.small:,} customers")
             return
         db = Path(tmp) / "bench.duckdb"
+        if args.only == "views":
+            if args.db is None:
+                subprocess.run(
+                    [sys.executable, "-m", "consentlens", "--db", str(db), "demo",
+                     "--customers", str(n)],
+                    check=True, capture_output=True,
+                )  # fmt: skip
+            report_views(args.db or db, f"{n:,} customers" if args.db is None else args.db.name)
+            return
         if args.only == "engines":
             subprocess.run(
                 [sys.executable, "-m", "consentlens", "--db", str(db), "demo",

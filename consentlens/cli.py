@@ -390,6 +390,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    """Build the fact tables of a Parquet folder, on DuckDB or Spark, into its `_facts/`."""
+    from data.engines import FACTS_FOLDER, ParquetSource
+
+    def told(name: str) -> None:
+        _say(f"consentlens: building {name}")
+
+    options = {"master": args.spark_master} if args.spark_master else {}
+    if args.spark_master and args.engine != "spark":
+        raise SourceError("--spark-master goes with --engine spark")
+    with ParquetSource(args.folder, args.engine, **options) as source:
+        written = source.write_facts(progress=told)
+    for name, rows in written.items():
+        print(f"  {name:<24} {rows:>12,} row(s)")
+    print(f"built {len(written)} fact table(s) on {args.engine} in {args.folder}/{FACTS_FOLDER}")
+    return EXIT_OK
+
+
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase people (right to be forgotten), compact the store and verify."""
     from data.erasure import ErasureError, erase
@@ -473,6 +491,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for entry in audit.entries(path):
         print(json.dumps(entry, sort_keys=True))
     return EXIT_OK
+
+
+def engine_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--engine and --spark-master, for the commands that read a Parquet folder."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help=f"{what} (default: duckdb; spark needs the spark extra)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="the Spark cluster for --engine spark (default: local[*], or $SPARK_REMOTE)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -582,19 +615,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="a folder of Parquet files, one per table (as `export` writes), instead of the store",
     )
-    met.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="duckdb",
-        help="what computes the figures from --source (default: duckdb; spark needs the "
-        "spark extra)",
-    )
-    met.add_argument(
-        "--spark-master",
-        metavar="URL",
-        help="the Spark cluster for --engine spark (default: local[*], or $SPARK_REMOTE)",
-    )
+    engine_options(met, "what computes the figures from --source")
     met.set_defaults(func=cmd_metrics)
+
+    fac = sub.add_parser(
+        "facts",
+        help="build the fact tables of a Parquet folder (into DIR/_facts), for fast figures",
+    )
+    fac.add_argument("folder", metavar="DIR", help="a folder of Parquet files, one per table")
+    engine_options(fac, "what builds the facts")
+    fac.set_defaults(func=cmd_facts)
 
     exp = sub.add_parser(
         "export",

@@ -14,6 +14,7 @@ engine does its own way (materialising, reading files, session settings) lives h
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -33,6 +34,8 @@ from data.errors import StoreError
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 PROVENANCE_FILE = "_consentlens.json"  # what an export records about where it came from
+FACTS_FOLDER = "_facts"  # the facts `consentlens facts` built for a Parquet folder
+FACTS_RECORD = "_facts.json"  # in it: their definition and the files they were built from
 
 __all__ = [
     "ENGINES",
@@ -60,6 +63,8 @@ class Source(ABC):
 
     backend: ibis.BaseBackend
     description: str  # how messages name this source
+    # Names the data read: two reads of one version give the same figures (None: unknown).
+    version: str | None = None
 
     @abstractmethod
     def table(self, name: str) -> ir.Table:
@@ -154,6 +159,7 @@ class StoreSource(Source):
         self.backend = self._store.backend
         self.path = self._store.path
         self.description = f"the store {self.path}"
+        self.version = f"{self.path}:{self._store.version}"
 
     def table(self, name: str) -> ir.Table:
         return canonical_columns(self.backend.table(name), name)
@@ -210,7 +216,8 @@ class ParquetSource(Source):
         if engine not in ENGINES:
             raise EngineError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
         self.engine = engine
-        self._files = {name: self._locate(name) for name in schema.TABLE_ORDER}
+        self._files = located(self.folder)
+        self.version = f"{self.folder}:{folder_version(self.folder)}:{engine}"
         if engine == "spark":
             from data import spark
 
@@ -225,19 +232,6 @@ class ParquetSource(Source):
         except BaseException:
             self.close()
             raise
-
-    def _locate(self, name: str) -> Path | None:
-        single, parts = self.folder / f"{name}.parquet", self.folder / name
-        if single.is_file():
-            return single
-        if parts.is_dir() and any(parts.glob("*.parquet")):
-            return parts
-        if schema.TABLES[name].optional:
-            return None
-        raise EngineError(
-            f"{self.folder}: no {name}.parquet (nor a folder {name}/ of Parquet files); "
-            "`consentlens export DIR` writes every table"
-        )
 
     def _read(self, name: str) -> ir.Table:
         path = self._files[name]
@@ -275,6 +269,79 @@ class ParquetSource(Source):
     def table(self, name: str) -> ir.Table:
         return self._tables[name]
 
+    def fingerprint(self) -> str:
+        """What the canonical files are now: see `fingerprint`."""
+        return fingerprint(self.folder, self._files)
+
+    def facts(self) -> dict[str, ir.Table]:
+        """The facts in `_facts/` when they were built by today's definitions from the files
+        as they are now (else none: the figures come from the canonical tables)."""
+        from data import facts
+
+        folder = self.folder / FACTS_FOLDER
+        try:
+            record = json.loads((folder / FACTS_RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(record, dict) or record.get("definition") != facts.DEFINITION:
+            return {}
+        if record.get("data") != self.fingerprint():
+            return {}
+        found = {name: self._locate_fact(folder, name) for name in facts.FACT_TABLES}
+        if any(path is None for path in found.values()):
+            return {}
+        out = {}
+        for name, path in found.items():
+            table_name = f"{name}_{uuid.uuid4().hex[:8]}"
+            self._views.append(table_name)
+            files = path if self.engine == "spark" or path.is_file() else path / "*.parquet"
+            out[name] = self.backend.read_parquet(str(files), table_name=table_name)
+        return out
+
+    @staticmethod
+    def _locate_fact(folder: Path, name: str) -> Path | None:
+        single, parts = folder / f"{name}.parquet", folder / name
+        if single.is_file():
+            return single
+        return parts if parts.is_dir() and any(parts.glob("*.parquet")) else None
+
+    def write_facts(self, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+        """Build every fact from this folder's canonical tables on this source's engine and
+        write them to `_facts/` (replacing what was there once all are written); returns
+        the rows of each."""
+        import shutil
+
+        from data import facts
+
+        before = self.fingerprint()
+        final = self.folder / FACTS_FOLDER
+        partial = self.folder / f".{FACTS_FOLDER}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        rows: dict[str, int] = {}
+        try:
+            for name, expr in facts.definitions(self.table).items():
+                if progress:
+                    progress(name)
+                if self.engine == "spark":
+                    self.backend.to_parquet(expr, partial / name)
+                else:
+                    self.backend.to_parquet(expr, partial / f"{name}.parquet")
+            if self.fingerprint() != before:
+                raise SourceError(
+                    f"{self.folder}: the Parquet files changed while facts were built"
+                )
+            record = {"definition": facts.DEFINITION, "data": before, "engine": self.engine}
+            (partial / FACTS_RECORD).write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+            shutil.rmtree(final, ignore_errors=True)
+            partial.rename(final)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        for name, table in self.facts().items():
+            rows[name] = int(table.count().to_pyarrow().as_py())
+        return rows
+
     def info(self) -> dict[str, str]:
         recorded: dict[str, str] = {}
         path = self.folder / PROVENANCE_FILE
@@ -304,6 +371,47 @@ class ParquetSource(Source):
         # The Spark session serves the whole process: only this source's views go.
         for view in self._views:
             self._session.catalog.dropTempView(view)
+
+
+def _locate(folder: Path, name: str) -> Path | None:
+    single, parts = folder / f"{name}.parquet", folder / name
+    if single.is_file():
+        return single
+    if parts.is_dir() and any(parts.glob("*.parquet")):
+        return parts
+    if schema.TABLES[name].optional:
+        return None
+    raise EngineError(
+        f"{folder}: no {name}.parquet (nor a folder {name}/ of Parquet files); "
+        "`consentlens export DIR` writes every table"
+    )
+
+
+def located(folder: Path) -> dict[str, Path | None]:
+    """Each canonical table's file (or folder of parts) in `folder`; None for an absent
+    optional table."""
+    return {name: _locate(folder, name) for name in schema.TABLE_ORDER}
+
+
+def fingerprint(folder: Path, files: dict[str, Path | None] | None = None) -> str:
+    """What a Parquet folder's canonical files are now (names, sizes, modification times):
+    facts built from other files are not of this data."""
+    entries = []
+    for path in (files if files is not None else located(folder)).values():
+        if path is None:
+            continue
+        parts = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        for part in parts:
+            stat = part.stat()
+            entries.append(f"{part.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+
+def folder_version(folder: Path) -> str:
+    """Changes whenever what a read of the folder sees does: its files or its facts."""
+    record = folder / FACTS_FOLDER / FACTS_RECORD
+    built = record.stat().st_mtime_ns if record.is_file() else 0
+    return f"{fingerprint(folder)[:16]}-{built}"
 
 
 def _check_types(raw: ir.Table, name: str, path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data import schema, snapshots
-from data.engines import PROVENANCE_FILE, StoreSource, arrow_schema
+from data.engines import FACTS_FOLDER, PROVENANCE_FILE, StoreSource, arrow_schema
 from data.errors import StoreError
 from data.store import writing
 
@@ -102,6 +103,9 @@ def forget(store: Path, customer_ids: Sequence[str]) -> list[Path]:
     folders = exported_folders(store)
     ids = pa.array(sorted(set(customer_ids)), pa.string())
     for folder in folders:
+        # Facts built there (`consentlens facts`) are of the data before the erasure: they
+        # go, and the folder is read from its canonical tables until they are built again.
+        shutil.rmtree(folder / FACTS_FOLDER, ignore_errors=True)
         for name in schema.TABLE_ORDER:
             path = folder / f"{name}.parquet"
             if path.is_file() and _holds(path, ids):
@@ -119,7 +123,12 @@ def still_holding(store: Path, customer_ids: Sequence[str]) -> list[str]:
     """The export files of the store that still hold a row of these people (read back:
     Parquet compresses, so a byte scan cannot see into them)."""
     ids = pa.array(sorted(set(customer_ids)), pa.string())
-    return [str(path) for path in files(store) if _holds(path, ids)]
+    facts = [
+        path
+        for folder in exported_folders(store)
+        for path in sorted((folder / FACTS_FOLDER).rglob("*.parquet"))
+    ]
+    return [str(path) for path in [*files(store), *facts] if _holds(path, ids)]
 
 
 def _holds(path: Path, ids: pa.Array) -> bool:

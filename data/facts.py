@@ -5,6 +5,16 @@ from which the figures are computed instead of from the raw events.
   in (the spec's tie rule applied: on equal timestamps the most restrictive decision wins),
   from that day until the next decision day. The consent state at any date D is the row whose
   interval holds D: one filter, where the raw events need a grouped arg-max over all of them.
+- `fact_class_intervals`: per customer, the yes/maybe/no class over the default marketing
+  purposes from each day it may change (the customer's creation, a decision day of one of
+  those purposes, the first erasure request) until the next one; with the customer's
+  columns, the class at D is one filter. Other marketing purposes are computed from the
+  consent intervals.
+- `fact_activity_days`: per customer and day with any activity (a touchpoint or an order),
+  whether it showed intent or ordered, the revenue of its orders, and the customer's
+  previous day with activity, with intent and with an order. A customer's first such day in
+  a period is the one whose previous day lies before the period, so "customers active in
+  the period" is a count of rows, not a count of distinct customers over every event.
 
 Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
 same definition. Facts are per customer. In the store, the writes that change canonical
@@ -31,13 +41,23 @@ if TYPE_CHECKING:  # the store's side only: the definitions above are engine-fre
     import duckdb
 
 CONSENT_INTERVALS = "fact_consent_intervals"
-FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS,)
+CLASS_INTERVALS = "fact_class_intervals"
+ACTIVITY_DAYS = "fact_activity_days"
+FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS, CLASS_INTERVALS, ACTIVITY_DAYS)
+# The marketing purposes the class intervals are of: the default ones.
+CLASS_PURPOSES: tuple[str, ...] = schema.DEFAULT_MARKETING_PURPOSES
 PENDING_TABLE = "store_facts_pending"  # customers whose facts a write made out of date
 # The canonical tables the facts are derived from (a write elsewhere leaves them current).
-SOURCES: tuple[str, ...] = ("customers", "consent_events")
+SOURCES: tuple[str, ...] = (
+    "customers",
+    "consent_events",
+    "touchpoints",
+    "orders",
+    "privacy_requests",
+)
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
-DEFINITION = 2
+DEFINITION = 5
 
 _LEVELS = len(schema.RESTRICTIVENESS)
 
@@ -58,6 +78,40 @@ def decision_of(key: ir.IntegerValue) -> ir.StringValue:
     return winner.cases(*by_rank)
 
 
+REFUSED_STATES: tuple[str, ...] = (schema.DENIED, schema.WITHDRAWN)  # what refused means
+
+
+def refused(state: ir.StringValue) -> ir.BooleanValue:
+    """A consent state that refuses the purpose: denied or withdrawn."""
+    return state.isin(list(REFUSED_STATES))
+
+
+def class_of(
+    granted: ir.BooleanValue, refusal: ir.BooleanValue, erasure: ir.BooleanValue
+) -> ir.StringValue:
+    """The yes/maybe/no class (spec section 4) of a customer who has granted any marketing
+    purpose (`granted`), refused any (`refusal`) and asked for erasure (`erasure`)."""
+    return ibis.cases(
+        (erasure | (~granted & refusal), schema.NO),
+        (granted, schema.YES),
+        else_=schema.MAYBE,
+    )
+
+
+def erasure_requests(requests: ir.Table) -> ir.Table:
+    """Erasure requests that make their customer "no" from the day received: not rejected,
+    of a known customer."""
+    r = requests
+    return r.filter(
+        (r.type == schema.ERASURE) & (r.status != schema.REJECTED) & r.customer_id.notnull()
+    )
+
+
+def holds(interval: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
+    """The row of an interval fact is the one in force on `day`."""
+    return (interval.valid_from <= day) & (interval.valid_to.isnull() | (interval.valid_to > day))
+
+
 # The customer's columns "customer at D" and the sidebar's filters read.
 CUSTOMER_COLUMNS = (
     "created_at",
@@ -70,10 +124,10 @@ CUSTOMER_COLUMNS = (
 
 
 def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
-    """(customer_id, purpose, state, method, prompt_variant, valid_from, valid_to, and the
-    customer's columns the filters and "customer at D" read): the winning decision of each
-    decision day, valid from that date until the next decision day (exclusive; null when
-    none followed)."""
+    """(customer_id, purpose, consent_state, method, prompt_variant, valid_from, valid_to,
+    and the customer's columns the filters and "customer at D" read): the winning decision
+    of each decision day, valid from that date until the next decision day (exclusive; null
+    when none followed)."""
     e = events.mutate(key=decision_key(events), day=events.occurred_at.date())
     days = e.group_by(["customer_id", "purpose", "day"]).agg(
         key=e.key.max(),
@@ -84,7 +138,7 @@ def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
     intervals = days.select(
         "customer_id",
         "purpose",
-        state=decision_of(days.key),
+        consent_state=decision_of(days.key),
         method=days.method,
         prompt_variant=days.prompt_variant,
         valid_from=days.day,
@@ -94,9 +148,115 @@ def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
     return intervals.join(people, "customer_id").order_by("valid_from")
 
 
+def class_intervals(
+    intervals: ir.Table,
+    requests: ir.Table,
+    customers: ir.Table,
+    purposes: tuple[str, ...] = CLASS_PURPOSES,
+) -> ir.Table:
+    """(customer_id, cls, valid_from, valid_to, and the customer's columns): the class over
+    `purposes` from every day it may change until the next one, from the consent intervals
+    (`consent_intervals`) and the erasure requests."""
+    m = intervals.filter(intervals.purpose.isin(list(purposes)))
+    m = m.select(who="customer_id", state="consent_state", since="valid_from", until="valid_to")
+    asked = erasure_requests(requests)
+    asked = asked.group_by("customer_id").agg(asked=asked.received_at.date().min())
+    people = customers.select("customer_id", *CUSTOMER_COLUMNS)
+    days = (
+        people.select("customer_id", day=people.created_at.date())
+        .union(m.select(customer_id="who", day="since"))
+        .union(asked.select("customer_id", day="asked"))
+        .distinct()
+    )
+    held = days.join(
+        m,
+        [
+            days.customer_id == m.who,
+            m.since <= days.day,
+            m.until.isnull() | (m.until > days.day),
+        ],
+    )
+    votes = held.group_by(["customer_id", "day"]).agg(
+        granted=(held.state == schema.GRANTED).any(), refusal=refused(held.state).any()
+    )
+    d = days.left_join(votes, ["customer_id", "day"]).select(
+        "customer_id", "day", "granted", "refusal"
+    )
+    d = d.left_join(asked, "customer_id").select(
+        "customer_id", "day", "granted", "refusal", "asked"
+    )
+    following = ibis.window(group_by=d.customer_id, order_by=d.day)
+    erased = d.asked.notnull() & (d.asked <= d.day)
+    out = d.filter(d.day.notnull()).select(
+        "customer_id",
+        cls=class_of(d.granted.fill_null(False), d.refusal.fill_null(False), erased),
+        valid_from=d.day,
+        valid_to=d.day.lead().over(following),
+    )
+    return out.join(people, "customer_id").order_by("valid_from")
+
+
+MONEY = "decimal(18, 4)"  # revenue as the figures add it up
+
+
+def activity(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
+    """(customer_id, day, intent, ordered, revenue): one row per touchpoint or order of a
+    known customer, dated by its UTC day. Every activity engages; a cart-add or an order
+    shows intent; an order converts and brings its revenue (spec section 4, funnel)."""
+    tp = touchpoints.filter(touchpoints.customer_id.notnull())
+    tp = tp.select(
+        "customer_id",
+        day=tp.occurred_at.date(),
+        intent=tp.type == "cart_add",
+        ordered=ibis.literal(False),
+        revenue=ibis.literal(0, MONEY),
+    )
+    o = orders.filter(orders.customer_id.notnull())
+    o = o.select(
+        "customer_id",
+        day=o.ordered_at.date(),
+        intent=ibis.literal(True),
+        ordered=ibis.literal(True),
+        revenue=o.revenue.cast(MONEY),
+    )
+    return tp.union(o)
+
+
+def activity_days(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
+    """(customer_id, day, intent, ordered, revenue, previous, previous_intent,
+    previous_order): each customer's days with activity, and the last earlier day with any
+    activity, with intent and with an order (null when there was none)."""
+    a = activity(touchpoints, orders)
+    days = a.group_by(["customer_id", "day"]).agg(
+        intent=a.intent.any(), ordered=a.ordered.any(), revenue=a.revenue.sum()
+    )
+    before = ibis.window(group_by=days.customer_id, order_by=days.day, rows=(None, -1))
+
+    def last(flag: ir.BooleanValue) -> ir.DateValue:
+        return ibis.ifelse(flag, days.day, ibis.null()).max().over(before)
+
+    return days.select(
+        "customer_id",
+        "day",
+        "intent",
+        "ordered",
+        "revenue",
+        previous=days.day.max().over(before),
+        previous_intent=last(days.intent),
+        previous_order=last(days.ordered),
+    ).order_by("day")
+
+
 def definitions(table: Callable[[str], ir.Table]) -> dict[str, ir.Table]:
     """Every fact, as an expression over the canonical tables (`table(name)`)."""
-    return {CONSENT_INTERVALS: consent_intervals(table("consent_events"), table("customers"))}
+    consent = consent_intervals(table("consent_events"), table("customers"))
+    return {
+        CONSENT_INTERVALS: consent,
+        CLASS_INTERVALS: class_intervals(
+            consent, table("privacy_requests"), table("customers"), CLASS_PURPOSES
+        ),
+        ACTIVITY_DAYS: activity_days(table("touchpoints"), table("orders")),
+    }
 
 
 # --------------------------------------------------------------------------- in the store

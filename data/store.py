@@ -51,6 +51,8 @@ class Store:
     read_only: bool
     _release: Callable[[], None] | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
+    # A read's copy of the data (a new one after every write); empty for a writer.
+    version: str = ""
 
     def close(self) -> None:
         """Close the connection; a writer publishes what it wrote and lets the next one in
@@ -250,7 +252,9 @@ def open_store(
     resolved = resolve_path(path)
     if read_only:
         reading = snapshots.read(resolved, wait=wait, on_wait=on_wait)
-        return Store(resolved, reading.con, reading.backend, True, reading.close)
+        return Store(
+            resolved, reading.con, reading.backend, True, reading.close, version=reading.copy.name
+        )
     if not resolved.exists():
         if not create:
             raise StoreError(f"no store at {resolved}; run `consentlens demo` or `import` first")

@@ -1,13 +1,15 @@
-"""What the dashboard asks of the metrics layer: the store's shape and evaluated figures.
+"""What the dashboard asks of the metrics layer: the data's shape and evaluated figures.
 
-Pages never open the store themselves; they call these, which read the store's current copy
-(see data/snapshots.py) through a cursor of their own, run one metric function over the
+Pages never open the data themselves; they call these, which read the store's current copy
+(see data/snapshots.py), or the Parquet folder $CONSENTLENS_SOURCE names (with the facts
+`consentlens facts` built for it, on DuckDB in process), run one metric function over the
 canonical tables and end the read.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 import ibis
 
 from data import schema, snapshots
-from data.engines import Source, StoreSource
+from data.engines import ParquetSource, Source, StoreSource, folder_version
 from data.store import StoreError, resolve_path
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json
@@ -33,6 +35,8 @@ __all__ = [
     "evaluate",
     "metric_sql",
     "published",
+    "reader",
+    "source_folder",
     "store_path",
     "store_version",
     "summarize",
@@ -41,16 +45,34 @@ __all__ = [
 
 # The dashboard's default period: the last twelve months of data.
 DEFAULT_MONTHS = 12
+SOURCE_VAR = "CONSENTLENS_SOURCE"  # a Parquet folder the dashboard serves instead of the store
+
+
+def source_folder() -> Path | None:
+    """The Parquet folder the dashboard serves ($CONSENTLENS_SOURCE), if any: read-only, so
+    the pages that write or look up a person are not offered."""
+    chosen = os.environ.get(SOURCE_VAR)
+    return Path(chosen).expanduser().resolve() if chosen else None
 
 
 def store_path() -> Path:
-    """The store the dashboard reads ($CONSENTLENS_DB, else var/consentlens.duckdb)."""
-    return resolve_path()
+    """What the dashboard reads: $CONSENTLENS_SOURCE's folder, else the store
+    ($CONSENTLENS_DB, else var/consentlens.duckdb)."""
+    return source_folder() or resolve_path()
 
 
 def store_version(path: str | Path) -> str:
-    """The version of the store that a read opens now (a new one after every write)."""
-    return snapshots.current(Path(path)).name
+    """The version of the data that a read opens now (a new one after every write; for a
+    folder, after its files or facts change)."""
+    path = Path(path)
+    if path.is_dir():
+        return folder_version(path)
+    return snapshots.current(path).name
+
+
+def reader(path: str | Path) -> Source:
+    """A read of the store at `path`, or of the Parquet folder at `path` (on DuckDB)."""
+    return ParquetSource(path, "duckdb") if Path(path).is_dir() else StoreSource(path)
 
 
 @dataclass(frozen=True)
@@ -80,7 +102,7 @@ def _distinct(expr: ibis.Column) -> tuple[str, ...]:
 
 def summarize(path: str | Path) -> StoreSummary:
     """Dates, row counts, provenance and the values each filter can take."""
-    with StoreSource(path) as source:
+    with reader(path) as source:
         return summary_of(source)
 
 
@@ -109,7 +131,7 @@ def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:
 
 def evaluate(path: str | Path, fn: Callable[..., T], params: Params, *args: Any) -> T:
     """fn(tables, params, *args) on the store at `path`, opened read-only for the call."""
-    with StoreSource(path) as source:
+    with reader(path) as source:
         return fn(Tables.from_source(source), params, *args)
 
 

@@ -10,17 +10,17 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from data import schema
+from data import facts, schema
 from metrics.params import Params
 from metrics.rules import (
     Tables,
     classes,
     consent_states,
+    customer_attribute,
     customers_at,
+    day_in_period,
     erasure_requests,
-    in_period,
     median_days_to_complete,
-    orders_in_period,
     requests,
 )
 
@@ -43,58 +43,67 @@ def consent_by_state(t: Tables, p: Params) -> ir.Table:
 
 def granted_by_segment(t: Tables, p: Params) -> ir.Table:
     """(purpose, segment, granted) at D for every purpose and every segment of customers at D."""
-    s = consent_states(t, p)
-    people = customers_at(t, p).select(
-        "customer_id", segment=ibis._.segment.fill_null(schema.SEGMENT_UNKNOWN)
-    )
-    granted = s.filter(s.state == schema.GRANTED).join(people, "customer_id")
+    s = consent_states(t, p, ("segment",))
+    granted = s.filter(s.state == schema.GRANTED)
     counts = granted.group_by(["purpose", "segment"]).aggregate(granted=granted.count())
-    grid = (
-        t.consent_events.select("purpose")
-        .distinct()
-        .cross_join(people.select("segment").distinct())
-    )
+    c = customers_at(t, p)
+    segments = c.select(segment=customer_attribute(c, "segment")).distinct()
+    grid = t.consent_events.select("purpose").distinct().cross_join(segments)
     grid = grid.left_join(counts, ["purpose", "segment"])
     return grid.select("purpose", "segment", granted=grid.granted.fill_null(0))
 
 
 def class_outcomes(t: Tables, p: Params) -> ir.Table:
     """(class, customers, engaged, intent, converted, revenue): funnel and conversion inputs."""
-    tp = t.touchpoints
-    tp = tp.filter(in_period(tp.occurred_at, p))
-    money = "decimal(18, 4)"
-    tp = tp.select(
-        "customer_id",
-        intent=tp.type == "cart_add",
-        ordered=ibis.literal(False),
-        revenue=ibis.literal(0, money),
-    )
-    o = orders_in_period(t, p)
-    o = o.select(
-        "customer_id",
-        intent=ibis.literal(True),
-        ordered=ibis.literal(True),
-        revenue=o.revenue.cast(money),
-    )
-    events = tp.union(o)
-    activity = (
-        events.group_by("customer_id")
-        .aggregate(
-            intent=events.intent.any(),
-            ordered=events.ordered.any(),
-            revenue=events.revenue.sum(),
+    c = classes(t, p)
+    if facts.ACTIVITY_DAYS in t.facts:
+        # A customer's first day with activity (intent, an order) in the period is the one
+        # whose previous such day lies before it: counting those rows counts the customers.
+        a = t.facts[facts.ACTIVITY_DAYS]
+
+        def first(flag: ir.BooleanValue, previous: ir.DateValue) -> ir.BooleanValue:
+            return flag & (previous.isnull() | (previous < p.start))
+
+        a = a.filter(day_in_period(a.day, p)).select(
+            "customer_id",
+            "revenue",
+            engaged=first(ibis.literal(True), a.previous),
+            intent=first(a.intent, a.previous_intent),
+            converted=first(a.ordered, a.previous_order),
         )
-        .mutate(engaged=ibis.literal(True))
-    )
-    c = classes(t, p).left_join(activity, "customer_id")
+        # Only rows that count someone or bring revenue need their customer's class.
+        a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0)).join(c, "customer_id")
+        active = a.group_by("cls").aggregate(
+            engaged=a.engaged.cast("int64").sum(),
+            intent=a.intent.cast("int64").sum(),
+            converted=a.converted.cast("int64").sum(),
+            revenue=a.revenue.sum(),
+        )
+        sizes = c.group_by("cls").aggregate(customers=c.count())
+        counts = sizes.left_join(active, "cls").select(
+            "cls", "customers", "engaged", "intent", "converted", "revenue"
+        )
+    else:
+        events = facts.activity(t.touchpoints, t.orders)
+        events = events.filter(day_in_period(events.day, p))
+        per_customer = (
+            events.group_by("customer_id")
+            .aggregate(
+                intent=events.intent.any(),
+                ordered=events.ordered.any(),
+                revenue=events.revenue.sum(),
+            )
+            .mutate(engaged=ibis.literal(True))
+        )
+        c = c.left_join(per_customer, "customer_id")
+        counts = c.group_by("cls").aggregate(
+            customers=c.count(),
+            engaged=c.engaged.fill_null(False).sum(),
+            intent=c.intent.fill_null(False).sum(),
+            converted=c.ordered.fill_null(False).sum(),
+            revenue=c.revenue.sum(),
+        )
     grid = ibis.memtable(pa.table({"cls": list(schema.CLASSES)}))
-    counts = c.group_by("cls").aggregate(
-        customers=c.count(),
-        engaged=c.engaged.fill_null(False).sum(),
-        intent=c.intent.fill_null(False).sum(),
-        converted=c.ordered.fill_null(False).sum(),
-        revenue=c.revenue.sum(),
-    )
     out = grid.left_join(counts, "cls")
     return out.select(
         "cls",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -141,10 +143,32 @@ def _request_key(request_type: str) -> tuple[str, ...]:
     return ("requests", request_type)
 
 
+# Results already computed, for the figure functions that start from the same JSON (a page
+# draws several; the Overview also asks for the previous period): by version of the data,
+# the facts used and the parameters. Aggregates only, never a person's data.
+_computed: OrderedDict[tuple, Computed] = OrderedDict()
+_computed_lock = threading.Lock()
+COMPUTED_KEPT = 64
+
+
 def compute(tables: Tables, params: Params) -> Computed:
-    """Run the queries and resolve suppression for the given parameters."""
+    """Run the queries and resolve suppression for the given parameters (once per version
+    of the data: see `_computed`)."""
+    key = None
+    if tables.version is not None and not tables.computed:
+        key = (tables.version, tuple(sorted(tables.facts)), params)
+        with _computed_lock:
+            if key in _computed:
+                _computed.move_to_end(key)
+                return _computed[key]
     frames = run_queries(tables, params)
-    return Computed(params, frames, build_cells(params, frames))
+    result = Computed(params, frames, build_cells(params, frames))
+    if key is not None:
+        with _computed_lock:
+            _computed[key] = result
+            while len(_computed) > COMPUTED_KEPT:
+                _computed.popitem(last=False)
+    return result
 
 
 def to_json(result: Computed) -> dict[str, Any]:

@@ -38,12 +38,19 @@ class Tables:
     materialize: Materialize = field(default=nullcontext, repr=False, compare=False)
     # Fact tables of data/facts.py built for these tables, by name (empty: none).
     facts: Mapping[str, ir.Table] = field(default_factory=dict)
+    # The version of the data (see Source.version); None when unknown.
+    version: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_source(cls, source: Source) -> Tables:
         """The canonical tables of a source (see data/engines.py), with its facts."""
         tables = {name: source.table(name) for name in schema.TABLE_ORDER}
-        return cls(**tables, materialize=source.materialized, facts=source.facts())
+        return cls(
+            **tables,
+            materialize=source.materialized,
+            facts=source.facts(),
+            version=source.version,
+        )
 
     def canonical_only(self) -> Tables:
         """The same tables without facts: every figure from the canonical tables."""
@@ -64,7 +71,8 @@ class Tables:
 
 UNKNOWN = schema.SEGMENT_UNKNOWN  # what a missing customer attribute counts as
 GRAINS: tuple[str, ...] = ("week", "month")
-REFUSED_STATES: tuple[str, ...] = (schema.DENIED, schema.WITHDRAWN)  # what refused means
+REFUSED_STATES = facts.REFUSED_STATES  # what refused means
+refused = facts.refused
 
 
 def day_in_period(day: ir.DateValue, p: Params) -> ir.BooleanValue:
@@ -126,54 +134,55 @@ def customers_at(t: Tables, p: Params) -> ir.Table:
     return t.customers.filter(*_at_conditions(t.customers, p))
 
 
-def consent_states(t: Tables, p: Params) -> ir.Table:
+def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir.Table:
     """(customer_id, purpose, state, method, prompt_variant) at D for customers at D who
-    decided anything by then; method and prompt variant are those of the deciding event.
+    decided anything by then; method and prompt variant are those of the deciding event;
+    and the customer `attributes` named, as customer_attribute gives them.
 
     The latest event dated on or before D wins; on equal timestamps the most restrictive.
     """
-    if "consent_states" in t.computed:
-        return t.computed["consent_states"]
     columns = ("customer_id", "purpose", "method", "prompt_variant", "state")
     if facts.CONSENT_INTERVALS in t.facts:
         # The interval of each customer's latest decision day on or before D; each row
         # carries its customer's columns, so "customer at D" needs no join.
         f = t.facts[facts.CONSENT_INTERVALS]
-        held = (f.valid_from <= p.as_of) & (f.valid_to.isnull() | (f.valid_to > p.as_of))
-        return f.filter(held, *_at_conditions(f, p)).select(*columns)
-    e = t.consent_events
-    e = e.filter(e.occurred_at.date() <= p.as_of)
-    e = e.semi_join(customers_at(t, p), "customer_id")
-    # A grouped maximum of one sortable key per event picks the winner (far cheaper than a
-    # window).
-    key = facts.decision_key(e)
-    won = e.group_by(["customer_id", "purpose"]).agg(
-        key=key.max(),
-        method=e.method.argmax(key),
-        prompt_variant=e.prompt_variant.argmax(key),
-    )
-    return won.mutate(state=facts.decision_of(won.key)).select(*columns)
-
-
-def refused(state: ir.StringValue) -> ir.BooleanValue:
-    """A consent state that refuses the purpose: denied or withdrawn."""
-    return state.isin(list(REFUSED_STATES))
+        f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+        attributes_of = {a: customer_attribute(f, a) for a in attributes}
+        return f.select(*columns[:-1], state=f.consent_state, **attributes_of)
+    if "consent_states" in t.computed:
+        states = t.computed["consent_states"]
+    else:
+        e = t.consent_events
+        e = e.filter(e.occurred_at.date() <= p.as_of)
+        e = e.semi_join(customers_at(t, p), "customer_id")
+        # A grouped maximum of one sortable key per event picks the winner (far cheaper than
+        # a window).
+        key = facts.decision_key(e)
+        won = e.group_by(["customer_id", "purpose"]).agg(
+            key=key.max(),
+            method=e.method.argmax(key),
+            prompt_variant=e.prompt_variant.argmax(key),
+        )
+        states = won.mutate(state=facts.decision_of(won.key)).select(*columns)
+    if not attributes:
+        return states
+    c = customers_at(t, p)
+    people = c.select("customer_id", **{a: customer_attribute(c, a) for a in attributes})
+    return states.join(people, "customer_id")
 
 
 def erasure_requesters(t: Tables, p: Params) -> ir.Table:
     """customer_id of everyone with a non-rejected erasure request received on or before D."""
-    r = t.privacy_requests
-    r = r.filter(
-        (r.type == schema.ERASURE)
-        & (r.received_at.date() <= p.as_of)
-        & (r.status != schema.REJECTED)
-        & r.customer_id.notnull()
-    )
-    return r.select("customer_id").distinct()
+    r = facts.erasure_requests(t.privacy_requests)
+    return r.filter(r.received_at.date() <= p.as_of).select("customer_id").distinct()
 
 
 def classes(t: Tables, p: Params) -> ir.Table:
     """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
+    if facts.CLASS_INTERVALS in t.facts and set(p.marketing_purposes) == set(facts.CLASS_PURPOSES):
+        # The interval of the class in force at D; it carries its customer's columns.
+        f = t.facts[facts.CLASS_INTERVALS]
+        return f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p)).select("customer_id", "cls")
     s = consent_states(t, p)
     s = s.filter(s.purpose.isin(p.marketing_purposes))
     votes = s.group_by("customer_id").agg(
@@ -183,13 +192,8 @@ def classes(t: Tables, p: Params) -> ir.Table:
     erasure = erasure_requesters(t, p).mutate(erasure=ibis.literal(True))
     c = customers_at(t, p).select("customer_id")
     c = c.left_join(votes, "customer_id").left_join(erasure, "customer_id")
-    granted = c.granted.fill_null(False)
-    refusal = c.refused.fill_null(False)
-    erased = c.erasure.fill_null(False)
-    cls = ibis.cases(
-        (erased | (~granted & refusal), schema.NO),
-        (granted, schema.YES),
-        else_=schema.MAYBE,
+    cls = facts.class_of(
+        c.granted.fill_null(False), c.refused.fill_null(False), c.erasure.fill_null(False)
     )
     return c.select("customer_id", cls=cls)
 

@@ -56,6 +56,12 @@ def _evaluate(path: str, version: str, module: str, name: str, params: Params, a
 def summary() -> api.StoreSummary | None:
     """The store's summary, or None after explaining why there is none."""
     path = store_path()
+    if api.source_folder() is not None and not path.is_dir():
+        st.info(
+            f"There is no folder at `{path}` (named by ${api.SOURCE_VAR}). Write one with "
+            "`consentlens export DIR`, then build its facts with `consentlens facts DIR`."
+        )
+        return None
     if not path.exists():
         st.info(
             f"There is no store at `{path}` yet. Create the demo with `consentlens demo` "
@@ -192,6 +198,8 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
     source = info.info.get("source", "unknown source")
     if source == "demo":
         source = f"synthetic demo (seed {info.info.get('seed', '?')})"
+    if "read_from" in info.info:
+        source += f", read from the Parquet folder {info.info['read_from']}"
     rows = ", ".join(
         f"{count(n if publishable(n, params.min_cell) else None, params.min_cell)} "
         f"{table.replace('_', ' ')}"

@@ -11,9 +11,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data import schema
-from data.engines import PROVENANCE_FILE, EngineError, ParquetSource, StoreSource, arrow_schema
-from data.export import export, exported_folders, registry
+from data import facts, schema
+from data.engines import (
+    FACTS_FOLDER,
+    FACTS_RECORD,
+    PROVENANCE_FILE,
+    EngineError,
+    ParquetSource,
+    StoreSource,
+    arrow_schema,
+)
+from data.export import export, exported_folders, registry, still_holding
 from data.generator import generate
 from data.store import open_store
 from tests.data.test_erasure import canary_extract, cli
@@ -187,6 +195,48 @@ def test_erasure_removes_the_people_from_every_export_and_forgets_removed_ones(t
         orders = pq.read_table(folder / "orders.parquet").to_pylist()
         kept = [o for o in orders if o["order_id"].startswith("canary-order-")]
         assert len(kept) == 2 and all(o["customer_id"] is None for o in kept)
+
+
+def test_facts_of_a_folder_serve_its_figures_until_its_files_change_and_erasure_drops_them(
+    tmp_path,
+):
+    db = tmp_path / "store" / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(900, seed=5))
+    out = tmp_path / "out"
+    export(db, out)
+    args = ["--min-cell", "1", "--start", "2026-03-01"]
+    canonical = json.loads(cli(db, "metrics", *args, "--source", str(out)).stdout)
+    run = cli(db, "facts", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "fact_class_intervals" in run.stdout and "built 3 fact table(s) on duckdb" in run.stdout
+    assert sorted(p.name for p in (out / FACTS_FOLDER).iterdir()) == sorted(
+        [FACTS_RECORD, *(f"{name}.parquet" for name in facts.FACT_TABLES)]
+    )
+    with ParquetSource(out) as source:
+        assert set(source.facts()) == set(facts.FACT_TABLES)
+    assert json.loads(cli(db, "metrics", *args, "--source", str(out)).stdout) == canonical
+    # A file rewritten since: the facts are not of this data any more, and are not used.
+    customers = pq.read_table(out / "customers.parquet")
+    pq.write_table(customers.slice(1), out / "customers.parquet")
+    with ParquetSource(out) as source:
+        assert source.facts() == {}
+    cli(db, "facts", str(out))
+    # Erasure reaches the folder; facts built there are of the data before it: they go.
+    held = still_holding(db, ["0000003"])
+    assert any(f"/{FACTS_FOLDER}/" in path for path in held), held  # the proof reads them too
+    run = cli(db, "erase", "0000003")
+    assert run.returncode == 0, run.stderr
+    assert not (out / FACTS_FOLDER).exists()
+    assert still_holding(db, ["0000003"]) == []
+
+
+def test_facts_of_a_missing_folder_or_with_a_stray_option_are_told(tmp_path):
+    run = cli(tmp_path / "s.duckdb", "facts", str(tmp_path / "nowhere"))
+    assert run.returncode == 1 and "no folder at" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = cli(tmp_path / "s.duckdb", "facts", str(tmp_path), "--spark-master", "local[1]")
+    assert run.returncode == 2 and "--spark-master goes with --engine spark" in run.stderr
 
 
 def test_an_export_that_failed_half_way_is_still_reached_by_erasure(tmp_path):

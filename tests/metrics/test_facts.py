@@ -18,7 +18,8 @@ from data.loader import import_files
 from data.store import open_store
 from metrics import api
 from metrics.params import Filters, resolve_params
-from metrics.rules import Tables
+from metrics.report import compute, to_json
+from metrics.rules import Tables, classes
 from tests.data.test_erasure import cli
 from tests.engines.test_parity import _pages, plain
 from tests.test_spec_cases import CASES, first_difference
@@ -30,6 +31,8 @@ SETTINGS = [
     {"as_of": date(2024, 2, 29), "marketing_purposes": ("sms_marketing", "personalization")},
     {"filters": Filters(countries=("DE", "US"), segments=("premium", "unknown")), "min_cell": 1},
     {"filters": Filters(jurisdictions=("GDPR",), channels=("paid_search",)), "min_cell": 1},
+    # Derived from country and state where a customer has no jurisdiction of their own.
+    {"filters": Filters(jurisdictions=("CCPA", "OTHER")), "min_cell": 1},
 ]
 
 
@@ -71,7 +74,7 @@ def test_spec_cases_agree(case, tmp_path):
     db = tmp_path / "s.duckdb"
     with open_store(db) as store:
         import_files(store, sorted((CASES / case).glob("*.csv")))
-    for settings in SETTINGS[:4]:
+    for settings in [*SETTINGS[:4], SETTINGS[-1]]:
         _agree(db, settings)
 
 
@@ -98,8 +101,64 @@ def test_facts_follow_an_import_an_undo_and_an_erasure(tmp_path):
     erased = _agree(db, {"min_cell": 1})
     assert erased["customers"] == before["customers"] - 2
     with StoreSource(db) as source:
-        f = source.facts()[facts.CONSENT_INTERVALS]
-        assert f.filter(f.customer_id.isin(["0000004", "0000005"])).count().execute() == 0
+        assert set(source.facts()) == set(facts.FACT_TABLES)
+        for name, f in source.facts().items():
+            gone = f.filter(f.customer_id.isin(["0000004", "0000005"])).count().execute()
+            assert gone == 0, name
+
+
+def test_orders_touchpoints_and_requests_redo_their_customers_facts(tmp_path):
+    """An import of orders, touchpoints and an erasure request changes the activity and
+    class facts of the customers it names, and only through their rows."""
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(1_200, seed=29))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,revenue,currency\n"
+        "X-1,0000011,2026-09-20T10:00:00Z,120.50,EUR\n"
+        "X-2,0000011,2026-09-20T18:00:00Z,9.99,EUR\n"
+        "X-3,0000012,2026-08-02T10:00:00Z,40,EUR\n",
+        encoding="utf-8",
+    )
+    (folder / "touchpoints.csv").write_text(
+        "customer_id,occurred_at,type,channel\n"
+        "0000013,2026-09-21T10:00:00Z,cart_add,web\n"
+        "0000013,2026-09-22T10:00:00Z,email_click,email\n",
+        encoding="utf-8",
+    )
+    (folder / "privacy_requests.csv").write_text(
+        "request_id,customer_id,type,received_at\nR-X,0000014,erasure,2026-09-15T10:00:00Z\n",
+        encoding="utf-8",
+    )
+    before = _agree(db, {"min_cell": 1, "start": date(2026, 9, 1)})
+    with open_store(db) as store:
+        import_files(store, sorted(folder.glob("*.csv")))
+        pending = store.con.execute(
+            f"SELECT customer_id FROM {facts.PENDING_TABLE} ORDER BY ALL"
+        ).fetchall()
+        assert pending == [("0000011",), ("0000012",), ("0000013",), ("0000014",)]
+    after = _agree(db, {"min_cell": 1, "start": date(2026, 9, 1)})
+    assert after["ymn"] != before["ymn"] or after["conversion"] != before["conversion"]
+    for settings in ({"min_cell": 1}, {"min_cell": 1, "as_of": date(2026, 9, 14)}):
+        _agree(db, settings)
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 3, 1), date(2025, 7, 15), date(2026, 9, 30)])
+def test_every_customers_class_from_the_facts_is_the_canonical_one(demo, as_of):
+    with StoreSource(demo) as source:
+        tables = Tables.from_source(source)
+        assert facts.CLASS_INTERVALS in tables.facts
+        params = resolve_params(source.date_range(), as_of=as_of)
+
+        def per_customer(t: Tables) -> dict[str, str]:
+            rows = classes(t, params).to_pyarrow().to_pylist()
+            return {row["customer_id"]: row["cls"] for row in rows}
+
+        from_facts = per_customer(tables)
+        assert len(from_facts) > 50
+        assert from_facts == per_customer(tables.canonical_only())
 
 
 def test_facts_of_older_data_are_not_used(tmp_path):
@@ -158,3 +217,23 @@ def test_an_import_redoes_the_facts_of_its_customers_only(tmp_path):
         assert store.con.execute(f"SELECT count(*) FROM {facts.PENDING_TABLE}").fetchall() == [(0,)]
     figures = _agree(db, {"min_cell": 1})
     assert figures["consent"]["analytics"]["denied"] is not None
+
+
+def test_the_figures_are_computed_once_per_version_of_the_data(tmp_path):
+    """Pages draw several views of one JSON: reads of the same version share it; the oracle
+    (no facts) and a new version after a write do not."""
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as store:
+        store.replace_all(generate(600, seed=31))
+    with StoreSource(db) as first, StoreSource(db) as second:
+        assert first.version == second.version
+        params = resolve_params(first.date_range(), min_cell=1)
+        shared = compute(Tables.from_source(first), params)
+        assert compute(Tables.from_source(second), params) is shared
+        assert compute(Tables.from_source(first).canonical_only(), params) is not shared
+    assert cli(db, "erase", "0000001").returncode == 0
+    with StoreSource(db) as after:
+        assert after.version != first.version
+        fresh = compute(Tables.from_source(after), params)
+        assert fresh is not shared
+        assert to_json(fresh)["customers"] == to_json(shared)["customers"] - 1
