@@ -706,7 +706,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     n = args.customers
-    print(f"ConsentLens benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {n:,} customers")
+    of = f"the store {args.db}" if args.only == "views" and args.db else f"{n:,} customers"
+    print(f"ConsentLens benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {of}")
     with tempfile.TemporaryDirectory(prefix="consentlens-bench-") as tmp:
         if args.only == "import":
             report_import(args.import_rows, args.import_repeat, Path(tmp))

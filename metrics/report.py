@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +14,7 @@ import pandas as pd
 from data import facts, schema
 from metrics.params import Params
 from metrics.registry import METRICS, Query
-from metrics.rules import Tables, consent_states
+from metrics.rules import Tables, consent_states, requests
 from metrics.suppression import Cells
 
 CUSTOMERS = ("customers",)
@@ -34,20 +34,27 @@ class Computed:
 def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
     """Run each distinct query of the registry once.
 
-    Consent states feed three queries: the engine computes them once for all of them, unless
-    the facts hold them already.
+    Two intermediates feed several queries, and the engine computes each once for all of
+    them: consent states (unless the facts hold them: from the facts they are one filter,
+    cheaper to repeat than to write out) and the privacy requests with their jurisdiction
+    and due date (a join with every customer).
     """
     unique: dict[str, Query] = {}
     for metric in METRICS:
         unique.setdefault(metric.query.__name__, metric.query)
     states = consent_states(tables, params)
-    if facts.CONSENT_INTERVALS in tables.facts:
-        # From the facts they are one filter, cheaper to repeat than to write out once.
-        holder = nullcontext(states)
-    else:
-        holder = tables.materialize(states)
-    with holder as computed:
-        shared = tables.with_computed("consent_states", computed)
+    shared_rules = {
+        "consent_states": (
+            nullcontext(states)
+            if facts.CONSENT_INTERVALS in tables.facts
+            else tables.materialize(states)
+        ),
+        "requests": tables.materialize(requests(tables, params)),
+    }
+    with ExitStack() as stack:
+        shared = tables
+        for name, holder in shared_rules.items():
+            shared = shared.with_computed(name, stack.enter_context(holder))
         # Through Arrow: Ibis's own pandas conversion trips a pandas 3 deprecation.
         return {
             label: query(shared, params).to_pyarrow().to_pandas() for label, query in unique.items()

@@ -246,6 +246,8 @@ def requests(t: Tables, p: Params) -> ir.Table:
 
     Jurisdiction: the request's own, else its customer's, else OTHER.
     """
+    if "requests" in t.computed:
+        return t.computed["requests"]
     r = t.privacy_requests
     c = t.customers
     people = c.select(customer_id=c.customer_id, person_jurisdiction=customer_jurisdiction(c))
