@@ -78,7 +78,7 @@ def _writing(args: argparse.Namespace) -> dict:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data import history
-    from data.generator import SCENARIOS, generate_chunks
+    from data.generator import SCENARIOS, ahead, generate_chunks
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
@@ -102,7 +102,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with open_store(args.db, memory_limit=DEMO_MEMORY, **_writing(args)) as store:
         _say(f"writing to {store.path}, block by block")
         written = store.replace_all(
-            chunks,
+            ahead(chunks),
             info={
                 "source": "demo",
                 "seed": str(args.seed),

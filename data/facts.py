@@ -145,7 +145,7 @@ def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
         valid_to=days.day.lead().over(following),
     )
     people = customers.select("customer_id", *CUSTOMER_COLUMNS)
-    return intervals.join(people, "customer_id").order_by("valid_from")
+    return intervals.join(people, "customer_id")
 
 
 def class_intervals(
@@ -193,7 +193,7 @@ def class_intervals(
         valid_from=d.day,
         valid_to=d.day.lead().over(following),
     )
-    return out.join(people, "customer_id").order_by("valid_from")
+    return out.join(people, "customer_id")
 
 
 MONEY = "decimal(18, 4)"  # revenue as the figures add it up
@@ -244,7 +244,7 @@ def activity_days(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
         previous=days.day.max().over(before),
         previous_intent=last(days.intent),
         previous_order=last(days.ordered),
-    ).order_by("day")
+    )
 
 
 def definitions(table: Callable[[str], ir.Table]) -> dict[str, ir.Table]:
@@ -287,6 +287,35 @@ def changed(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> Non
             f"INSERT INTO {PENDING_TABLE} SELECT DISTINCT customer_id FROM ({customers}) "
             "WHERE customer_id IS NOT NULL"
         )
+
+
+def build_into(
+    con: duckdb.DuckDBPyConnection,
+    table: Callable[[str], ir.Table],
+    prefix: str,
+    *,
+    create: bool,
+) -> None:
+    """Every fact of the canonical tables `table(name)` (all of some customers' rows),
+    written into `<prefix><fact>`: created, or appended to (facts are per customer, so the
+    facts of disjoint sets of customers add up to those of all of them)."""
+    for name, expr in definitions(table).items():
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        if create:
+            con.execute(f'CREATE OR REPLACE TABLE "{prefix}{name}" AS {sql}')
+        else:
+            con.execute(f'INSERT INTO "{prefix}{name}" {sql}')
+
+
+def replaced(con: duckdb.DuckDBPyConnection) -> None:
+    """Every canonical table was replaced, and the facts with them, in the caller's
+    transaction: the facts are of the new data."""
+    con.execute(
+        f"UPDATE {STATE_TABLE} SET data_version = data_version + 1, "
+        "facts_version = data_version + 1, definition = ?, whole = false",
+        [DEFINITION],
+    )
+    con.execute(f"DELETE FROM {PENDING_TABLE}")
 
 
 def forget(con: duckdb.DuckDBPyConnection, customers: str) -> None:

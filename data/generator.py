@@ -17,13 +17,16 @@ Faker only fills small pools of names and e-mail domains.
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import queue
+import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -1369,6 +1372,49 @@ def generate(
     if len(parts) == 1:
         return parts[0]
     return {name: pa.concat_tables([p[name] for p in parts]) for name in TABLES}
+
+
+T = TypeVar("T")
+
+
+def ahead(chunks: Iterable[T]) -> Iterator[T]:
+    """The same chunks, the next one made in a thread of its own while the caller handles
+    the one before (numpy and DuckDB release the interpreter: on two cores the generator
+    and the store's writes overlap). Holds at most two chunks; an error in the thread is
+    raised where the chunk it failed would have been."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        handoff.put(("chunk", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(("end", None))
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            handoff.put(("error", error))
+
+    worker = threading.Thread(target=produce, name="demo-generator", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            handoff.get_nowait()  # let a blocked producer see the stop
+        worker.join(timeout=5)
 
 
 def generate_chunks(

@@ -26,6 +26,7 @@ DEFAULT_PATH = Path("var") / "consentlens.duckdb"
 INFO_TABLE = "store_info"
 KEY_TABLE = "store_key"
 STAGING_PREFIX = "_staging_"  # a replacement's tables until they are swapped in
+CHUNK_PREFIX = "_chunk_"  # one chunk of a replacement, while its facts are built
 
 
 __all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path", "writing"]
@@ -122,10 +123,18 @@ class Store:
         self._require_writable()
         chunks = [tables] if isinstance(tables, Mapping) else tables
         staged = {name: f"{STAGING_PREFIX}{name}" for name in TABLE_ORDER}
+        chunk_of = {name: f"{CHUNK_PREFIX}{name}" for name in TABLE_ORDER}
         _drop_staging(self.con)
+
+        def canonical(names: Mapping[str, str]) -> Callable[[str], ibis.Table]:
+            return lambda name: engines.canonical_columns(self.backend.table(names[name]), name)
+
         try:
             for name in TABLE_ORDER:
                 self.con.execute(TABLES[name].ddl(staged[name]))
+            # The facts of each chunk's customers are built from the chunk as it is written
+            # (every chunk holds all the rows of its customers), so no step holds them all.
+            facts.build_into(self.con, canonical(staged), STAGING_PREFIX, create=True)
             written: dict[str, int] = {}
             for chunk in chunks:
                 unknown = set(chunk) - set(TABLES)
@@ -133,17 +142,25 @@ class Store:
                     raise StoreError(f"not canonical tables: {', '.join(sorted(unknown))}")
                 with self.transaction():
                     for name in TABLE_ORDER:
+                        ddl = TABLES[name].ddl(chunk_of[name])
+                        self.con.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
                         if name in chunk:
-                            rows = self._insert(staged[name], name, chunk[name])
+                            rows = self._insert(chunk_of[name], name, chunk[name])
                             written[name] = written.get(name, 0) + rows
+                        self.con.execute(
+                            f'INSERT INTO "{staged[name]}" SELECT * FROM "{chunk_of[name]}"'
+                        )
+                    facts.build_into(self.con, canonical(chunk_of), STAGING_PREFIX, create=False)
+                    for name in TABLE_ORDER:
+                        self.con.execute(f'DROP TABLE "{chunk_of[name]}"')
             with self.transaction() as con:
-                for name in TABLE_ORDER:
-                    con.execute(f'DROP TABLE "{name}"')
-                    con.execute(f'ALTER TABLE "{staged[name]}" RENAME TO "{name}"')
+                for name in [*TABLE_ORDER, *facts.FACT_TABLES]:
+                    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                    con.execute(f'ALTER TABLE "{STAGING_PREFIX}{name}" RENAME TO "{name}"')
                 con.execute(f"DELETE FROM {INFO_TABLE}")
                 history.forget_all(con, "demo data replaced the store since")
                 self.write_info(info or {})
-                facts.changed(con)
+                facts.replaced(con)
         except BaseException:
             _drop_staging(self.con)
             raise
@@ -176,8 +193,10 @@ class Store:
 
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the staging tables of a replacement that did not finish."""
-    for name in TABLE_ORDER:
+    for name in [*TABLE_ORDER, *facts.FACT_TABLES]:
         con.execute(f'DROP TABLE IF EXISTS "{STAGING_PREFIX}{name}"')
+    for name in TABLE_ORDER:
+        con.execute(f'DROP TABLE IF EXISTS temp."{CHUNK_PREFIX}{name}"')
 
 
 def _create_schema(con: duckdb.DuckDBPyConnection) -> None:

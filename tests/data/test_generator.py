@@ -623,3 +623,31 @@ def test_identifiers_stay_unique_across_blocks() -> None:
     unknown = [n for n in numbers if n > STREAMED]
     assert unknown and len(set(unknown)) == len(unknown)
     assert all((n - STREAMED - 1) % 7 == 0 for n in unknown)
+
+
+def test_chunks_made_ahead_are_the_same_chunks_and_errors_reach_the_caller() -> None:
+    from data.generator import ahead
+
+    direct = list(generate_chunks(1_200, seed=5, block=400))
+    made_ahead = list(ahead(generate_chunks(1_200, seed=5, block=400)))
+    assert len(made_ahead) == len(direct) == 3
+    for mine, theirs in zip(made_ahead, direct, strict=True):
+        assert {name: t.to_pylist() for name, t in mine.items()} == {
+            name: t.to_pylist() for name, t in theirs.items()
+        }
+
+    def failing():
+        yield {"customers": direct[0]["customers"]}
+        raise RuntimeError("generator failed")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="generator failed"):
+        for chunk in ahead(failing()):
+            seen.append(chunk)
+    assert len(seen) == 1
+    # A caller that stops early leaves no thread behind.
+    for _chunk in ahead(generate_chunks(1_200, seed=5, block=400)):
+        break
+    import threading
+
+    assert not any(t.name == "demo-generator" and t.is_alive() for t in threading.enumerate())
