@@ -134,6 +134,9 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+REWRITE_MEMORY = "2GB"  # DuckDB's share of the rewrite's memory
+
+
 def compact(path: Path) -> tuple[int, int]:
     """Rewrite the store into a fresh file and swap it in: deleted rows leave no bytes."""
     fresh = path.with_name(path.name + ".compact")
@@ -144,6 +147,11 @@ def compact(path: Path) -> tuple[int, int]:
     con = duckdb.connect(config={"autoload_known_extensions": False})
     try:
         con.execute("SET enable_progress_bar = false")
+        # Without a limit DuckDB holds gigabytes while it copies a large store (7.8 GB at 10M
+        # customers); beyond this it spills into the store's own spill folder, which the
+        # erasure's proof scans too.
+        con.execute(f"SET memory_limit = '{REWRITE_MEMORY}'")
+        con.execute(f"SET temp_directory = {_quote(path.with_name(path.name + '.tmp'))}")
         con.execute(f"ATTACH {_quote(path)} AS old (READ_ONLY)")
         con.execute(f"ATTACH {_quote(fresh)} AS fresh")
         con.execute("COPY FROM DATABASE old TO fresh")
