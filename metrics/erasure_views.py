@@ -533,7 +533,7 @@ def _publish(
                 [completed],
             ),
             # Which rows each table lists. A listed row says no more than its cells do:
-            # "<k" is never zero.
+            # a withheld count is never zero.
             "open_any": cells.values[("erasure_open_jurisdiction", j)] > 0,
             "completed_any": cells.values[completed] > 0,
         }

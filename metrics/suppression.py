@@ -9,6 +9,17 @@ Key = Hashable
 Breakdown = tuple[Key, tuple[Key, ...]]
 
 
+# What a withheld value shows on screen and in downloads (spec section 5): one neutral marker
+# whatever the reason, so that it reveals nothing; never "<k", which a value withheld to
+# protect another one (possibly large) would make false.
+WITHHELD = "withheld"
+
+
+def withheld_note(k: int) -> str:
+    """What the marker means, in the words pages and downloads use."""
+    return f'"{WITHHELD}": fewer than {k} people, or would let such a count be worked out'
+
+
 def publishable(n: int, k: int) -> bool:
     """Primary rule: a count is published when it is 0 or at least k."""
     return n == 0 or n >= k

@@ -1,6 +1,6 @@
 """Figure and table builders of the conversion-impact page. They take published frames (from
 metrics.impact) only: a withheld value (None) is never drawn, never in hover text, never on an
-axis; in tables it reads "<k"."""
+axis; in tables it reads "withheld"."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from metrics.suppression import WITHHELD
 from pages import _charts as charts
 
 SHORT_LABELS = {
@@ -40,40 +41,40 @@ def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-# Formatting: withheld values read "<k".
+# Formatting: withheld values read the one withheld marker.
 
 
 def percent(value: float | None, k: int) -> str:
-    """A rate as a percentage with one decimal, or "<k"."""
-    return f"<{k}" if _missing(value) else f"{value * 100:.1f}%"
+    """A rate as a percentage with one decimal, or the withheld marker."""
+    return WITHHELD if _missing(value) else f"{value * 100:.1f}%"
 
 
 def points(value: float | None, k: int) -> str:
-    """A difference of rates in percentage points, signed, or "<k"."""
-    return f"<{k}" if _missing(value) else f"{value * 100:+.1f} pts"
+    """A difference of rates in percentage points, signed, or the withheld marker."""
+    return WITHHELD if _missing(value) else f"{value * 100:+.1f} pts"
 
 
 def amount(value: float | None, k: int) -> str:
-    """An amount per customer with two decimals, or "<k"."""
-    return f"<{k}" if _missing(value) else f"{value:,.2f}"
+    """An amount per customer with two decimals, or the withheld marker."""
+    return WITHHELD if _missing(value) else f"{value:,.2f}"
 
 
 def signed_amount(value: float | None, k: int) -> str:
-    """A difference of amounts, signed, with two decimals, or "<k"."""
-    return f"<{k}" if _missing(value) else f"{value:+,.2f}"
+    """A difference of amounts, signed, with two decimals, or the withheld marker."""
+    return WITHHELD if _missing(value) else f"{value:+,.2f}"
 
 
 def count(value: int | None, k: int) -> str:
-    """A count with thousands separators, or "<k"."""
-    return f"<{k}" if _missing(value) else f"{int(value):,}"
+    """A count with thousands separators, or the withheld marker."""
+    return WITHHELD if _missing(value) else f"{int(value):,}"
 
 
 def with_interval(
     value: float | None, low: float | None, high: float | None, fmt: Callable[..., str], k: int
 ) -> str:
-    """ "estimate (low to high)", or "<k" when the estimate is withheld."""
+    """ "estimate (low to high)", or the withheld marker when the estimate is withheld."""
     if _missing(value):
-        return f"<{k}"
+        return WITHHELD
     if _missing(low) or _missing(high):
         return fmt(value, k)
     bounds = (fmt(low, k), fmt(high, k))
@@ -251,7 +252,8 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
 
 
 def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The published figures per group, formatted for reading ("<k" when withheld)."""
+    """The published figures per group, formatted for reading (the withheld marker where
+    withheld)."""
     out = []
     for _, row in groups.iterrows():
         out.append(
@@ -289,7 +291,8 @@ def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def gap_table(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Raw and like-with-like gaps with their 95% intervals, formatted ("<k" when withheld)."""
+    """Raw and like-with-like gaps with their 95% intervals, formatted (the withheld marker
+    where withheld)."""
     out = []
     for _, row in frame.iterrows():
         fmt = points if row["measure"] == "conversion_rate" else signed_amount
@@ -310,7 +313,7 @@ def gap_table(frame: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def headline(frame: pd.DataFrame, k: int) -> list[tuple[str, list[tuple[str, str]]]]:
     """For the first pair, per measure: a heading and its (label, value) gap tiles, as
-    observed and like with like ("<k" when withheld)."""
+    observed and like with like (the withheld marker where withheld)."""
     if frame.empty:
         return []
     first, second = frame.iloc[0]["first"], frame.iloc[0]["second"]

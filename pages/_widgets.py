@@ -19,7 +19,7 @@ from data.problems import inert
 from metrics import api
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
-from metrics.suppression import publishable
+from metrics.suppression import WITHHELD, publishable, withheld_note
 from pages import _links as links
 
 
@@ -208,32 +208,33 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
     note = " · filtered" if params.filters else ""
     st.caption(
         f"As of **{params.as_of}** · period {params.start} to {params.end} · {source} · "
-        f"{rows} · cells under {params.min_cell} withheld{note}"
+        f"{rows} · {withheld_note(params.min_cell)}{note}"
     )
 
 
-# Formatting: suppressed values read "<k" everywhere.
+# Formatting: withheld values read WITHHELD everywhere (k is kept for the callers' sake).
 
 
 def count(value: int | None, k: int) -> str:
-    """A published count, or "<k" when withheld."""
-    return f"<{k}" if value is None else f"{value:,}"
+    """A published count, or the withheld marker."""
+    return WITHHELD if value is None else f"{value:,}"
 
 
 def rate(value: float | None, k: int, digits: int = 1) -> str:
-    """A published rate as a percentage, or "<k" when withheld."""
-    return f"<{k}" if value is None else f"{value * 100:.{digits}f}%"
+    """A published rate as a percentage, or the withheld marker."""
+    return WITHHELD if value is None else f"{value * 100:.{digits}f}%"
 
 
 def money(value: float | None, k: int) -> str:
-    """A published amount, or "<k" when withheld."""
-    return f"<{k}" if value is None else f"{value:,.0f}"
+    """A published amount, or the withheld marker."""
+    return WITHHELD if value is None else f"{value:,.0f}"
 
 
 def shown(
     frame: pd.DataFrame, k: int, formats: dict[str, Callable[[Any, int], str]]
 ) -> pd.DataFrame:
-    """A copy of a published table for display: each listed column formatted, None as "<k"."""
+    """A copy of a published table for display: each listed column formatted, None as the
+    withheld marker."""
     out = frame.copy()
     for column, fmt in formats.items():
         out[column] = [fmt(None if _missing(v) else v, k) for v in out[column]]
@@ -272,8 +273,8 @@ def how_computed(metrics: Sequence[str | Metric], params: Params) -> None:
             sql = figures(api.metric_sql, params, metric.query.__module__, metric.query.__name__)
             st.code(sql, language="sql")
         st.markdown(
-            f"Counts from 1 to {params.min_cell - 1} are withheld and shown as "
-            f"<{params.min_cell}, together with whatever would let them be worked back out; "
+            f"Counts from 1 to {params.min_cell - 1} are withheld, together with whatever "
+            f"would let them be worked back out, and all read {WITHHELD}; "
             "rates need every count they rest on to be shown and at least "
             f"{params.min_cell} people behind them."
         )
@@ -285,8 +286,9 @@ def escape_formula(value: Any) -> Any:
 
 
 def csv_bytes(frame: pd.DataFrame, k: int) -> bytes:
-    """The published table as CSV: withheld cells read "<k", formula triggers escaped."""
-    out = frame.astype(object).where(frame.notna(), f"<{k}")
+    """The published table as CSV: withheld cells read the withheld marker, formula triggers
+    escaped."""
+    out = frame.astype(object).where(frame.notna(), WITHHELD)
     out = out.map(escape_formula)
     out.columns = [escape_formula(str(c)) for c in out.columns]
     buffer = io.StringIO()

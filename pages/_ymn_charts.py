@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from metrics.suppression import WITHHELD
 from metrics.ymn_views import Opportunity
 from pages import _charts as charts
 
@@ -32,7 +33,12 @@ def _published(value: Any) -> bool:
 
 
 def _count(value: Any, k: int) -> str:
-    return f"{int(value):,}" if _published(value) else f"<{k}"
+    return f"{int(value):,}" if _published(value) else WITHHELD
+
+
+def _customers(value: Any, k: int) -> str:
+    """ "1,234 customers", or "customers withheld"."""
+    return f"{int(value):,} customers" if _published(value) else f"customers {WITHHELD}"
 
 
 def _rate(value: Any) -> str:
@@ -46,7 +52,7 @@ def _rgba(colour: str, alpha: float) -> str:
 
 def class_funnels(frame: pd.DataFrame, *, k: int, title: str | None = None) -> go.Figure:
     """Three funnels side by side, one colour per class, each stage labelled with its count
-    and its rate from the previous stage; a withheld stage is a "<k" note, not a bar.
+    and its rate from the previous stage; a withheld stage is a "withheld" note, not a bar.
 
     `frame` has the columns class, stage, customers, step_rate (metrics.ymn_views.funnels).
     """
@@ -97,7 +103,7 @@ def class_funnels(frame: pd.DataFrame, *, k: int, title: str | None = None) -> g
                 fig.add_annotation(
                     x=0,
                     y=STAGE_LABELS[stage],
-                    text=f"<{k} (withheld)",
+                    text=WITHHELD,
                     showarrow=False,
                     row=1,
                     col=col,
@@ -185,11 +191,11 @@ def class_sankey(
     for cls in sources:
         labels.append(_node_label(cls, before))
         colours.append(NEW_COLOUR if cls == NEW else charts.CLASS_COLOURS[cls])
-        hover.append(f"{labels[-1]}: {_count(first[cls], k)} customers")
+        hover.append(f"{labels[-1]}: {_customers(first[cls], k)}")
     for cls in targets:
         labels.append(_node_label(cls, now))
         colours.append(charts.CLASS_COLOURS[cls])
-        hover.append(f"{labels[-1]}: {_count(second[cls], k)} customers")
+        hover.append(f"{labels[-1]}: {_customers(second[cls], k)}")
     drawn = frame[[_published(v) and int(v) > 0 for v in frame["customers"]]]
     source = [sources.index(c) for c in drawn["from_class"]]
     target = [len(sources) + targets.index(c) for c in drawn["to_class"]]

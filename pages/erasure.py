@@ -4,6 +4,7 @@ overdue or due soon, and the on-time rate against each jurisdiction's legal dead
 import streamlit as st
 
 from metrics import erasure_views as ev
+from metrics.suppression import WITHHELD
 from pages import _erasure_charts as charts
 from pages import _widgets as w
 
@@ -31,8 +32,8 @@ METRICS = [
 
 
 def days(value: float | None, k: int) -> str:
-    """A published number of days, or "<k" when withheld."""
-    return f"<{k}" if value is None else f"{value:,.1f}".removesuffix(".0")
+    """A published number of days, or the withheld marker."""
+    return WITHHELD if value is None else f"{value:,.1f}".removesuffix(".0")
 
 
 if figures.empty:
@@ -145,7 +146,7 @@ else:
         "Each bar splits the requests still waiting in one jurisdiction: red ones are already "
         f"late, orange ones reach their legal deadline within {figures.horizon_days} days and "
         "need attention first, blue ones have more time. Pieces with fewer than "
-        f"{k} requests are left out; the table shows them as <{k}."
+        f"{k} requests are left out; the table shows them as {WITHHELD}."
     )
     st.dataframe(
         w.shown(

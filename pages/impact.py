@@ -4,6 +4,7 @@ compared like with like (same acquisition channel and country mix), with 95% int
 import streamlit as st
 
 from metrics.impact import BY_CLASS, BY_STATE, RATE, REVENUE, impact, metrics_for
+from metrics.suppression import WITHHELD
 from pages import _impact_charts as ic
 from pages import _widgets as w
 
@@ -139,7 +140,7 @@ else:
 st.subheader("Figures per group")
 st.dataframe(ic.group_table(result.groups, k), hide_index=True, key="impact_group_table")
 w.meaning(
-    f"{groups_text}. Counts under {k} are shown as <{k}, and a group's rates only when enough "
+    f"{groups_text}. Counts under {k} read {WITHHELD}, and a group's rates only when enough "
     "customers and buyers stand behind them."
 )
 w.download(result.groups, f"conversion_impact_{by}_groups", k)

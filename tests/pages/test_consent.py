@@ -12,6 +12,7 @@ import numpy as np
 
 from metrics import api
 from metrics import consent_views as cv
+from metrics.suppression import WITHHELD
 
 PAGE = "pages/consent.py"
 
@@ -71,13 +72,13 @@ def test_page_renders_every_section_with_the_published_metrics(app, demo_db):
     for purpose, states in figures["consent"].items():
         for state in ("granted", "denied", "withdrawn", "no_decision"):
             n = states[state]
-            assert table.loc[purpose, state] == ("<11" if n is None else f"{n:,}")
+            assert table.loc[purpose, state] == (WITHHELD if n is None else f"{n:,}")
         rate = states["opt_in_rate"]
-        assert table.loc[purpose, "opt_in_rate"] == ("<11" if rate is None else f"{rate:.1%}")
+        assert table.loc[purpose, "opt_in_rate"] == (WITHHELD if rate is None else f"{rate:.1%}")
     segments = tables(at)[1]
     email = segments[segments.purpose == "email_marketing"].set_index("segment")
     for segment, n in figures["opted_in_by_segment"]["email_marketing"].items():
-        assert email.loc[segment, "granted"] == ("<11" if n is None else f"{n:,}")
+        assert email.loc[segment, "granted"] == (WITHHELD if n is None else f"{n:,}")
 
 
 def test_a_sidebar_filter_changes_the_figures(app):
@@ -100,7 +101,7 @@ def test_widgets_switch_the_views_and_purposes_shown_are_respected(app, demo_db)
     by = tables(at)[1]
     assert "prompt_variant" in by.columns
     expected = published(demo_db, at, cv.opted_in_by, "prompt_variant")
-    assert list(by.granted) == [("<11" if v is None else f"{v:,}") for v in expected.granted]
+    assert list(by.granted) == [(WITHHELD if v is None else f"{v:,}") for v in expected.granted]
     params = at.session_state["params"]
     weeks = cv.periods(params.start, params.end, "week")
     trend = tables(at)[2]
@@ -118,7 +119,7 @@ def test_widgets_switch_the_views_and_purposes_shown_are_respected(app, demo_db)
         assert "analytics" not in names | ys
 
 
-def test_withheld_cells_show_less_than_k_and_their_values_appear_nowhere(app, demo_db):
+def test_withheld_cells_show_the_marker_and_their_values_appear_nowhere(app, demo_db):
     at = app(PAGE)
     at.selectbox(key="consent_dimension").select("country").run()
     assert not at.exception
@@ -157,8 +158,8 @@ def test_withheld_cells_show_less_than_k_and_their_values_appear_nowhere(app, de
     cells = {str(v) for t in tables(at) for v in t.to_numpy().ravel()}
     checked = 0
     for i, column, value in withheld:
-        assert table.loc[i, column] == "<11"
-        assert table.loc[i, "opt_in_rate"] == "<11"
+        assert table.loc[i, column] == WITHHELD
+        assert table.loc[i, "opt_in_rate"] == WITHHELD
         if value in legitimate:
             continue  # the same number is some other published figure
         checked += 1

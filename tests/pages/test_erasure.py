@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from metrics import erasure_views as ev
 from metrics.api import evaluate
+from metrics.params import Filters, resolve_params
+from metrics.suppression import WITHHELD
 
 PAGE = "pages/erasure.py"
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -55,10 +59,9 @@ def test_the_page_renders_the_figures_metrics_publish(app, demo_db):
     params = at.session_state["params"]
     summary = evaluate(demo_db, ev.erasure_summary, params)
     shown = tiles(at)
-    k = params.min_cell
     for label, figure in (("Received", "received"), ("Completed", "completed")):
         value = summary[figure]
-        assert shown[label] == (f"<{k}" if value is None else f"{value:,}")
+        assert shown[label] == (WITHHELD if value is None else f"{value:,}")
     assert len(at.get("plotly_chart")) == 5
     # The received chart draws exactly the published monthly counts per type.
     frame = evaluate(demo_db, ev.requests_over_time, params, "month", "type")
@@ -92,7 +95,7 @@ def test_grain_and_breakdown_switch_the_chart(app):
     assert any("withheld" in i.value for i in at.info)
 
 
-def test_a_withheld_figure_reads_less_than_k_and_its_value_is_nowhere(app, demo_db):
+def test_a_withheld_figure_reads_the_marker_and_its_value_is_nowhere(app, demo_db):
     at = app(PAGE)
     params = at.session_state["params"]
     k = params.min_cell
@@ -105,7 +108,7 @@ def test_a_withheld_figure_reads_less_than_k_and_its_value_is_nowhere(app, demo_
     figure = withheld[0]
     true = trusted.summary[figure]
     assert 0 < true < k
-    assert tiles(at)[labels[figure]] == f"<{k}"
+    assert tiles(at)[labels[figure]] == WITHHELD
     # No count from 1 to k - 1 is shown anywhere, so neither is this one.
     shown = counts_shown(at)
     assert true not in shown
@@ -143,3 +146,39 @@ def test_an_empty_store_renders_its_explanation(empty_db, monkeypatch):
     at.run()
     assert not at.exception
     assert at.info and "no customers" in at.info[0].value
+
+
+def _pairs(published, trusted, path=""):
+    """(path, published value, true value) of every count in two metrics JSONs alike."""
+    if isinstance(trusted, dict):
+        for key, value in trusted.items():
+            yield from _pairs(published.get(key) if published else None, value, f"{path}.{key}")
+    elif isinstance(trusted, int) and not isinstance(trusted, bool):
+        yield path, published, trusted
+
+
+def test_a_figure_withheld_to_protect_another_reads_the_same_marker(demo_db):
+    """A complementary suppression may hide a large count: it reads as the small one does,
+    never "<k", on screen and in a download."""
+    from metrics.api import published
+    from metrics.suppression import withheld_note
+    from pages._widgets import count, csv_bytes
+
+    # One segment of the 5,000-customer demo: its small consent states are withheld, and
+    # with them larger ones that would give them away.
+    params = resolve_params(
+        (date(2024, 1, 1), date(2026, 9, 30)), filters=Filters(segments=("premium",))
+    )
+    shown = evaluate(demo_db, published, params)
+    true = evaluate(demo_db, published, replace(params, min_cell=1))
+    large = [
+        (path, value)
+        for path, value, n in _pairs(shown, true)
+        if value is None and n >= params.min_cell
+    ]
+    assert large, "the demo store should withhold a large count to protect a small one"
+    assert count(large[0][1], params.min_cell) == WITHHELD
+    frame = pd.DataFrame({"figure": [p for p, _ in large], "value": [v for _, v in large]})
+    text = csv_bytes(frame, params.min_cell).decode()
+    assert text.splitlines()[1].endswith(f",{WITHHELD}") and "<" not in text
+    assert "fewer than 11 people, or would let such a count be worked out" in withheld_note(11)

@@ -11,6 +11,7 @@ from data.store import open_store
 from metrics.api import published
 from metrics.impact import impact
 from metrics.rules import Tables
+from metrics.suppression import WITHHELD
 from pages import _impact_charts as ic
 
 PAGE = "pages/impact.py"
@@ -101,7 +102,7 @@ def test_figures_on_screen_are_those_of_the_metrics(app, demo_db):
     assert any(math.isclose(x, yes.rate * 100) for x in points)
 
 
-def test_withheld_figures_show_under_k_and_their_values_appear_nowhere(app, demo_db):
+def test_withheld_figures_show_the_marker_and_their_values_appear_nowhere(app, demo_db):
     at = app(PAGE, query={"country": "ES"})
     assert not at.exception
     params = at.session_state["params"]
@@ -112,16 +113,16 @@ def test_withheld_figures_show_under_k_and_their_values_appear_nowhere(app, demo
     assert withheld, "the fixture should hold a class with few converters"
     shown = groups_shown(at)
     # Another group's published interval may round to the same digits, so table cells are
-    # checked row by row: the withheld group's row shows only "<11".
+    # checked row by row: the withheld group's row shows only WITHHELD.
     text = texts(at, tables=False)
     numbers = chart_numbers(at)
     true = truth.groups.set_index("group")
     for group in withheld:
         row = shown.loc[ic.group_label(group)]
-        assert row["Converters"] == "<11"
+        assert row["Converters"] == WITHHELD
         rate_text = f"{truth.groups.set_index('group').at[group, 'rate'] * 100:.1f}%"
         assert not any(rate_text in str(cell) for cell in row)
-        assert row["Conversion rate, as observed (95% interval)"] == "<11"
+        assert row["Conversion rate, as observed (95% interval)"] == WITHHELD
         rate, revenue = true.at[group, "rate"], true.at[group, "revenue_per_customer"]
         assert f"{rate * 100:.1f}%" not in text
         assert f"{revenue:,.2f}" not in text
@@ -134,7 +135,7 @@ def test_withheld_figures_show_under_k_and_their_values_appear_nowhere(app, demo
             assert fmt(gap.raw, 11) not in text
             assert not any(math.isclose(x, gap.raw * 100, rel_tol=1e-9) for x in numbers)
     gaps = at.dataframe[GAP_TABLE].value
-    assert (gaps["As observed (95% interval)"] == "<11").any()
+    assert (gaps["As observed (95% interval)"] == WITHHELD).any()
 
 
 def test_a_filter_with_no_customers_shows_an_explanation(app):

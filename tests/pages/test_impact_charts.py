@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from metrics.impact import GAP_COLUMNS, GROUP_COLUMNS
+from metrics.suppression import WITHHELD
 from pages import _charts as charts
 from pages import _impact_charts as ic
 
@@ -103,13 +104,13 @@ def test_tables_show_withheld_values_as_under_k():
     assert table.loc["Yes (opted in)", "Conversion rate, as observed (95% interval)"] == (
         "40.0% (35.0% to 45.0%)"
     )
-    assert table.loc["Maybe (undecided)", "Conversion rate, like with like"] == "<11"
+    assert table.loc["Maybe (undecided)", "Conversion rate, like with like"] == WITHHELD
     withheld = table.loc["No (refused/erasure)"]
     assert withheld["Customers"] == "25"
-    assert (withheld.drop("Customers") == "<11").all()
+    assert (withheld.drop("Customers") == WITHHELD).all()
 
     gaps = ic.gap_table(GAPS, K)
-    assert gaps.iloc[0]["As observed (95% interval)"] == "<11"
+    assert gaps.iloc[0]["As observed (95% interval)"] == WITHHELD
     assert gaps.iloc[2]["As observed (95% interval)"] == "+10.0 pts (+2.0 to +18.0)"
     assert gaps.iloc[3]["As observed (95% interval)"] == "+20.00 (+9.50 to +30.50)"
     assert gaps.iloc[4]["Like with like (95% interval)"] == "+3.0 pts (+1.0 to +5.0)"
@@ -118,13 +119,16 @@ def test_tables_show_withheld_values_as_under_k():
 def test_headline_tiles_for_the_first_pair():
     tiles = ic.headline(GAPS, K)
     assert tiles == [
-        ("Conversion rate gap: Yes minus no", [("As observed", "<11"), ("Like with like", "<11")]),
+        (
+            "Conversion rate gap: Yes minus no",
+            [("As observed", WITHHELD), ("Like with like", WITHHELD)],
+        ),
         (
             "Revenue per customer gap: Yes minus no",
-            [("As observed", "<11"), ("Like with like", "<11")],
+            [("As observed", WITHHELD), ("Like with like", WITHHELD)],
         ),
     ]
     assert ic.headline(GAPS.iloc[2:4], K)[0][1] == [
         ("As observed", "+10.0 pts"),
-        ("Like with like", "<11"),
+        ("Like with like", WITHHELD),
     ]

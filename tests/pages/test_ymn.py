@@ -10,6 +10,7 @@ from dataclasses import replace
 from data.store import open_store
 from metrics.api import published
 from metrics.rules import Tables
+from metrics.suppression import WITHHELD
 from metrics.ymn_views import class_flows
 
 PAGE = "pages/ymn.py"
@@ -108,10 +109,10 @@ def test_a_filter_changes_the_figures_and_withheld_ones_show_nowhere(app, demo_d
     source, target, true = max(hidden, key=lambda h: h[2])
     table = at.dataframe[1].value
     row = table[(table.iloc[:, 0] == source) & (table.iloc[:, 1] == target)]
-    assert list(row.customers) == [f"<{params.min_cell}"]
+    assert list(row.customers) == [WITHHELD]
     # The class with few converters: withheld in the table and left out of its funnel.
     funnel = at.dataframe[0].value.set_index("class")
-    assert funnel.at[small, "converted"] == f"<{params.min_cell}"
+    assert funnel.at[small, "converted"] == WITHHELD
     trace = specs(at)[0]["data"][["yes", "maybe", "no"].index(small)]
     assert "Converted" not in trace["y"] and len(trace["x"]) == len(trace["y"])
     for text in texts(at):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metrics.suppression import WITHHELD
 from metrics.ymn_views import Opportunity
 from pages import _charts as charts
 from pages import _ymn_charts as ymn
@@ -66,7 +67,7 @@ def test_funnels_draw_published_stages_only_in_the_class_colours():
     assert all("%" not in text for text in no.text)
     assert all("None" not in str(h) and "nan" not in str(h) for h in yes.customdata)
     notes = [a.text for a in fig.layout.annotations if "withheld" in a.text]
-    assert notes == ["<11 (withheld)"] * 3
+    assert notes == [WITHHELD] * 3
 
 
 def test_narrow_funnel_bars_carry_their_label_outside():
@@ -85,7 +86,7 @@ def test_sankey_draws_published_flows_only():
     assert sorted(values) == [15, 30, 40, 45, 60, 120]
     assert len(sankey.link.source) == len(sankey.link.target) == len(sankey.link.customdata) == 6
     hover = " ".join(sankey.link.customdata)
-    assert "None" not in hover and "<11" not in hover
+    assert "None" not in hover and "<" not in hover
     assert "Maybe on 2025-09-30 → Yes on 2026-09-30: 40 customers" in sankey.link.customdata
     # Nodes: the earlier classes, new, then the classes at D.
     assert list(sankey.node.label) == [
@@ -109,7 +110,7 @@ def test_sankey_draws_published_flows_only():
     ]
     assert ymn.NEW_COLOUR == "#999999"
     # A withheld class size reads "<k" on hover, a published one its count.
-    assert "No on 2025-09-30: <11 customers" in sankey.node.customdata
+    assert "No on 2025-09-30: customers withheld" in sankey.node.customdata
     assert "Yes on 2026-09-30: 420 customers" in sankey.node.customdata
 
 
