@@ -114,11 +114,12 @@ class Store:
         """Replace every canonical table by `tables`; returns the rows written.
 
         `tables` is one set of tables, or an iterable of sets (chunks) written one after
-        the other, so they need not be held in memory at once. Chunks go into staging
-        tables, each committed on its own (one transaction over millions of rows would hold
-        them all in memory); one last transaction swaps the staging tables in. Until then the
-        store's tables are untouched, and staging tables a failed write leaves behind are
-        dropped before the next one.
+        the other, so they need not be held in memory at once. A chunk holds all the rows of
+        its customers (as the demo's blocks do): the facts of each chunk are built from it.
+        Chunks go into staging tables, each committed on its own (one transaction over
+        millions of rows would hold them all in memory); one last transaction swaps the
+        staging tables in. Until then the store's tables are untouched, and staging tables a
+        failed write leaves behind are dropped before the next one.
         """
         self._require_writable()
         chunks = [tables] if isinstance(tables, Mapping) else tables
