@@ -401,6 +401,12 @@ def _add_jurisdictions(cells: Cells, status: pd.DataFrame, places: list[str], ho
         cells.add(("erasure_due_soon", j, horizon), value["due_soon"])
         cells.add(("erasure_due_later", j, horizon), value["due_later"])
         cells.add(("erasure_on_time_jurisdiction", j), value["on_time"])
+        # Completed = on time + late: the late ones are never left to be worked out.
+        cells.add(("erasure_late_jurisdiction", j), value["completed"] - value["on_time"])
+        cells.breakdown(
+            _jurisdiction_total(j, "completed"),
+            [("erasure_on_time_jurisdiction", j), ("erasure_late_jurisdiction", j)],
+        )
         cells.breakdown(
             ("erasure_open_jurisdiction", j),
             [
