@@ -392,15 +392,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """Build the fact tables of a Parquet folder, on DuckDB or Spark, into its `_facts/`."""
-    from data.engines import FACTS_FOLDER, ParquetSource
+    from data.engines import FACTS_FOLDER, open_source
 
     def told(name: str) -> None:
         _say(f"consentlens: building {name}")
 
-    options = {"master": args.spark_master} if args.spark_master else {}
-    if args.spark_master and args.engine != "spark":
-        raise SourceError("--spark-master goes with --engine spark")
-    with ParquetSource(args.folder, args.engine, **options) as source:
+    with open_source(
+        source=args.folder, engine=args.engine, spark_master=args.spark_master
+    ) as source:
         written = source.write_facts(progress=told)
     for name, rows in written.items():
         print(f"  {name:<24} {rows:>12,} row(s)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -217,7 +218,9 @@ class ParquetSource(Source):
             raise EngineError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
         self.engine = engine
         self._files = located(self.folder)
-        self.version = f"{self.folder}:{folder_version(self.folder)}:{engine}"
+        # The files as this read found them: the facts used must be of these.
+        self._fingerprint = fingerprint(self.folder, self._files)
+        self.version = f"{self.folder}:{folder_version(self.folder, self._fingerprint)}:{engine}"
         if engine == "spark":
             from data import spark
 
@@ -269,10 +272,6 @@ class ParquetSource(Source):
     def table(self, name: str) -> ir.Table:
         return self._tables[name]
 
-    def fingerprint(self) -> str:
-        """What the canonical files are now: see `fingerprint`."""
-        return fingerprint(self.folder, self._files)
-
     def facts(self) -> dict[str, ir.Table]:
         """The facts in `_facts/` when they were built by today's definitions from the files
         as they are now (else none: the figures come from the canonical tables)."""
@@ -285,9 +284,9 @@ class ParquetSource(Source):
             return {}
         if not isinstance(record, dict) or record.get("definition") != facts.DEFINITION:
             return {}
-        if record.get("data") != self.fingerprint():
+        if record.get("data") != self._fingerprint:
             return {}
-        found = {name: self._locate_fact(folder, name) for name in facts.FACT_TABLES}
+        found = {name: _parquet(folder, name) for name in facts.FACT_TABLES}
         if any(path is None for path in found.values()):
             return {}
         out = {}
@@ -298,22 +297,13 @@ class ParquetSource(Source):
             out[name] = self.backend.read_parquet(str(files), table_name=table_name)
         return out
 
-    @staticmethod
-    def _locate_fact(folder: Path, name: str) -> Path | None:
-        single, parts = folder / f"{name}.parquet", folder / name
-        if single.is_file():
-            return single
-        return parts if parts.is_dir() and any(parts.glob("*.parquet")) else None
-
     def write_facts(self, progress: Callable[[str], None] | None = None) -> dict[str, int]:
         """Build every fact from this folder's canonical tables on this source's engine and
         write them to `_facts/` (replacing what was there once all are written); returns
         the rows of each."""
-        import shutil
-
         from data import facts
 
-        before = self.fingerprint()
+        before = fingerprint(self.folder, self._files)
         final = self.folder / FACTS_FOLDER
         partial = self.folder / f".{FACTS_FOLDER}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -327,7 +317,7 @@ class ParquetSource(Source):
                     self.backend.to_parquet(expr, partial / name)
                 else:
                     self.backend.to_parquet(expr, partial / f"{name}.parquet")
-            if self.fingerprint() != before:
+            if fingerprint(self.folder, self._files) != before:
                 raise SourceError(
                     f"{self.folder}: the Parquet files changed while facts were built"
                 )
@@ -373,13 +363,18 @@ class ParquetSource(Source):
             self._session.catalog.dropTempView(view)
 
 
-def _locate(folder: Path, name: str) -> Path | None:
+def _parquet(folder: Path, name: str) -> Path | None:
+    """`name.parquet` in `folder`, or its folder `name/` of Parquet parts; None if neither."""
     single, parts = folder / f"{name}.parquet", folder / name
     if single.is_file():
         return single
-    if parts.is_dir() and any(parts.glob("*.parquet")):
-        return parts
-    if schema.TABLES[name].optional:
+    return parts if parts.is_dir() and any(parts.glob("*.parquet")) else None
+
+
+def _locate(folder: Path, name: str) -> Path | None:
+    found = _parquet(folder, name)
+    if found is not None or schema.TABLES[name].optional:
+        return found
         return None
     raise EngineError(
         f"{folder}: no {name}.parquet (nor a folder {name}/ of Parquet files); "
@@ -407,11 +402,12 @@ def fingerprint(folder: Path, files: dict[str, Path | None] | None = None) -> st
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
-def folder_version(folder: Path) -> str:
-    """Changes whenever what a read of the folder sees does: its files or its facts."""
+def folder_version(folder: Path, files: str | None = None) -> str:
+    """Changes whenever what a read of the folder sees does: its files (their `fingerprint`,
+    computed here unless given) or its facts."""
     record = folder / FACTS_FOLDER / FACTS_RECORD
     built = record.stat().st_mtime_ns if record.is_file() else 0
-    return f"{fingerprint(folder)[:16]}-{built}"
+    return f"{(files or fingerprint(folder))[:16]}-{built}"
 
 
 def _check_types(raw: ir.Table, name: str, path: Path) -> None:
