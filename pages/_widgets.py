@@ -264,7 +264,15 @@ def how_computed(metrics: Sequence[str | Metric], params: Params) -> None:
 
     Give registry names for the core metrics, or Metric objects for a page's own.
     """
-    with st.expander("How is this computed?"):
+    # Drawn only while open: the SQL is compiled for the view's parameters, which a view
+    # whose reader never opens the explanation should not wait for.
+    names = [item if isinstance(item, str) else item.name for item in metrics]
+    explanation = st.expander(
+        "How is this computed?", key=f"how_computed:{':'.join(names)}", on_change="rerun"
+    )
+    if not explanation.open:
+        return
+    with explanation:
         for item in metrics:
             metric = BY_NAME[item] if isinstance(item, str) else item
             st.markdown(
