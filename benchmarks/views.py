@@ -3,6 +3,11 @@ on a random page with a random period and sidebar filter, timed from the address
 opened to the page's figures drawn; alone and with several sessions at once; with the
 dashboard server's memory.
 
+The baseline, measured the same way in the same run: a Streamlit page of constant figures
+with a dashboard page's parts (a title, four tiles, three Plotly charts, a table) and no
+data behind it, served with the dashboard's own Streamlit settings. It is the floor that
+Streamlit and Chromium set on this machine, whatever the figures cost.
+
 Used by `make bench` (the scale section); alone:
 
     .venv/bin/python benchmarks/views.py --db STORE [--views 20] [--sessions 10]
@@ -12,12 +17,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,7 +39,25 @@ from playwright.async_api import Browser, async_playwright  # noqa: E402
 
 from benchmarks.load import ERRORS, PAGES, TIMEOUT_MS, rss_mib, settled  # noqa: E402
 from metrics import api  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_FLAGS, streamlit_server  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM_FLAGS,
+    ServerURL,
+    _wait_healthy,
+    free_port,
+    streamlit_server,
+)
+
+FLOOR_PAGE = """
+import plotly.express as px
+import streamlit as st
+
+st.title("Baseline")
+for column, value in zip(st.columns(4), (52_104, 0.513, 1_250, 0.89)):
+    column.metric("Figure", value)
+for title in ("Opted in by month", "Funnel", "Requests by jurisdiction"):
+    st.plotly_chart(px.bar(x=["Jan", "Feb", "Mar", "Apr"], y=[3, 1, 4, 1], title=title))
+st.dataframe({"purpose": ["email", "sms", "ads"], "granted": [5_100, 3_900, 2_750]})
+"""
 
 
 @dataclass
@@ -137,6 +165,47 @@ async def measure(db: Path, views: int, sessions: int) -> tuple[Views, Views]:
     return alone, together
 
 
+@contextmanager
+def floor_server() -> Iterator[ServerURL]:
+    """A Streamlit server on loopback over FLOOR_PAGE, with the dashboard's settings."""
+    with tempfile.TemporaryDirectory(prefix="consentlens-floor-") as folder:
+        page = Path(folder) / "baseline.py"
+        page.write_text(FLOOR_PAGE)
+        port = free_port()
+        url = ServerURL(f"http://127.0.0.1:{port}")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(page), "--server.port", str(port)],
+            cwd=ROOT,  # .streamlit/config.toml: the dashboard's settings
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        url.pid = process.pid
+        try:
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+async def measure_floor(views: int, sessions: int) -> tuple[Views, Views]:
+    """The baseline page opened as `measure` opens views: `views` times one at a time, then
+    by `sessions` sessions at once, each in a fresh browser session."""
+    alone, together = Views(), Views()
+    with floor_server() as base:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS
+            )
+            await open_view(browser, base, "", Views())
+            await _one_at_a_time(browser, base, [""] * views, alone, sessions)
+            many = [""] * (sessions * max(2, views // sessions))
+            await _at_once(browser, base, many, together, sessions)
+            await browser.close()
+    return alone, together
+
+
 async def _one_at_a_time(browser, base, views, seen, sessions) -> None:
     for view in views:
         await open_view(browser, base, view, seen)
@@ -159,7 +228,13 @@ def main() -> None:
     if shutil.which("chromium") is None:
         sys.exit("needs Debian's chromium: run `make e2e` first (installs it as root)")
     alone, together = asyncio.run(measure(args.db, args.views, args.sessions))
-    for label, seen in (("one at a time", alone), (f"{args.sessions} sessions", together)):
+    floor_alone, floor_together = asyncio.run(measure_floor(args.views, args.sessions))
+    for label, seen in (
+        ("one at a time", alone),
+        (f"{args.sessions} sessions", together),
+        ("baseline page, one at a time", floor_alone),
+        (f"baseline page, {args.sessions} sessions", floor_together),
+    ):
         print(
             f"{label}: {len(seen.times)} views, median {seen.median:.2f} s, slowest "
             f"{seen.slowest:.2f} s, {len(seen.failures)} failed or showed an error; server "
