@@ -4,7 +4,10 @@
    against Faker row-by-row generation of the same customers, extrapolated from a sample.
 2. The full metrics computation on that store against one hand-written DuckDB SQL query
    computing the same raw figures.
-3. Page renders (AppTest) and start-up to the first page in a browser.
+3. Page renders (AppTest) and start-up to the first page in a browser; disclosure control:
+   the values each page withholds over four views under the spec's complementary rule alone
+   and with the disclosure audit, and the audit's findings in the metrics JSON (`--only
+   disclosure` runs this on demos of 3,000 and `--small` customers).
 4. Import of an analyst's 1,000,000-row customers CSV into a fresh store, in a child process:
    seconds and peak memory, against DuckDB's own `read_csv` into a table from the same file.
 5. Reads beside writes: one read through the shared instance of the readers' copy against a
@@ -21,7 +24,9 @@
    consent events (facts included) and the erasure of 3 people (verification included),
    each as the command a user runs; then new dashboard views in Chromium (benchmarks/
    views.py: a fresh session each, random page, period and filter), one at a time and ten
-   sessions at once, with the server's peak memory; all against the scale issue's targets.
+   sessions at once, with the server's peak memory; all against the scale issue's targets,
+   and against a baseline page of constant figures served and opened the same way (the
+   floor Streamlit and Chromium set on this machine).
 
 `--only import`, `--only readers`, `--only engines`, `--only scale` (with the demo) or
 `--only views` (on a new demo, or on an existing store with `--db STORE`) runs that
@@ -43,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from data.engines import StoreSource
@@ -599,18 +604,29 @@ def report_views(db: Path, label: str, views: int = 20, sessions: int = 10) -> N
     if shutil.which("chromium") is None:
         line("new views", "no browser", "run `make e2e` first (installs chromium as root)")
         return
-    from views import measure  # beside this script
+    from views import measure, measure_floor  # beside this script
 
     alone, together = asyncio.run(measure(db, views, sessions))
+    floor_alone, floor_together = asyncio.run(measure_floor(views, sessions))
     line(
         f"one at a time ({len(alone.times)} views)",
         f"median {alone.median:.2f} s, slowest {alone.slowest:.2f} s",
         "target median <= 1.5 s, slowest <= 3 s at 10M; <= 1 s at 1M",
     )
     line(
+        "  baseline page, one at a time",
+        f"median {floor_alone.median:.2f} s, slowest {floor_alone.slowest:.2f} s",
+        f"views at {alone.median / floor_alone.median:.1f}x the baseline's median",
+    )
+    line(
         f"{sessions} sessions at once ({len(together.times)} views)",
         f"median {together.median:.2f} s, slowest {together.slowest:.2f} s",
         "target median <= 3 s at 10M, no error",
+    )
+    line(
+        f"  baseline page, {sessions} sessions at once",
+        f"median {floor_together.median:.2f} s, slowest {floor_together.slowest:.2f} s",
+        f"views at {together.median / floor_together.median:.1f}x the baseline's median",
     )
     failed = len(alone.failures) + len(together.failures)
     line("views that failed or showed an error", f"{failed}", "target 0")
@@ -690,6 +706,100 @@ def report_readers(db: Path, label: str) -> None:
         line(f"8 threads x 25 reads, {name}", f"{seconds:.2f} s", f"{errors} failed")
 
 
+# What each dashboard page computes (figure function and its arguments), for counting what
+# suppression withholds. Aggregates only.
+PAGE_FIGURES = {
+    "Overview": [("metrics.overview", "headline", ())],
+    "Consent & segments": [
+        ("metrics.consent_views", "consent_overview", ()),
+        ("metrics.consent_views", "opted_in_by", ("segment",)),
+        ("metrics.consent_views", "opted_in_by", ("country",)),
+        ("metrics.consent_views", "consent_trend", ("month",)),
+    ],
+    "Yes / maybe / no": [("metrics.ymn_views", "views", ())],
+    "Erasure & requests": [("metrics.erasure_views", "erasure_figures", ())],
+    "Conversion impact": [("metrics.impact", "impact", ("channel", "email_marketing"))],
+    "metrics JSON": [("metrics.api", "published", ())],
+}
+
+
+def _withheld_values(value) -> int:
+    """How many values a page's figures leave empty (withheld), wherever they sit."""
+    import math
+
+    import pandas as pd
+
+    if value is None:
+        return 1
+    if isinstance(value, float):
+        return int(math.isnan(value))
+    if isinstance(value, pd.DataFrame):
+        return int(value.isna().to_numpy().sum())
+    if isinstance(value, pd.Series):
+        return int(value.isna().sum())
+    if isinstance(value, dict):
+        return sum(_withheld_values(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_withheld_values(v) for v in value)
+    if dataclasses.is_dataclass(value):
+        return sum(_withheld_values(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 0
+
+
+def report_disclosure(db: Path, label: str) -> None:
+    """Values each page withholds under the spec's complementary rule alone and with the
+    disclosure audit, over a few views; and what the audit finds in the metrics JSON."""
+    import importlib
+
+    from metrics import report
+    from metrics.disclosure import audit, metrics_release
+    from metrics.params import Filters
+    from metrics.suppression import complementary_rule_only
+
+    print(f"\nDisclosure control on {label}: values withheld per page, summed over 4 views")
+    print("(whole span; last month; last quarter filtered to one country; one jurisdiction),")
+    print("by the complementary rule alone -> with the audit; audit findings in the JSON")
+    with open_store(db, read_only=True) as store:
+        first, last = store.date_range()
+        month = last.date().replace(day=1)
+        quarter = (month - timedelta(days=62)).replace(day=1)
+        views = [
+            resolve_params((first, last)),
+            resolve_params((first, last), start=month),
+            resolve_params((first, last), start=quarter, filters=Filters(countries=("IE",))),
+            resolve_params((first, last), filters=Filters(jurisdictions=("LGPD",))),
+        ]
+        tables = Tables.from_backend(store.backend)
+        for page, calls in PAGE_FIGURES.items():
+            counts = []
+            for audited in (False, True):
+                n = 0
+                for params in views:
+                    for module, name, args in calls:
+                        report._computed.clear()
+                        fn = getattr(importlib.import_module(module), name)
+                        if audited:
+                            n += _withheld_values(fn(tables, params, *args))
+                        else:
+                            with complementary_rule_only():
+                                n += _withheld_values(fn(tables, params, *args))
+                counts.append(n)
+            line(page, f"{counts[0]} -> {counts[1]}")
+        found = {}
+        for audited in (False, True):
+            n = 0
+            for params in views:
+                report._computed.clear()
+                if audited:
+                    doc = to_json(compute(tables, params))
+                else:
+                    with complementary_rule_only():
+                        doc = to_json(compute(tables, params))
+                n += len(audit(metrics_release(doc)))
+            found[audited] = n
+        line("audit findings in the metrics JSON", f"{found[False]} -> {found[True]}", "target 0")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -703,7 +813,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["import", "readers", "engines", "scale", "views"],
+        choices=["import", "readers", "engines", "scale", "views", "disclosure"],
         help="run one section only",
     )
     args = parser.parse_args()
@@ -713,6 +823,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="consentlens-bench-") as tmp:
         if args.only == "import":
             report_import(args.import_rows, args.import_repeat, Path(tmp))
+            return
+        if args.only == "disclosure":
+            for customers, seed in ((3_000, 21), (args.small, 1)):
+                small = Path(tmp) / f"disclosure-{customers}.duckdb"
+                subprocess.run(
+                    [sys.executable, "-m", "consentlens", "--db", str(small), "demo",
+                     "--customers", str(customers), "--seed", str(seed)],
+                    check=True, capture_output=True,
+                )  # fmt: skip
+                report_disclosure(small, f"{customers:,} customers")
             return
         if args.only == "readers":
             small = Path(tmp) / "small.duckdb"
@@ -801,6 +921,7 @@ def main() -> None:
             capture_output=True,
         )
         report_pages(f"{args.small:,} customers", bench_pages(small, 3))
+        report_disclosure(small, f"{args.small:,} customers")
         startup = bench_startup(Path(tmp))
         print("\nStart-up, as `make run` on a fresh clone after installation")
         line(

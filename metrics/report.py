@@ -107,6 +107,12 @@ def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
         cells.add(("class", cls), int(outcomes.at[cls, "customers"]))
         for stage in STAGES:
             cells.add(("funnel", cls, stage), int(outcomes.at[cls, stage]))
+        # Each stage is a subset of the one before: the drop-outs are counts too.
+        for smaller, larger in zip(STAGES, (None, *STAGES[:-1]), strict=True):
+            cells.within(
+                ("funnel", cls, smaller),
+                ("class", cls) if larger is None else ("funnel", cls, larger),
+            )
     cells.breakdown(CUSTOMERS, [("class", c) for c in schema.CLASSES])
 
     summary = frames["erasure_summary"].iloc[0]

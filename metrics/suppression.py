@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 Key = Hashable
@@ -20,6 +22,22 @@ def withheld_note(k: int) -> str:
     return f'"{WITHHELD}": fewer than {k} people, or would let such a count be worked out'
 
 
+# Whether suppression ends with the disclosure audit (always, but for `make bench`, which
+# counts what the audit adds to the spec's complementary rule).
+_AUDITED: ContextVar[bool] = ContextVar("audited", default=True)
+
+
+@contextmanager
+def complementary_rule_only() -> Iterator[None]:
+    """Within the block, suppression stops at the spec's complementary rule: no audit. For
+    measuring what the audit withholds, never for publishing."""
+    token = _AUDITED.set(False)
+    try:
+        yield
+    finally:
+        _AUDITED.reset(token)
+
+
 def publishable(n: int, k: int) -> bool:
     """Primary rule: a count is published when it is 0 or at least k."""
     return n == 0 or n >= k
@@ -31,9 +49,12 @@ class Cells:
 
     A figure has one key wherever it appears, so it is published the same way everywhere.
 
-    With the defaults this is the spec's rule, word for word (the metrics JSON): primary
-    suppression, then, where a published total has exactly one withheld member, its smallest
-    other non-zero member (the first listed on a tie) or else the total, to a fixed point.
+    With the defaults this is the spec's rule (the metrics JSON): primary suppression, then,
+    where a published total has exactly one withheld member, its smallest other non-zero
+    member (the first listed on a tie) or else the total, to a fixed point. Several withheld
+    members count as one where what they leave of the total is below k - 1: each of them
+    would lie between 0 and that remainder ("nothing small is derivable"; withheld members
+    adding up to 0 are each 0). `metrics.disclosure` audits the result.
 
     Two additions serve figures published beside the metrics JSON:
 
@@ -52,17 +73,15 @@ class Cells:
     Then, in this order:
 
     1. a zero member that is not pinned is withheld (the first listed), so the withheld
-       figure is one of two unknowns. As counts are never negative, withheld members of a
-       published total that add up to 0 are each known to be 0: such a breakdown needs a
-       complement like one with a single withheld member.
+       figure is one of two unknowns; only where that leaves a wide enough remainder (a
+       withheld total, or a lone withheld member of at least k - 1).
     2. failing that, the lone withheld figure, when it was withheld only as a complement (not
        primary, pinned or forced), is published after all and everything is resolved again:
        every other figure of the breakdown is published, so it could be worked out anyway.
     3. failing that (a primary or pinned figure that the pinned figures give away), nothing
        can be done here: the breakdown is listed in `unprotected`.
 
-    Neither addition ever applies with the defaults (nothing pinned, no zero withheld), so the
-    metrics JSON keeps the spec's literal rule.
+    Neither addition ever applies with the defaults (nothing pinned, no zero withheld).
     """
 
     k: int
@@ -71,7 +90,10 @@ class Cells:
     close_withheld_totals: bool = field(default=False, kw_only=True)
     pinned: set[Key] = field(default_factory=set, kw_only=True)
     forced: set[Key] = field(default_factory=set, kw_only=True)
+    nested: list[tuple[Key, Key]] = field(default_factory=list, kw_only=True)
     _suppressed: set[Key] | None = field(default=None, init=False, repr=False)
+    _audited: set[Key] = field(default_factory=set, init=False, repr=False)
+    _audit: bool = field(default_factory=_AUDITED.get, init=False, repr=False)
     _unprotected: list[Breakdown] = field(default_factory=list, init=False, repr=False)
     _declared: set[Breakdown] = field(default_factory=set, init=False, repr=False)
 
@@ -91,6 +113,15 @@ class Cells:
         if declared not in self._declared:  # the same sum declared twice adds nothing
             self._declared.add(declared)
             self.breakdowns.append(declared)
+            self._suppressed = None
+
+    def within(self, smaller: Key, larger: Key) -> None:
+        """Declare that `smaller` counts a subset of `larger`'s people (funnel stages): their
+        difference is a count too, and never left small and exact."""
+        self._registered(smaller)
+        self._registered(larger)
+        if (smaller, larger) not in self.nested:
+            self.nested.append((smaller, larger))
             self._suppressed = None
 
     def withhold(self, key: Key) -> None:
@@ -141,14 +172,60 @@ class Cells:
             if not all(key in self.pinned for key in (total, *members))
         ]
         shown: set[Key] = set()
+        self._audited = set()
         while True:
             hidden, stuck = self._settle(active, self.pinned | shown)
             # Step 2 of the fallback: a complement that the published figures give away anyway.
             extra = {key for key in stuck if self._complement_only(key)} - shown
-            if not extra:
+            if extra:
+                shown |= extra
+                continue
+            # What the rules above cannot see (chains of sums and nestings) the audit finds:
+            # withhold more where it does, and settle again.
+            picks = self._audit_picks(active, hidden, self.pinned | shown)
+            if not picks:
                 self._unprotected = [b for b in active if self._leaks(b, hidden)]
                 return hidden
-            shown |= extra
+            self._audited |= picks
+
+    def _audit_picks(self, active: list[Breakdown], hidden: set[Key], fixed: set[Key]) -> set[Key]:
+        """Figures to withhold so that the audit (metrics.disclosure) finds less: for a
+        finding, the smallest published non-zero figure around it. Findings around the same
+        figures wait for the next round, since one figure often settles several."""
+        if self.k <= 1 or not self._audit or not (hidden or self.nested):
+            return set()
+        from metrics.disclosure import Release, audit  # SciPy: loaded when first needed
+
+        release = Release(self.k)
+        for key, n in self.values.items():
+            release.count(key, None if key in hidden else n)
+        for total, members in active:
+            release.total(total, members)
+        for smaller, larger in self.nested:
+            release.within(smaller, larger, difference=("not", smaller, larger))
+        neighbours: dict[Key, set[Key]] = {}
+        for related in [(total, *members) for total, members in active] + self.nested:
+            for key in related:
+                neighbours.setdefault(key, set()).update(related)
+        picks: set[Key] = set()
+        touched: set[Key] = set()  # around this round's picks: settled next round
+        for finding in audit(release):
+            if finding.kind == "sub-count":
+                _, smaller, larger = finding.what
+                involved = {smaller, larger}
+            else:
+                involved = _boundary(finding.what, neighbours, hidden)
+            if involved & touched:
+                continue
+            candidates = [
+                key
+                for key in involved
+                if key not in hidden and key not in fixed and self.values[key] > 0
+            ]
+            if candidates:
+                picks.add(min(candidates, key=lambda key: (self.values[key], repr(key))))
+                touched |= involved
+        return picks
 
     def _complement_only(self, key: Key) -> bool:
         return (
@@ -161,7 +238,7 @@ class Cells:
         """Withheld keys with `fixed` never chosen as complements, and the lone withheld
         figures of breakdowns no complement could protect."""
         hidden = {key for key, n in self.values.items() if not publishable(n, self.k)}
-        hidden |= self.forced
+        hidden |= self.forced | self._audited
         while True:
             # The spec's rule to a fixed point. A suppression made for one breakdown can leave
             # another with a single hidden member, hence the repetition.
@@ -199,8 +276,13 @@ class Cells:
         withheld = [m for m in members if m in hidden]
         if total in hidden:
             return self.close_withheld_totals and not withheld
-        # Counts are never negative: withheld members adding up to 0 are each 0.
-        return len(withheld) == 1 or (bool(withheld) and sum(self.values[m] for m in withheld) == 0)
+        # Counts are never negative, so withheld members of a published total each lie
+        # between 0 and what the published ones leave over: that remainder must be at least
+        # k - 1 (withheld members adding up to 2 are each pinned between 0 and 2).
+        return len(withheld) == 1 or (bool(withheld) and self._remainder(withheld) < self.k - 1)
+
+    def _remainder(self, withheld: Sequence[Key]) -> int:
+        return sum(self.values[m] for m in withheld)
 
     def _complement(self, breakdown: Breakdown, hidden: set[Key], fixed: set[Key]) -> Key | None:
         """The figure to withhold with a leaking breakdown, or None when none can be."""
@@ -212,8 +294,10 @@ class Cells:
             return min(others, key=lambda m: self.values[m])
         if total not in hidden and total not in fixed:
             return total
-        # A withheld zero helps only beside a withheld figure that is not zero.
-        if free and (total in hidden or sum(self.values[m] for m in members if m in hidden)):
+        # A withheld zero helps only where the remainder is already wide enough: beside a
+        # withheld total, or a lone withheld member of at least k - 1.
+        withheld = [m for m in members if m in hidden]
+        if free and (total in hidden or self._remainder(withheld) >= self.k - 1):
             return free[0]
         return None
 
@@ -233,3 +317,19 @@ class Cells:
     def ratio(self, numerator: int, denominator: int, inputs: Sequence[Key]) -> float | None:
         """numerator / denominator under the rule of `derived`."""
         return self.derived(numerator / denominator if denominator else None, denominator, inputs)
+
+
+def _boundary(key: Key, neighbours: dict[Key, set[Key]], hidden: set[Key]) -> set[Key]:
+    """The published figures related to `key` or to the withheld figures it is related to,
+    through withheld figures: what pins its range, and what withholding would widen it."""
+    seen, todo, edge = {key}, [key], set()
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other in seen:
+                continue
+            seen.add(other)
+            if other in hidden:
+                todo.append(other)
+            else:
+                edge.add(other)
+    return edge

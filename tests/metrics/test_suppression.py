@@ -119,11 +119,12 @@ def leak_example(close: bool) -> Cells:
     return cells
 
 
-def test_the_literal_rule_leaves_a_withheld_total_that_its_members_give_away():
-    # withdrawn (5) is primary and takes granted (30) with it; granted's segments stay
-    # published, so granted = 12 + 18 and withdrawn = 195 - 30 - 40 - 120. The spec's rule
-    # as written, and so the metrics JSON's.
-    assert leak_example(close=False).suppressed == {"withdrawn", "granted"}
+def test_the_audit_closes_a_withheld_total_that_its_members_give_away():
+    # withdrawn (5) is primary and takes granted (30) with it; with granted's segments
+    # published, granted = 12 + 18 and withdrawn = 195 - 30 - 40 - 120. The spec's
+    # complementary rule alone leaves that; the audit finds it and withholds the smallest
+    # published figure around the pair, segment a (12), as closing does.
+    assert leak_example(close=False).suppressed == {"withdrawn", "granted", "seg_a"}
 
 
 def test_closing_withheld_totals_withholds_the_smallest_member_of_the_total():
@@ -167,10 +168,10 @@ def test_closing_and_the_spec_rule_alternate_to_a_fixed_point():
     # Closing t1 takes a (20); t2 then has a alone withheld: the spec's rule takes c (25);
     # c is now a withheld total with both members published: closing takes e (12).
     assert cells.suppressed == {"t1", "a", "c", "e"}
-    # Without closing, only the forced figure is withheld.
+    # Without closing, the audit finds t1 = a + b and comes to the same figures.
     plain = Cells(11, values=dict(cells.values), breakdowns=list(cells.breakdowns))
     plain.withhold("t1")
-    assert plain.suppressed == {"t1"}
+    assert plain.suppressed == {"t1", "a", "c", "e"}
 
 
 def test_withheld_members_adding_up_to_zero_protect_nothing():
@@ -264,7 +265,7 @@ def test_breakdowns_of_pinned_figures_only_are_left_as_they_are():
     page.adopt(leak_example(close=False))
     page.breakdown("customers", ["granted", "denied", "withdrawn", "no_decision"])
     page.breakdown("granted", ["seg_a", "seg_b"])
-    assert page.suppressed == {"withdrawn", "granted"}
+    assert page.suppressed == {"withdrawn", "granted", "seg_a"}
     assert page.unprotected == []
 
 

@@ -337,8 +337,9 @@ def test_a_flow_no_other_flow_can_protect_is_protected_by_a_withheld_zero(store_
 
 def test_new_customers_are_known_from_the_two_customer_counts(store_with):
     # 5 new customers, all now yes: a small cell, but customers at D (100) less customers
-    # on 2025-12-31 (95) gives it away. The other new flows are 0, so a zero (new->maybe) is
-    # withheld beside new->yes, and the flows those two take part in are protected in turn.
+    # on 2025-12-31 (95) gives the 5 new ones away whatever the flows show. Withholding a zero
+    # beside new->yes would hide nothing (the pair would add up to 5, each between 0 and 5),
+    # so none is; new->yes is withheld and the flows it takes part in are protected in turn.
     sizes = {("yes", "yes"): 40, ("maybe", "maybe"): 25, ("no", "no"): 30, ("new", "yes"): 5}
     store = moving_store(store_with, sizes)
     tables, params = tables_and_params(store, min_cell=11)
@@ -349,10 +350,8 @@ def test_new_customers_are_known_from_the_two_customer_counts(store_with):
     assert (now["customers"], before["customers"]) == (100, 95)
     frame = class_flows(tables, params)
     assert frame.loc[frame.from_class == "new", "from_customers"].iloc[0] is None
-    # new->yes + new->maybe = 5 is all that is known of them.
     assert withheld(frame) == {
         ("new", "yes"),
-        ("new", "maybe"),
         ("yes", "yes"),
         ("yes", "maybe"),
         ("maybe", "yes"),
@@ -380,10 +379,15 @@ def test_funnel_rates_and_opportunity_withheld_with_a_small_stage(store_with):
     store = moving_store(store_with, sizes, funnel_extra())
     tables, params = tables_and_params(store, min_cell=11)
     got = by_stage(funnels(tables, params))
-    assert got[("maybe", "intent")] == (20, 0.8, 0.8)
     # 5 maybe converters: withheld, and every rate resting on them.
     assert got[("maybe", "converted")] == (None, None, None)
-    assert got[("yes", "converted")] == (30, 1.0, 0.75)
+    # Each stage is a subset of the one before: maybe's intent (20) beside engaged (25) would
+    # give away the 5 who engaged without intent, yes's (30) beside 40 the 10 who did; both
+    # are withheld, and the rates over them.
+    assert got[("maybe", "engaged")] == (25, 1.0, 1.0)
+    assert got[("maybe", "intent")] == (None, None, None)
+    assert got[("yes", "intent")] == (None, None, None)
+    assert got[("yes", "converted")] == (30, None, 0.75)
     o = maybe_opportunity(tables, params)
     assert (o.maybe_customers, o.yes_rate, o.maybe_rate) == (25, 0.75, None)
     assert o.extra_converters is None and o.extra_revenue is None
