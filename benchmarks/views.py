@@ -229,16 +229,16 @@ def main() -> None:
         sys.exit("needs Debian's chromium: run `make e2e` first (installs it as root)")
     alone, together = asyncio.run(measure(args.db, args.views, args.sessions))
     floor_alone, floor_together = asyncio.run(measure_floor(args.views, args.sessions))
-    for label, seen in (
-        ("one at a time", alone),
-        (f"{args.sessions} sessions", together),
-        ("baseline page, one at a time", floor_alone),
-        (f"baseline page, {args.sessions} sessions", floor_together),
+    for label, seen, served in (
+        ("one at a time", alone, True),
+        (f"{args.sessions} sessions", together, True),
+        ("baseline page, one at a time", floor_alone, False),
+        (f"baseline page, {args.sessions} sessions", floor_together, False),
     ):
+        memory = f"; server memory peak {seen.peak_rss_mib:.0f} MiB" if served else ""
         print(
             f"{label}: {len(seen.times)} views, median {seen.median:.2f} s, slowest "
-            f"{seen.slowest:.2f} s, {len(seen.failures)} failed or showed an error; server "
-            f"memory peak {seen.peak_rss_mib:.0f} MiB"
+            f"{seen.slowest:.2f} s, {len(seen.failures)} failed or showed an error{memory}"
         )
         for failure in seen.failures[:5]:
             print(f"  {failure}")

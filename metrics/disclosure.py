@@ -24,8 +24,6 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
 
 Key = Hashable
 Expr = Mapping[Key, float]  # a linear combination of counts: key -> coefficient
@@ -343,6 +341,10 @@ class _Problem:
         return values.max(axis=0) - values.min(axis=0)
 
     def _solve(self, c: np.ndarray, bounds: list | None = None) -> float:
+        # SciPy (0.2-0.4 s to import) only when a programme is solved: most responses
+        # withhold nothing a closed form does not settle.
+        from scipy.optimize import linprog
+
         result = linprog(
             c,
             A_ub=self.a_ub,
@@ -362,9 +364,12 @@ class _Problem:
         return float(result.fun)
 
 
-def _matrix(rows: list[dict[int, float]], n: int) -> csr_matrix | None:
+def _matrix(rows: list[dict[int, float]], n: int):
+    """The rows as a SciPy sparse matrix (None for no rows)."""
     if not rows:
         return None
+    from scipy.sparse import csr_matrix
+
     data, cols, ptr = [], [], [0]
     for row in rows:
         for col, value in row.items():
