@@ -718,7 +718,10 @@ PAGE_FIGURES = {
     ],
     "Yes / maybe / no": [("metrics.ymn_views", "views", ())],
     "Erasure & requests": [("metrics.erasure_views", "erasure_figures", ())],
-    "Conversion impact": [("metrics.impact", "impact", ("channel", "email_marketing"))],
+    "Conversion impact": [
+        ("metrics.impact", "impact", ("class", "email_marketing")),
+        ("metrics.impact", "impact", ("state", "email_marketing")),
+    ],
     "metrics JSON": [("metrics.api", "published", ())],
 }
 
