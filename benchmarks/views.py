@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,13 +37,7 @@ from playwright.async_api import Browser, async_playwright  # noqa: E402
 
 from benchmarks.load import ERRORS, PAGES, TIMEOUT_MS, rss_mib, settled  # noqa: E402
 from metrics import api  # noqa: E402
-from tests.e2e.conftest import (  # noqa: E402
-    CHROMIUM_FLAGS,
-    ServerURL,
-    _wait_healthy,
-    free_port,
-    streamlit_server,
-)
+from tests.e2e.conftest import CHROMIUM_FLAGS, ServerURL, serving, streamlit_server  # noqa: E402
 
 FLOOR_PAGE = """
 import plotly.express as px
@@ -171,22 +163,8 @@ def floor_server() -> Iterator[ServerURL]:
     with tempfile.TemporaryDirectory(prefix="consentlens-floor-") as folder:
         page = Path(folder) / "baseline.py"
         page.write_text(FLOOR_PAGE)
-        port = free_port()
-        url = ServerURL(f"http://127.0.0.1:{port}")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(page), "--server.port", str(port)],
-            cwd=ROOT,  # .streamlit/config.toml: the dashboard's settings
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        url.pid = process.pid
-        try:
-            _wait_healthy(url, process)
+        with serving([sys.executable, "-m", "streamlit", "run", str(page)]) as url:
             yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
 
 
 async def measure_floor(views: int, sessions: int) -> tuple[Views, Views]:

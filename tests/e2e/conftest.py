@@ -69,6 +69,30 @@ class ServerURL(str):
 
 
 @contextmanager
+def serving(
+    argv: Sequence[str], *, port: int | None = None, env: dict | None = None, output=None
+) -> Iterator[ServerURL]:
+    """A server started with `argv` in the project folder, which takes `--server.port`;
+    yields its loopback URL once healthy and stops it afterwards."""
+    port = port or free_port()
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [*argv, "--server.port", str(port)],
+        cwd=ROOT,  # .streamlit/config.toml: the dashboard's settings
+        env={**os.environ, **(env or {})},
+        stdout=output or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url.pid = process.pid
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
 def streamlit_server(
     store: Path,
     *,
@@ -79,37 +103,15 @@ def streamlit_server(
 ) -> Iterator[ServerURL]:
     """`python -m consentlens.dashboard` on loopback over `store`; yields its base URL. The
     server's output goes to `log` if given."""
-    port = port or free_port()
-    url = ServerURL(f"http://127.0.0.1:{port}")
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "consentlens.dashboard",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            *args,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "CONSENTLENS_DB": str(store), **(env or {})},
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    url.pid = process.pid
+    output = open(log, "ab") if log else None  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "consentlens.dashboard", "--server.address", "127.0.0.1"]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false", *args]
+    env = {"CONSENTLENS_DB": str(store), **(env or {})}
     try:
-        _wait_healthy(url, process)
-        yield url
+        with serving(command, port=port, env=env, output=output) as url:
+            yield url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if log:
+        if output:
             output.close()
 
 
