@@ -92,6 +92,10 @@ def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
         for state, n in {**counts, schema.NO_DECISION: customers - decided}.items():
             cells.add(("consent", purpose, state), n)
         cells.breakdown(CUSTOMERS, [("consent", purpose, s) for s in schema.CONSENT_STATES])
+        # Decided but not granted: never shown, but what customers less granted and no
+        # decision leaves.
+        refused = [("consent", purpose, s) for s in (schema.DENIED, schema.WITHDRAWN)]
+        cells.subcount(("consent", purpose, "refused"), refused)
 
     segments = frames["granted_by_segment"]
     for purpose, group in segments.groupby("purpose", sort=True):

@@ -91,6 +91,7 @@ class Cells:
     pinned: set[Key] = field(default_factory=set, kw_only=True)
     forced: set[Key] = field(default_factory=set, kw_only=True)
     nested: list[tuple[Key, Key]] = field(default_factory=list, kw_only=True)
+    parts_of: dict[Key, tuple[Key, ...]] = field(default_factory=dict, kw_only=True)
     _suppressed: set[Key] | None = field(default=None, init=False, repr=False)
     _audited: set[Key] = field(default_factory=set, init=False, repr=False)
     _audit: bool = field(default_factory=_AUDITED.get, init=False, repr=False)
@@ -123,6 +124,14 @@ class Cells:
         if (smaller, larger) not in self.nested:
             self.nested.append((smaller, larger))
             self._suppressed = None
+
+    def subcount(self, name: Key, members: Sequence[Key]) -> None:
+        """Declare a count never shown as such, the sum of `members` (decided but not granted
+        = denied + withdrawn): never left small and exact either."""
+        for key in members:
+            self._registered(key)
+        self.parts_of[name] = tuple(members)
+        self._suppressed = None
 
     def withhold(self, key: Key) -> None:
         """Withhold a registered figure for a reason this Cells does not see."""
@@ -192,7 +201,7 @@ class Cells:
         """Figures to withhold so that the audit (metrics.disclosure) finds less: for a
         finding, the smallest published non-zero figure around it. Findings around the same
         figures wait for the next round, since one figure often settles several."""
-        if self.k <= 1 or not self._audit or not (hidden or self.nested):
+        if self.k <= 1 or not self._audit or not (hidden or self.nested or self.parts_of):
             return set()
         from metrics.disclosure import Release, audit  # SciPy: loaded when first needed
 
@@ -203,6 +212,8 @@ class Cells:
             release.total(total, members)
         for smaller, larger in self.nested:
             release.within(smaller, larger, difference=("not", smaller, larger))
+        for name, members in self.parts_of.items():
+            release.subcounts[name] = dict.fromkeys(members, 1.0)
         neighbours: dict[Key, set[Key]] = {}
         for related in [(total, *members) for total, members in active] + self.nested:
             for key in related:
@@ -211,8 +222,11 @@ class Cells:
         touched: set[Key] = set()  # around this round's picks: settled next round
         for finding in audit(release):
             if finding.kind == "sub-count":
-                _, smaller, larger = finding.what
-                involved = {smaller, larger}
+                # The published figures it is made of, and those around its withheld ones.
+                involved = set()
+                for key in release.subcounts[finding.what]:
+                    hidden_key = key in hidden
+                    involved |= _boundary(key, neighbours, hidden) if hidden_key else {key}
             else:
                 involved = _boundary(finding.what, neighbours, hidden)
             if involved & touched:

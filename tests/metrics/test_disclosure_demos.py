@@ -48,3 +48,22 @@ def test_nothing_small_can_be_worked_out_of_the_metrics_json(demo, view):
     doc = to_json(compute(Tables.from_backend(demo.backend), params))
     findings = audit(metrics_release(doc))
     assert findings == [], "\n".join(str(f) for f in findings)
+
+
+def test_decided_but_not_granted_is_never_small_and_exact(tmp_path):
+    # A view found by random search: analytics' denied and withdrawn were withheld, but
+    # customers less granted and no decision left exactly 10 who decided and did not grant.
+    path = tmp_path / "demo.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(800, seed=2))
+        params = resolve_params(
+            store.date_range(),
+            start=date(2026, 6, 3),
+            end=date(2026, 9, 1),
+            filters=Filters(jurisdictions=("OTHER",)),
+        )
+        doc = to_json(compute(Tables.from_backend(store.backend), params))
+    findings = audit(metrics_release(doc))
+    assert findings == [], "\n".join(str(f) for f in findings)
+    analytics = doc["consent"]["analytics"]
+    assert None in (analytics["denied"], analytics["withdrawn"])
