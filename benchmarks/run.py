@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -773,6 +774,10 @@ def report_disclosure(db: Path, label: str) -> None:
             resolve_params((first, last), filters=Filters(jurisdictions=("LGPD",))),
         ]
         tables = Tables.from_backend(store.backend)
+
+        def rule(audited: bool):
+            return contextlib.nullcontext() if audited else complementary_rule_only()
+
         for page, calls in PAGE_FIGURES.items():
             counts = []
             for audited in (False, True):
@@ -781,11 +786,8 @@ def report_disclosure(db: Path, label: str) -> None:
                     for module, name, args in calls:
                         report._computed.clear()
                         fn = getattr(importlib.import_module(module), name)
-                        if audited:
+                        with rule(audited):
                             n += _withheld_values(fn(tables, params, *args))
-                        else:
-                            with complementary_rule_only():
-                                n += _withheld_values(fn(tables, params, *args))
                 counts.append(n)
             line(page, f"{counts[0]} -> {counts[1]}")
         found = {}
@@ -793,12 +795,8 @@ def report_disclosure(db: Path, label: str) -> None:
             n = 0
             for params in views:
                 report._computed.clear()
-                if audited:
-                    doc = to_json(compute(tables, params))
-                else:
-                    with complementary_rule_only():
-                        doc = to_json(compute(tables, params))
-                n += len(audit(metrics_release(doc)))
+                with rule(audited):
+                    n += len(audit(metrics_release(to_json(compute(tables, params)))))
             found[audited] = n
         line("audit findings in the metrics JSON", f"{found[False]} -> {found[True]}", "target 0")
 

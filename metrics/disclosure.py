@@ -122,7 +122,7 @@ def audit(release: Release) -> list[Finding]:
         names = list(part.subcounts)
         exprs = [{key: 1.0} for key in keys] + list(part.subcounts.values())
         ranges = problem.narrow_all(exprs, width)
-        for key, narrow in zip(keys, ranges, strict=False):
+        for key, narrow in zip(keys, ranges[: len(keys)], strict=True):
             if narrow is not None:
                 withheld.append(Finding(key, *narrow, "withheld", part=number))
         for name, narrow in zip(names, ranges[len(keys) :], strict=True):
@@ -206,18 +206,18 @@ class _OneSum:
 
     def __init__(self, part: Release) -> None:
         total, members = part.sums[0]
-        self.unknown = [m for m in members if m not in part.published]
+        unknown = [m for m in members if m not in part.published]
         if total in part.published:
             rest = part.published[total] - sum(
                 part.published[m] for m in members if m in part.published
             )
-            self.bounds = {m: (0.0, float(rest)) for m in self.unknown}
-            if len(self.unknown) == 1:
-                self.bounds[self.unknown[0]] = (float(rest), float(rest))
+            self.bounds = {m: (0.0, float(rest)) for m in unknown}
+            if len(unknown) == 1:
+                self.bounds[unknown[0]] = (float(rest), float(rest))
         else:
             shown = sum(part.published[m] for m in members if m in part.published)
-            self.bounds = {m: (0.0, math.inf) for m in self.unknown}
-            self.bounds[total] = (float(shown), math.inf if self.unknown else float(shown))
+            self.bounds = {m: (0.0, math.inf) for m in unknown}
+            self.bounds[total] = (float(shown), math.inf if unknown else float(shown))
 
     def range(self, expr: Expr) -> tuple[float, float]:
         [(key, coefficient)] = expr.items()  # only withheld counts are asked for here
