@@ -1,5 +1,7 @@
 """ConsentLens dashboard: page frame, router, sign-in and the shared sidebar."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from metrics import api
@@ -83,6 +85,8 @@ page = st.navigation({section: items for section, items in routes.items() if ite
 access.banner(identity)
 info = w.summary()
 if info is not None and not info.empty:
-    st.session_state["params"] = w.sidebar(info)
+    # Counts carry consistent noise for those without access to person-level data (and
+    # in local mode unless configured otherwise): see metrics/perturbation.py.
+    st.session_state["params"] = replace(w.sidebar(info), perturbed=identity.perturbed)
 st.session_state["summary"] = info
 page.run()

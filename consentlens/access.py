@@ -3,6 +3,7 @@ role. Checked in Python before each query or action; hiding a widget is never th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,7 +18,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "erase": frozenset({PRIVACY_OFFICER, ADMIN}),
     "audit": frozenset({PRIVACY_OFFICER, ADMIN}),
     "settings": frozenset({ADMIN}),
+    # Exact counts, without the cell-key noise that defends against differencing
+    # (metrics/perturbation.py): for those who may see person-level data anyway.
+    "exact_figures": frozenset({PRIVACY_OFFICER, ADMIN}),
 }
+
+# Local mode (no sign-in) shows perturbed counts whatever its role, unless this is set to 1:
+# a local dashboard is often shown to others, on a screen or in a training session.
+LOCAL_EXACT_ENV = "CONSENTLENS_LOCAL_EXACT"
 
 
 class Forbidden(PermissionError):
@@ -35,6 +43,14 @@ class Identity:
     def can(self, permission: str) -> bool:
         """Whether this identity holds `permission`."""
         return self.role in PERMISSIONS[permission]
+
+    @property
+    def perturbed(self) -> bool:
+        """Whether the counts this identity sees carry cell-key noise: for roles without
+        access to person-level data, and in local mode unless $CONSENTLENS_LOCAL_EXACT=1."""
+        if not self.can("exact_figures"):
+            return True
+        return self.mode == "local" and os.environ.get(LOCAL_EXACT_ENV, "") != "1"
 
     def require(self, permission: str) -> None:
         """Raise Forbidden unless this identity holds `permission`."""

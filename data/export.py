@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from data import schema, snapshots
 from data.engines import FACTS_FOLDER, PROVENANCE_FILE, StoreSource, arrow_schema
 from data.errors import StoreError
+from data.keys import write_noise_key
 from data.store import writing
 
 ROW_GROUP = 1_000_000
@@ -189,6 +190,7 @@ def _write(
             if progress is not None:
                 progress(name, rows)
     _provenance(store, folder, info)
+    write_noise_key(store, folder)
     return written
 
 

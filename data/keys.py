@@ -66,3 +66,32 @@ def create_key(store_path: Path) -> bytes:
 def keyed_hash(key: bytes, value: str) -> str:
     """HMAC-SHA256 of `value` under `key`, as hex."""
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# The key perturbed counts draw their noise under (metrics/perturbation.py): derived from the
+# store's key, so that an export can carry it (as this file in the folder) without the key
+# that guards erasure and the audit chain; the same people then get the same noise from the
+# store and from its exports.
+NOISE_FILE = "noise.key"
+
+
+def noise_key(path: Path) -> bytes:
+    """The noise key of the store at `path`, or of the Parquet folder at `path` (empty when
+    there is none: the noise is then drawn from the cell keys alone)."""
+    if path.is_dir():
+        kept = path / NOISE_FILE
+        return bytes.fromhex(kept.read_text(encoding="ascii").strip()) if kept.exists() else b""
+    key = load_key(path)
+    return b"" if key is None else hmac.new(key, b"cell-key noise", hashlib.sha256).digest()
+
+
+def write_noise_key(store_path: Path, folder: Path) -> None:
+    """Keep the store's noise key in an export folder, readable by its owner only."""
+    key = noise_key(store_path)
+    if not key:
+        return
+    path = folder / NOISE_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex() + "\n")

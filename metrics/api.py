@@ -20,7 +20,9 @@ import ibis
 
 from data import schema, snapshots
 from data.engines import ParquetSource, Source, StoreSource, folder_version
+from data.keys import noise_key
 from data.store import StoreError, resolve_path
+from metrics import perturbation
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables, customer_jurisdiction
@@ -130,8 +132,9 @@ def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def evaluate(path: str | Path, fn: Callable[..., T], params: Params, *args: Any) -> T:
-    """fn(tables, params, *args) on the store at `path`, opened read-only for the call."""
-    with reader(path) as source:
+    """fn(tables, params, *args) on the store at `path`, opened read-only for the call
+    (perturbed counts drawn under the store's key: see metrics.perturbation)."""
+    with reader(path) as source, perturbation.secret(noise_key(Path(path))):
         return fn(Tables.from_source(source), params, *args)
 
 

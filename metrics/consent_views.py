@@ -15,6 +15,7 @@ import pandas as pd
 
 from data import schema
 from metrics.params import Params
+from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric
 from metrics.report import CUSTOMERS, compute, months, to_json
 from metrics.rules import (
@@ -95,7 +96,6 @@ def consent_overview(tables: Tables, params: Params) -> pd.DataFrame:
     figures, cells = to_json(result), result.cells
     if cells.values[CUSTOMERS] == 0:
         return _frame([], OVERVIEW_COLUMNS, [])
-    customers = cells.values[CUSTOMERS]
     rows = []
     for purpose, states in figures["consent"].items():
         row = {"purpose": purpose, "customers": figures["customers"]}
@@ -103,7 +103,9 @@ def consent_overview(tables: Tables, params: Params) -> pd.DataFrame:
         row["opt_in_rate"] = states["opt_in_rate"]
         for s in schema.CONSENT_STATES:
             key = ("consent", purpose, s)
-            row[f"{s}_share"] = cells.ratio(cells.values[key], customers, [key, CUSTOMERS])
+            row[f"{s}_share"] = cells.ratio(
+                cells.shown(key), cells.shown(CUSTOMERS), [key, CUSTOMERS]
+            )
         rows.append(row)
     rates = ["opt_in_rate", *(f"{s}_share" for s in schema.CONSENT_STATES)]
     return _frame(rows, OVERVIEW_COLUMNS, rates)
@@ -127,17 +129,18 @@ def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
     else:
         s = s.mutate(value=s[dimension].fill_null(UNKNOWN))
         values = s.select("value").distinct()
+    flags = {"granted": s.state == schema.GRANTED, "refused": refused(s.state)}
     counts = s.group_by(["purpose", "value"]).aggregate(
-        granted=(s.state == schema.GRANTED).sum(),
-        refused=refused(s.state).sum(),
+        **{name: flag.sum() for name, flag in flags.items()},
+        **key_sums(p.perturbed, **{name: (s.customer_id, flag) for name, flag in flags.items()}),
     )
     grid = t.consent_events.select("purpose").distinct().cross_join(values)
     grid = grid.left_join(counts, ["purpose", "value"])
+    keys = [f"{name}_key" for name in flags] if p.perturbed else []
     return grid.select(
         "purpose",
         "value",
-        granted=grid.granted.fill_null(0),
-        refused=grid.refused.fill_null(0),
+        **{name: grid[name].fill_null(0) for name in [*flags, *keys]},
     )
 
 
@@ -184,7 +187,7 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
     figures = to_json(result)
     # The JSON's figures keep their status; a granted total the JSON withholds must not be
     # given back by its published parts.
-    cells = Cells(params.min_cell, close_withheld_totals=True)
+    cells = Cells(params.min_cell, close_withheld_totals=True, perturbed=params.perturbed)
     cells.adopt(result.cells)
     if cells.values[CUSTOMERS] == 0:
         return _frame([], ("purpose", dimension, *BY_COLUMNS), [])
@@ -199,9 +202,9 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
                 granted_key: tuple = ("segment", purpose, row.value)
             else:
                 granted_key = ("by", dimension, purpose, row.value, schema.GRANTED)
-                cells.add(granted_key, int(row.granted))
+                cells.add(granted_key, int(row.granted), key_in(row, "granted"))
             refused_key = ("by", dimension, purpose, row.value, "refused")
-            cells.add(refused_key, int(row.refused))
+            cells.add(refused_key, int(row.refused), key_in(row, "refused"))
             granted_keys.append(granted_key)
             refused_keys.append(refused_key)
             keys.append((purpose, row.value, granted_key, refused_key))
@@ -210,13 +213,13 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
         if all(states[s] is not None for s in REFUSED_STATES):
             # Refused in total is public (denied + withdrawn): its members need complements.
             total = ("consent_refused", purpose)
-            cells.add(total, sum(states[s] for s in REFUSED_STATES))
+            cells.add_sum(total, [("consent", purpose, s) for s in REFUSED_STATES])
             cells.breakdown(total, refused_keys)
     rows = []
     for purpose, value, granted_key, refused_key in keys:
         granted, refused = cells.count(granted_key), cells.count(refused_key)
         both = granted is not None and refused is not None
-        raw_granted, raw_refused = cells.values[granted_key], cells.values[refused_key]
+        raw_granted, raw_refused = cells.shown(granted_key), cells.shown(refused_key)
         rows.append(
             {
                 "purpose": purpose,
@@ -255,9 +258,9 @@ def decisions_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
     e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
     e = e.select(
         "customer_id", "purpose", "decision", period=period_label(e.occurred_at.date(), grain)
-    )
+    ).distinct()
     return e.group_by(["period", "purpose", "decision"]).aggregate(
-        customers=e.customer_id.nunique()
+        customers=e.count(), **key_sums(p.perturbed, customers=(e.customer_id, None))
     )
 
 
@@ -283,10 +286,10 @@ def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
     found = tables.consent_events.select("purpose").distinct().to_pyarrow()["purpose"]
     purposes = _purpose_order(found.to_pylist())
     counts = {
-        (row.period, row.purpose, row.decision): int(row.customers)
+        (row.period, row.purpose, row.decision): (int(row.customers), key_in(row, "customers"))
         for row in raw.itertuples(index=False)
     }
-    cells = Cells(params.min_cell)
+    cells = Cells(params.min_cell, perturbed=params.perturbed)
     grid = [
         (period, purpose)
         for period in periods(params.start, params.end, grain)
@@ -297,8 +300,8 @@ def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
         total = ("decisions", grain, period, purpose)
         members = [(*total, d) for d in schema.DECISIONS]
         for key, decision in zip(members, schema.DECISIONS, strict=True):
-            cells.add(key, counts.get((period, purpose, decision), 0))
-        cells.add(total, sum(cells.values[k] for k in members))
+            cells.add(key, *counts.get((period, purpose, decision), (0, None)))
+        cells.add_sum(total, members)
         cells.breakdown(total, members)
     for period, purpose in grid:
         total = ("decisions", grain, period, purpose)
@@ -309,7 +312,7 @@ def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
             | {
                 "decisions": cells.count(total),
                 "opt_in_rate": cells.ratio(
-                    cells.values[granted], cells.values[total], [granted, total]
+                    cells.shown(granted), cells.shown(total), [granted, total]
                 ),
             }
         )

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from data import schema
 from metrics.params import Params
+from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric
 from metrics.report import compute, months, to_json
 from metrics.rules import (
@@ -57,24 +58,32 @@ def request_activity(t: Tables, p: Params, grain: str = "month") -> ir.Table:
         raise ValueError(f"grain must be one of {GRAINS}")
     r = requests(t, p)
     received = r.filter(day_in_period(r.received, p)).select(
+        "request_id",
         "type",
         "jurisdiction",
         day=r.received,
-        received=ibis.literal(1),
-        completed=ibis.literal(0),
+        received=ibis.literal(True),
+        completed=ibis.literal(False),
     )
     done = r.filter(completed_request(r) & day_in_period(r.completed_on, p)).select(
+        "request_id",
         "type",
         "jurisdiction",
         day=r.completed_on,
-        received=ibis.literal(0),
-        completed=ibis.literal(1),
+        received=ibis.literal(False),
+        completed=ibis.literal(True),
     )
     both = received.union(done)
     both = both.mutate(period=period_label(both.day, grain))
+    flags = {"received": both.received, "completed": both.completed}
     return (
         both.group_by(["period", "type", "jurisdiction"])
-        .aggregate(received=both.received.sum(), completed=both.completed.sum())
+        .aggregate(
+            **{name: flag.cast("int64").sum() for name, flag in flags.items()},
+            **key_sums(
+                p.perturbed, **{name: (both.request_id, flag) for name, flag in flags.items()}
+            ),
+        )
         .order_by(["period", "type", "jurisdiction"])
     )
 
@@ -87,17 +96,21 @@ def jurisdiction_status(t: Tables, p: Params, horizon_days: int = DEFAULT_HORIZO
     done = r.completed_in_period
     pending = r.open & ~r.overdue  # open, due date on or after D
     soon = pending & (r.due <= ibis.literal(p.as_of + timedelta(days=horizon_days)))
+    flags = {
+        "received": r.received_in_period,
+        "completed": done,
+        "on_time": done & r.on_time,
+        "open": r.open,
+        "overdue": r.overdue,
+        "due_soon": soon,
+        "due_later": pending & ~soon,
+    }
     return (
         r.group_by("jurisdiction")
         .aggregate(
-            received=r.received_in_period.sum(),
-            completed=done.sum(),
-            on_time=(done & r.on_time).sum(),
+            **{name: flag.sum() for name, flag in flags.items()},
             median_days=median_days_to_complete(r),
-            open=r.open.sum(),
-            overdue=r.overdue.sum(),
-            due_soon=soon.sum(),
-            due_later=(pending & ~soon).sum(),
+            **key_sums(p.perturbed, **{name: (r.request_id, flag) for name, flag in flags.items()}),
         )
         .order_by("jurisdiction")
     )
@@ -108,9 +121,13 @@ def backlog_counts(t: Tables, p: Params, days: tuple[date, ...] = ()) -> ir.Tabl
     r = erasure_requests(t, p)
     calendar = ibis.memtable(pa.table({"day": pa.array(days or (p.as_of,), pa.date32())}))
     x = calendar.cross_join(r)
+    flags = {"open": open_on(x, x.day), "overdue": overdue_on(x, x.day)}
     return (
         x.group_by("day")
-        .aggregate(open=open_on(x, x.day).sum(), overdue=overdue_on(x, x.day).sum())
+        .aggregate(
+            **{name: flag.sum() for name, flag in flags.items()},
+            **key_sums(p.perturbed, **{name: (x.request_id, flag) for name, flag in flags.items()}),
+        )
         .order_by("day")
     )
 
@@ -323,7 +340,7 @@ def erasure_figures(
 
     # One set of cells for the whole page, both grains included: a figure shown in two
     # views is then withheld in both or in neither. The JSON's figures keep its status.
-    cells = Cells(params.min_cell, close_withheld_totals=True)
+    cells = Cells(params.min_cell, close_withheld_totals=True, perturbed=params.perturbed)
     cells.adopt(result.cells)
     rows = []
     for grain, frame in activity.items():
@@ -353,33 +370,33 @@ def _add_activity(
             members = []
             for t in types:
                 key = _type_cell(grain, q.key, t, figure)
-                cells.add(key, by_type.get((q.key, t, figure), 0))
+                cells.add(key, *by_type.get((q.key, t, figure), (0, None)))
                 members.append(key)
             # Not shown, but the sum of a period's types: two views must not give it away.
             period_total = ("requests_period_total", grain, q.key, figure)
-            cells.add(period_total, sum(cells.values[m] for m in members))
+            cells.add_sum(period_total, members)
             cells.breakdown(period_total, members)
             period_totals.append(period_total)
             places_members = []
             for j in places:
                 key = _jurisdiction_cell(grain, q.key, j, figure)
-                cells.add(key, by_place.get((q.key, j, figure), 0))
+                cells.add(key, *by_place.get((q.key, j, figure), (0, None)))
                 places_members.append(key)
             if places_members:
                 cells.breakdown(_type_cell(grain, q.key, schema.ERASURE, figure), places_members)
         every = ("requests_total", figure)
-        cells.add(every, sum(cells.values[m] for m in period_totals))
+        cells.add_sum(every, period_totals)
         cells.breakdown(every, period_totals)
         totals = []
         for t in types:
             members = [_type_cell(grain, q.key, t, figure) for q in calendar]
-            cells.add(_type_total(t, figure), sum(cells.values[m] for m in members))
+            cells.add_sum(_type_total(t, figure), members)
             cells.breakdown(_type_total(t, figure), members)
             totals.append(_type_total(t, figure))
         cells.breakdown(every, totals)
         for j in places:
             members = [_jurisdiction_cell(grain, q.key, j, figure) for q in calendar]
-            cells.add(_jurisdiction_total(j, figure), sum(cells.values[m] for m in members))
+            cells.add_sum(_jurisdiction_total(j, figure), members)
             cells.breakdown(_jurisdiction_total(j, figure), members)
     rows = []
     for q in calendar:
@@ -394,15 +411,20 @@ def _add_jurisdictions(cells: Cells, status: pd.DataFrame, places: list[str], ho
     completed on time, with the sums they take part in."""
     columns = ("received", "completed", "overdue", "open", "due_soon", "due_later", "on_time")
     for j in places:
-        value = {c: _int(status.at[j, c]) if j in status.index else 0 for c in columns}
+        row = status.loc[j] if j in status.index else None
+        value = {c: (0, None) if row is None else (_int(row[c]), key_in(row, c)) for c in columns}
         for figure in (*FIGURES, "overdue"):
-            cells.add(_jurisdiction_total(j, figure), value[figure])
-        cells.add(("erasure_open_jurisdiction", j), value["open"])
-        cells.add(("erasure_due_soon", j, horizon), value["due_soon"])
-        cells.add(("erasure_due_later", j, horizon), value["due_later"])
-        cells.add(("erasure_on_time_jurisdiction", j), value["on_time"])
+            cells.add(_jurisdiction_total(j, figure), *value[figure])
+        cells.add(("erasure_open_jurisdiction", j), *value["open"])
+        cells.add(("erasure_due_soon", j, horizon), *value["due_soon"])
+        cells.add(("erasure_due_later", j, horizon), *value["due_later"])
+        cells.add(("erasure_on_time_jurisdiction", j), *value["on_time"])
         # Completed = on time + late: the late ones are never left to be worked out.
-        cells.add(("erasure_late_jurisdiction", j), value["completed"] - value["on_time"])
+        cells.add_rest(
+            ("erasure_late_jurisdiction", j),
+            _jurisdiction_total(j, "completed"),
+            [("erasure_on_time_jurisdiction", j)],
+        )
         cells.breakdown(
             _jurisdiction_total(j, "completed"),
             [("erasure_on_time_jurisdiction", j), ("erasure_late_jurisdiction", j)],
@@ -425,7 +447,7 @@ def _add_jurisdictions(cells: Cells, status: pd.DataFrame, places: list[str], ho
         ("erasure", "on_time"): [("erasure_on_time_jurisdiction", j) for j in places],
     }
     for total, members in sums.items():
-        cells.add(total, sum(cells.values[m] for m in members))
+        cells.add_sum(total, members)
         cells.breakdown(total, members)
     cells.breakdown(
         ("erasure", "open"),
@@ -445,16 +467,18 @@ def _add_backlog(
         for q, day in pairs:
             keys = [_backlog_key(day, as_of, f) for f in ("open", "overdue")]
             for key, figure in zip(keys, ("open", "overdue"), strict=True):
-                cells.add(key, _int(frame.at[day, figure]))
+                cells.add(key, _int(frame.at[day, figure]), key_in(frame.loc[day], figure))
             rows.append((grain, q.label, day, *keys))
     return rows
 
 
-def _lookup(frame: pd.DataFrame, group: str) -> dict[tuple[str, str, str], int]:
-    """{(period, group, figure): count} from the raw activity rows."""
-    sums = frame.groupby(["period", group])[list(FIGURES)].sum()
+def _lookup(frame: pd.DataFrame, group: str) -> dict[tuple[str, str, str], tuple[int, int | None]]:
+    """{(period, group, figure): (count, cell key)} from the raw activity rows (cell keys
+    None where counts are exact; disjoint rows' keys add up like their counts)."""
+    columns = [c for c in frame.columns if c in FIGURES or c.removesuffix("_key") in FIGURES]
+    sums = frame.groupby(["period", group])[columns].sum()
     return {
-        (period, name, figure): int(row[figure])
+        (period, name, figure): (int(row[figure]), key_in(row, figure))
         for (period, name), row in sums.iterrows()
         for figure in FIGURES
     }
@@ -531,7 +555,7 @@ def _publish(
             "due_later": count(("erasure_due_later", j, horizon)),
             "completed": count(completed),
             "on_time_rate": cells.ratio(
-                cells.values[on_time], cells.values[completed], [on_time, completed]
+                cells.shown(on_time), cells.shown(completed), [on_time, completed]
             ),
             "median_days": cells.derived(
                 None if median is None or pd.isna(median) else float(median),

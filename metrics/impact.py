@@ -51,6 +51,7 @@ import pandas as pd
 
 from data import schema
 from metrics.params import Params
+from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric
 from metrics.report import CUSTOMERS, Computed, compute
 from metrics.rules import (
@@ -102,11 +103,17 @@ def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
     # A buyer's revenue is never null (orders carry a revenue), so a null marks a non-buyer;
     # an order of revenue 0 still makes a converter.
     spent = x.revenue.cast("float64")
+    keys = key_sums(
+        p.perturbed,
+        customers=(x.customer_id, None),
+        converters=(x.customer_id, x.revenue.notnull()),
+    )
     out = x.group_by(["group", *STRATA]).aggregate(
         customers=x.count(),
         converters=x.revenue.notnull().sum(),
         revenue=x.revenue.sum(),
         revenue_sq=(spent * spent).sum(),
+        **keys,
     )
     return out.select(
         "group",
@@ -115,6 +122,7 @@ def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
         converters=out.converters.fill_null(0),
         revenue=out.revenue.cast("float64").fill_null(0.0),
         revenue_sq=out.revenue_sq.fill_null(0.0),
+        **{key: out[key].fill_null(0) for key in keys},
     ).order_by(["group", *STRATA])
 
 
@@ -315,7 +323,7 @@ def _cells(result: Computed, by: str, purpose: str | None, totals: pd.DataFrame)
     JSON withholds one class's converters, all converters are withheld, and a withheld total
     whose states were all published would be their sum, so one state's converters go too.
     """
-    cells = Cells(result.cells.k, close_withheld_totals=True)
+    cells = Cells(result.cells.k, close_withheld_totals=True, perturbed=result.params.perturbed)
     cells.adopt(result.cells)
     groups = GROUPS[by]
     for group in groups:
@@ -324,15 +332,23 @@ def _cells(result: Computed, by: str, purpose: str | None, totals: pd.DataFrame)
         if by == BY_CLASS:
             _check(cells, x_key, int(totals.at[group, "converters"]))
         else:
-            cells.add(x_key, int(totals.at[group, "converters"]))
+            row = totals.loc[group]
+            cells.add(x_key, int(row["converters"]), key_in(row, "converters"))
     if by == BY_STATE:
         total = ("impact", "converters", purpose)
-        cells.add(total, int(totals["converters"].sum()))
+        cells.add_sum(total, [_keys(by, purpose, g)[1] for g in groups])
         # The states' own sum first: with one class withheld, the spec's rule over the states
         # settles before all converters are withheld for the classes' sake.
         cells.breakdown(total, [_keys(by, purpose, g)[1] for g in groups])
         cells.breakdown(total, [_keys(BY_CLASS, None, c)[1] for c in schema.CLASSES])
     return cells
+
+
+def _coverage(cells: Cells, used: int, everyone: int, inputs: list[tuple]) -> float | None:
+    """The share of customers the stratified figures cover; where counts are perturbed, in
+    whole per cent, so that it does not give the exact customers back."""
+    share = cells.ratio(used, everyone, inputs)
+    return share if share is None or not cells.perturbed else round(share, 2)
 
 
 def _gap(
@@ -362,6 +378,7 @@ def impact(
     strata = query.to_pyarrow().to_pandas()
     groups = GROUPS[by]
     sums = ["customers", "converters", "revenue", "revenue_sq"]
+    sums += [f"{name}_key" for name in sums[:2] if f"{name}_key" in strata.columns]
     totals = strata.groupby("group")[sums].sum().reindex(list(groups), fill_value=0)
 
     cells = _cells(result, by, purpose, totals)
@@ -371,7 +388,8 @@ def impact(
     variances: dict[str, dict[str, float]] = {}
     for group in groups:
         n_key, x_key = _keys(by, purpose, group)
-        n, x = int(totals.at[group, "customers"]), int(totals.at[group, "converters"])
+        # As published: rates rest on the counts shown beside them (perturbed where they are).
+        n, x = cells.shown(n_key), cells.shown(x_key)
         revenue, squares = float(totals.at[group, "revenue"]), float(totals.at[group, "revenue_sq"])
         row: dict[str, float | int | None] = dict.fromkeys(GROUP_COLUMNS)
         row.update(group=group, customers=cells.count(n_key), converters=cells.count(x_key))
@@ -442,7 +460,7 @@ def impact(
         strata=int(strata.groupby(list(STRATA)).ngroups) if len(strata) else 0,
         strata_used=len(std.weights),
         pooled=OTHER_STRATUM in std.weights.index,
-        covered=cells.ratio(std.customers_used, everyone, [used_key, dropped_key, CUSTOMERS]),
+        covered=_coverage(cells, std.customers_used, everyone, [used_key, dropped_key, CUSTOMERS]),
     )
 
 

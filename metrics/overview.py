@@ -41,11 +41,10 @@ def _tiles(result: Computed) -> dict[str, tuple[str, str, float | None, str]]:
     out: dict[str, tuple[str, str, float | None, str]] = {
         "customers": ("Customers", "count", figures["customers"], "customers"),
     }
-    customers = cells.values[CUSTOMERS]
     for purpose in result.params.marketing_purposes:
         key = ("consent", purpose, schema.GRANTED)
         share = (
-            cells.ratio(cells.values[key], customers, [key, CUSTOMERS])
+            cells.ratio(cells.shown(key), cells.shown(CUSTOMERS), [key, CUSTOMERS])
             if key in cells.values
             else None
         )

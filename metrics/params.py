@@ -48,7 +48,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class Params:
-    """As-of date D, period [start, end] (inclusive), minimum cell size k, purposes M."""
+    """As-of date D, period [start, end] (inclusive), minimum cell size k, purposes M,
+    filters, and whether published counts are perturbed."""
 
     as_of: date
     start: date
@@ -56,6 +57,9 @@ class Params:
     min_cell: int = DEFAULT_MIN_CELL
     marketing_purposes: tuple[str, ...] = field(default=DEFAULT_MARKETING_PURPOSES)
     filters: Filters = field(default_factory=Filters)
+    # Counts carry consistent cell-key noise (metrics.perturbation): for people without
+    # access to person-level data. The command line and privacy officers see exact counts.
+    perturbed: bool = False
 
     def __post_init__(self) -> None:
         if self.start > self.end:

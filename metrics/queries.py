@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from data import facts, schema
 from metrics.params import Params
+from metrics.perturbation import key_sums
 from metrics.rules import (
     Tables,
     classes,
@@ -27,7 +28,9 @@ from metrics.rules import (
 
 def customer_count(t: Tables, p: Params) -> ir.Table:
     """customers: number of customers at D."""
-    return customers_at(t, p).aggregate(customers=ibis._.count())
+    c = customers_at(t, p)
+    keys = key_sums(p.perturbed, customers=(c.customer_id, None))
+    return c.aggregate(customers=c.count(), **keys)
 
 
 def consent_by_state(t: Tables, p: Params) -> ir.Table:
@@ -37,20 +40,31 @@ def consent_by_state(t: Tables, p: Params) -> ir.Table:
     """
     purposes = t.consent_events.select("purpose").distinct()
     s = consent_states(t, p)
-    counts = s.group_by(["purpose", "state"]).aggregate(customers=s.count())
-    return purposes.left_join(counts, "purpose").select("purpose", "state", "customers")
+    keys = key_sums(p.perturbed, customers=(s.customer_id, None))
+    counts = s.group_by(["purpose", "state"]).aggregate(customers=s.count(), **keys)
+    out = purposes.left_join(counts, "purpose")
+    return out.select("purpose", "state", "customers", *keys)
 
 
 def granted_by_segment(t: Tables, p: Params) -> ir.Table:
     """(purpose, segment, granted) at D for every purpose and every segment of customers at D."""
     s = consent_states(t, p, ("segment",))
     granted = s.filter(s.state == schema.GRANTED)
-    counts = granted.group_by(["purpose", "segment"]).aggregate(granted=granted.count())
+    keys = key_sums(p.perturbed, granted=(granted.customer_id, None))
+    counts = granted.group_by(["purpose", "segment"]).aggregate(granted=granted.count(), **keys)
     c = customers_at(t, p)
     segments = c.select(segment=customer_attribute(c, "segment")).distinct()
     grid = t.consent_events.select("purpose").distinct().cross_join(segments)
     grid = grid.left_join(counts, ["purpose", "segment"])
-    return grid.select("purpose", "segment", granted=grid.granted.fill_null(0))
+    return grid.select(
+        "purpose",
+        "segment",
+        granted=grid.granted.fill_null(0),
+        **{key: grid[key].fill_null(0) for key in keys},
+    )
+
+
+STAGES = ("engaged", "intent", "converted")
 
 
 def class_outcomes(t: Tables, p: Params) -> ir.Table:
@@ -78,11 +92,15 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
             intent=a.intent.cast("int64").sum(),
             converted=a.converted.cast("int64").sum(),
             revenue=a.revenue.sum(),
+            **key_sums(
+                p.perturbed,
+                **{stage: (a.customer_id, a[stage]) for stage in STAGES},
+            ),
         )
-        sizes = c.group_by("cls").aggregate(customers=c.count())
-        counts = sizes.left_join(active, "cls").select(
-            "cls", "customers", "engaged", "intent", "converted", "revenue"
+        sizes = c.group_by("cls").aggregate(
+            customers=c.count(), **key_sums(p.perturbed, customers=(c.customer_id, None))
         )
+        counts = sizes.left_join(active, "cls").drop("cls_right")
     else:
         events = facts.activity(t.touchpoints, t.orders)
         events = events.filter(day_in_period(events.day, p))
@@ -96,36 +114,43 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
             .mutate(engaged=ibis.literal(True))
         )
         c = c.left_join(per_customer, "customer_id")
+        flags = {
+            "engaged": c.engaged.fill_null(False),
+            "intent": c.intent.fill_null(False),
+            "converted": c.ordered.fill_null(False),
+        }
         counts = c.group_by("cls").aggregate(
             customers=c.count(),
-            engaged=c.engaged.fill_null(False).sum(),
-            intent=c.intent.fill_null(False).sum(),
-            converted=c.ordered.fill_null(False).sum(),
+            **{stage: flag.sum() for stage, flag in flags.items()},
             revenue=c.revenue.sum(),
+            **key_sums(
+                p.perturbed,
+                customers=(c.customer_id, None),
+                **{stage: (c.customer_id, flag) for stage, flag in flags.items()},
+            ),
         )
     grid = ibis.memtable(pa.table({"cls": list(schema.CLASSES)}))
     out = grid.left_join(counts, "cls")
-    return out.select(
-        "cls",
-        customers=out.customers.fill_null(0),
-        engaged=out.engaged.fill_null(0),
-        intent=out.intent.fill_null(0),
-        converted=out.converted.fill_null(0),
-        revenue=out.revenue.fill_null(0),
-    )
+    figures = ["customers", "engaged", "intent", "converted", "revenue"]
+    keys = [f"{name}_key" for name in figures[:-1]] if p.perturbed else []
+    return out.select("cls", **{name: out[name].fill_null(0) for name in figures + keys})
 
 
 def erasure_summary(t: Tables, p: Params) -> ir.Table:
     """One row: erasure received, completed, open, overdue, completed on time, median days."""
     r = erasure_requests(t, p)
     done = r.completed_in_period
+    flags = {
+        "received": r.received_in_period,
+        "completed": done,
+        "open": r.open,
+        "overdue": r.overdue,
+        "on_time": done & r.on_time,
+    }
     return r.aggregate(
-        received=r.received_in_period.sum(),
-        completed=done.sum(),
-        open=r.open.sum(),
-        overdue=r.overdue.sum(),
-        on_time=(done & r.on_time).sum(),
+        **{name: flag.sum() for name, flag in flags.items()},
         median_days=median_days_to_complete(r),
+        **key_sums(p.perturbed, **{name: (r.request_id, flag) for name, flag in flags.items()}),
     )
 
 
@@ -133,10 +158,14 @@ def erasure_by_jurisdiction(t: Tables, p: Params) -> ir.Table:
     """(jurisdiction, received, completed, overdue) for every jurisdiction with an erasure
     request received in the period."""
     r = erasure_requests(t, p)
+    flags = {
+        "received": r.received_in_period,
+        "completed": r.completed_in_period,
+        "overdue": r.overdue,
+    }
     out = r.group_by("jurisdiction").aggregate(
-        received=r.received_in_period.sum(),
-        completed=r.completed_in_period.sum(),
-        overdue=r.overdue.sum(),
+        **{name: flag.sum() for name, flag in flags.items()},
+        **key_sums(p.perturbed, **{name: (r.request_id, flag) for name, flag in flags.items()}),
     )
     return out.filter(out.received > 0).order_by("jurisdiction")
 
@@ -145,15 +174,27 @@ def erasure_monthly(t: Tables, p: Params) -> ir.Table:
     """(month, received, completed) for the months with any; the caller fills empty months."""
     r = erasure_requests(t, p)
     received = r.filter(r.received_in_period).select(
-        month=r.received.strftime("%Y-%m"), received=ibis.literal(1), completed=ibis.literal(0)
+        "request_id",
+        month=r.received.strftime("%Y-%m"),
+        received=ibis.literal(True),
+        completed=ibis.literal(False),
     )
     completed = r.filter(r.completed_in_period).select(
-        month=r.completed_on.strftime("%Y-%m"), received=ibis.literal(0), completed=ibis.literal(1)
+        "request_id",
+        month=r.completed_on.strftime("%Y-%m"),
+        received=ibis.literal(False),
+        completed=ibis.literal(True),
     )
     both = received.union(completed)
+    flags = {"received": both.received, "completed": both.completed}
     return (
         both.group_by("month")
-        .aggregate(received=both.received.sum(), completed=both.completed.sum())
+        .aggregate(
+            **{name: flag.cast("int64").sum() for name, flag in flags.items()},
+            **key_sums(
+                p.perturbed, **{name: (both.request_id, flag) for name, flag in flags.items()}
+            ),
+        )
         .order_by("month")
     )
 
@@ -162,4 +203,8 @@ def requests_by_type(t: Tables, p: Params) -> ir.Table:
     """(type, received) for every request type received in the period."""
     r = requests(t, p)
     r = r.filter((r.received >= p.start) & (r.received <= p.end))
-    return r.group_by("type").aggregate(received=r.count()).order_by("type")
+    return (
+        r.group_by("type")
+        .aggregate(received=r.count(), **key_sums(p.perturbed, received=(r.request_id, None)))
+        .order_by("type")
+    )

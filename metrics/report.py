@@ -13,6 +13,7 @@ import pandas as pd
 
 from data import facts, schema
 from metrics.params import Params
+from metrics.perturbation import key_in
 from metrics.registry import METRICS, Query
 from metrics.rules import Tables, consent_states, requests
 from metrics.suppression import Cells
@@ -67,11 +68,18 @@ def months(start: date, end: date) -> list[str]:
 
 
 def _consent_counts(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
+    cells = _consent_cells(frame)
+    return {purpose: {s: n for s, (n, _) in states.items()} for purpose, states in cells.items()}
+
+
+def _consent_cells(frame: pd.DataFrame) -> dict[str, dict[str, tuple[int, int | None]]]:
+    """(count, cell key) by purpose and decided state (keys None where counts are exact)."""
+    out: dict[str, dict[str, tuple[int, int | None]]] = {}
     for row in frame.itertuples(index=False):
-        counts = out.setdefault(row.purpose, dict.fromkeys(schema.DECISIONS, 0))
+        empty = (0, None if key_in(row, "customers") is None else 0)
+        counts = out.setdefault(row.purpose, dict.fromkeys(schema.DECISIONS, empty))
         if isinstance(row.state, str):
-            counts[row.state] = int(row.customers)
+            counts[row.state] = (int(row.customers), key_in(row, "customers"))
     return out
 
 
@@ -82,15 +90,15 @@ def _purpose_order(purposes: list[str]) -> list[str]:
 
 def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
     """Register every count with its figure key and every breakdown that adds up to a total."""
-    cells = Cells(params.min_cell)
-    customers = int(frames["customer_count"]["customers"].iloc[0])
-    cells.add(CUSTOMERS, customers)
+    cells = Cells(params.min_cell, perturbed=params.perturbed)
+    everyone = frames["customer_count"].iloc[0]
+    cells.add(CUSTOMERS, int(everyone["customers"]), key_in(everyone, "customers"))
 
-    consent = _consent_counts(frames["consent_by_state"])
-    for purpose, counts in consent.items():
-        decided = sum(counts.values())
-        for state, n in {**counts, schema.NO_DECISION: customers - decided}.items():
-            cells.add(("consent", purpose, state), n)
+    for purpose, counts in _consent_cells(frames["consent_by_state"]).items():
+        for state, (n, key) in counts.items():
+            cells.add(("consent", purpose, state), n, key)
+        decided = [("consent", purpose, s) for s in schema.DECISIONS]
+        cells.add_rest(("consent", purpose, schema.NO_DECISION), CUSTOMERS, decided)
         cells.breakdown(CUSTOMERS, [("consent", purpose, s) for s in schema.CONSENT_STATES])
         # Decided but not granted: never shown, but what customers less granted and no
         # decision leaves.
@@ -102,15 +110,16 @@ def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
         members = []
         for row in group.sort_values("segment").itertuples(index=False):
             key = ("segment", purpose, row.segment)
-            cells.add(key, int(row.granted))
+            cells.add(key, int(row.granted), key_in(row, "granted"))
             members.append(key)
         cells.breakdown(("consent", purpose, schema.GRANTED), members)
 
     outcomes = frames["class_outcomes"].set_index("cls")
     for cls in schema.CLASSES:
-        cells.add(("class", cls), int(outcomes.at[cls, "customers"]))
+        row = outcomes.loc[cls]
+        cells.add(("class", cls), int(row["customers"]), key_in(row, "customers"))
         for stage in STAGES:
-            cells.add(("funnel", cls, stage), int(outcomes.at[cls, stage]))
+            cells.add(("funnel", cls, stage), int(row[stage]), key_in(row, stage))
         # Each stage is a subset of the one before: the drop-outs are counts too.
         for smaller, larger in zip(STAGES, (None, *STAGES[:-1]), strict=True):
             cells.within(
@@ -121,36 +130,37 @@ def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
 
     summary = frames["erasure_summary"].iloc[0]
     for figure in ("received", "completed", "open", "overdue", "on_time"):
-        cells.add(("erasure", figure), _int(summary[figure]))
+        cells.add(("erasure", figure), _int(summary[figure]), key_in(summary, figure))
     # The on-time rate publishes on time against completed: the late ones are a count too
     # (completed = on time + late), never left to be worked out when they are few.
     late = ("erasure", "late")
-    cells.add(late, cells.values[("erasure", "completed")] - cells.values[("erasure", "on_time")])
+    cells.add_rest(late, ("erasure", "completed"), [("erasure", "on_time")])
     cells.breakdown(("erasure", "completed"), [("erasure", "on_time"), late])
     by_jurisdiction = frames["erasure_by_jurisdiction"]
     for figure in ERASURE_BREAKDOWNS:
         members = []
         for row in by_jurisdiction.itertuples(index=False):
             key = ("erasure_jurisdiction", row.jurisdiction, figure)
-            cells.add(key, _int(getattr(row, figure)))
+            cells.add(key, _int(getattr(row, figure)), key_in(row, figure))
             members.append(key)
         # Only jurisdictions with a request received in the period are listed, yet completed
         # and overdue also count older requests: what the listed ones leave over is a member
         # too (never shown), so a small remainder cannot be read off as total minus listed.
         rest = ("erasure_jurisdiction", None, figure)
-        cells.add(rest, cells.values[("erasure", figure)] - sum(cells.values[m] for m in members))
+        cells.add_rest(rest, ("erasure", figure), members)
         cells.breakdown(("erasure", figure), [*members, rest])
     monthly = frames["erasure_monthly"].set_index("month")
     for figure in ("received", "completed"):
         members = []
         for month in months(params.start, params.end):
-            n = _int(monthly[figure].get(month, 0))
-            cells.add(("erasure_month", month, figure), n)
+            row = monthly.loc[month] if month in monthly.index else None
+            n, key = (0, None) if row is None else (_int(row[figure]), key_in(row, figure))
+            cells.add(("erasure_month", month, figure), n, key)
             members.append(("erasure_month", month, figure))
         cells.breakdown(("erasure", figure), members)
 
     for row in frames["requests_by_type"].itertuples(index=False):
-        cells.add(_request_key(row.type), int(row.received))
+        cells.add(_request_key(row.type), int(row.received), key_in(row, "received"))
     return cells
 
 
@@ -203,8 +213,8 @@ def to_json(result: Computed) -> dict[str, Any]:
     for purpose in purposes:
         keys = {s: ("consent", purpose, s) for s in schema.CONSENT_STATES}
         decided = [keys[s] for s in schema.DECISIONS]
-        granted = cells.values[keys[schema.GRANTED]]
-        answered = sum(cells.values[k] for k in decided)
+        granted = cells.shown(keys[schema.GRANTED])
+        answered = sum(cells.shown(k) for k in decided)
         consent[purpose] = {s: count(k) for s, k in keys.items()}
         consent[purpose]["opt_in_rate"] = cells.ratio(granted, answered, decided)
 
@@ -231,9 +241,7 @@ def to_json(result: Computed) -> dict[str, Any]:
         conversion[c] = {
             "customers": count(people),
             "converters": count(converters),
-            "rate": cells.ratio(
-                cells.values[converters], cells.values[people], [converters, people]
-            ),
+            "rate": cells.ratio(cells.shown(converters), cells.shown(people), [converters, people]),
             # Revenue, like the rate, rests on the class's customers and its converters.
             "revenue": cells.derived(float(revenue), cells.values[people], [converters, people]),
         }
@@ -248,7 +256,9 @@ def to_json(result: Computed) -> dict[str, Any]:
         "open": count(("erasure", "open")),
         "overdue": count(("erasure", "overdue")),
         "on_time_rate": cells.ratio(
-            cells.values[("erasure", "on_time")], n_completed, [("erasure", "on_time"), completed]
+            cells.shown(("erasure", "on_time")),
+            cells.shown(completed),
+            [("erasure", "on_time"), completed],
         ),
         "median_days_to_complete": cells.derived(
             None if pd.isna(median) else float(median), n_completed, [completed]

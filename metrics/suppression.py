@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from metrics import perturbation
+
 Key = Hashable
 Breakdown = tuple[Key, tuple[Key, ...]]
 
@@ -92,6 +94,11 @@ class Cells:
     forced: set[Key] = field(default_factory=set, kw_only=True)
     nested: list[tuple[Key, Key]] = field(default_factory=list, kw_only=True)
     parts_of: dict[Key, tuple[Key, ...]] = field(default_factory=dict, kw_only=True)
+    # Perturbed: published counts carry their cell's noise (metrics.perturbation), drawn
+    # from `cell_keys` under the secret of the read that made them.
+    perturbed: bool = field(default=False, kw_only=True)
+    cell_keys: dict[Key, int] = field(default_factory=dict, kw_only=True)
+    _secret: bytes = field(default_factory=perturbation.current_secret, init=False, repr=False)
     _suppressed: set[Key] | None = field(default=None, init=False, repr=False)
     _audited: set[Key] = field(default_factory=set, init=False, repr=False)
     _audit: bool = field(default_factory=_AUDITED.get, init=False, repr=False)
@@ -101,12 +108,39 @@ class Cells:
     def __post_init__(self) -> None:
         self._declared = set(self.breakdowns)
 
-    def add(self, key: Key, value: int) -> None:
-        """Register a count under its figure key."""
+    def add(self, key: Key, value: int, cell_key: int | None = None) -> None:
+        """Register a count under its figure key, with the key of its cell (the sum of its
+        records' keys) where counts are perturbed."""
         if key in self.values and self.values[key] != value:
             raise ValueError(f"figure {key!r} registered twice with different values")
         self.values[key] = int(value)
+        if cell_key is not None:
+            self.cell_keys[key] = perturbation.cell_key(cell_key)
         self._suppressed = None
+
+    def add_sum(self, key: Key, members: Sequence[Key]) -> None:
+        """Register a count that is the sum of disjoint registered ones (its cell key too)."""
+        self.add(
+            key,
+            sum(self.values[m] for m in members),
+            sum(self._cell_key(m) for m in members) if self._keyed(members) else None,
+        )
+
+    def add_rest(self, key: Key, whole: Key, parts: Sequence[Key]) -> None:
+        """Register the count of `whole`'s people in none of `parts` (disjoint subsets of
+        them): the late of the completed, the undecided of the customers."""
+        keyed = self._keyed((whole, *parts))
+        self.add(
+            key,
+            self.values[whole] - sum(self.values[m] for m in parts),
+            self._cell_key(whole) - sum(self._cell_key(m) for m in parts) if keyed else None,
+        )
+
+    def _keyed(self, keys: Sequence[Key]) -> bool:
+        return self.perturbed and all(k in self.cell_keys or not self.values[k] for k in keys)
+
+    def _cell_key(self, key: Key) -> int:
+        return self.cell_keys.get(key, 0)
 
     def breakdown(self, total: Key, members: Sequence[Key]) -> None:
         """Declare that `members` add up to `total` (complementary suppression applies)."""
@@ -152,7 +186,7 @@ class Cells:
         hidden = other.suppressed
         for key, n in other.values.items():
             mine = rename(key) if rename else key
-            self.add(mine, n)
+            self.add(mine, n, other.cell_keys.get(key))
             self.pin(mine)
             if key in hidden:
                 self.withhold(mine)
@@ -317,7 +351,17 @@ class Cells:
 
     def count(self, key: Key) -> int | None:
         """The published count, or None when suppressed."""
-        return None if key in self.suppressed else self.values[key]
+        return None if key in self.suppressed else self.shown(key)
+
+    def shown(self, key: Key) -> int:
+        """The count as published when it is: perturbed where counts are (suppression is
+        decided on the true counts, so what is withheld does not depend on who looks)."""
+        n = self.values[key]
+        if not self.perturbed or self.k <= 1 or n == 0:
+            return n
+        if key not in self.cell_keys:
+            raise KeyError(f"figure {key!r} has no cell key, so it cannot be perturbed")
+        return perturbation.perturb(n, self.cell_keys[key], self.k, self._secret)
 
     def derived(self, value: float | None, denominator: int, inputs: Sequence[Key]) -> float | None:
         """A rate, average, median or revenue: published only when every count in `inputs` is

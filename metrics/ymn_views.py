@@ -15,6 +15,7 @@ import pyarrow as pa
 from data import schema
 from metrics import queries
 from metrics.params import Params, previous_period
+from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric
 from metrics.report import CUSTOMERS, STAGES, Computed, compute, to_json
 from metrics.rules import Tables, classes
@@ -50,8 +51,8 @@ def _funnels(result: Computed) -> pd.DataFrame:
             step = None
             if i:
                 before = _stage_key(cls, FUNNEL_STAGES[i - 1])
-                step = cells.ratio(cells.values[key], cells.values[before], [key, before])
-            share = cells.ratio(cells.values[key], cells.values[people], [key, people])
+                step = cells.ratio(cells.shown(key), cells.shown(before), [key, before])
+            share = cells.ratio(cells.shown(key), cells.shown(people), [key, people])
             rows.append(
                 {
                     "class": cls,
@@ -86,8 +87,11 @@ def class_flow_counts(t: Tables, p: Params) -> ir.Table:
     now = classes(t, p).select("customer_id", to_class="cls")
     # Customers at the earlier date are all customers at D: created earlier, same filters.
     moved = now.left_join(before, "customer_id")
-    moved = moved.select(from_class=moved.from_class.fill_null(NEW), to_class=moved.to_class)
-    counts = moved.group_by(["from_class", "to_class"]).aggregate(customers=moved.count())
+    moved = moved.select(
+        "customer_id", from_class=moved.from_class.fill_null(NEW), to_class=moved.to_class
+    )
+    keys = key_sums(p.perturbed, customers=(moved.customer_id, None))
+    counts = moved.group_by(["from_class", "to_class"]).aggregate(customers=moved.count(), **keys)
     grid = ibis.memtable(
         pa.table(
             {
@@ -97,7 +101,11 @@ def class_flow_counts(t: Tables, p: Params) -> ir.Table:
         )
     )
     out = grid.left_join(counts, ["from_class", "to_class"])
-    return out.select("from_class", "to_class", customers=out.customers.fill_null(0))
+    return out.select(
+        "from_class",
+        "to_class",
+        **{name: out[name].fill_null(0) for name in ["customers", *keys]},
+    )
 
 
 def _flow_key(source: str, target: str) -> Key:
@@ -124,7 +132,9 @@ def _flow_breakdowns() -> list[tuple[Key, tuple[Key, ...]]]:
     return out
 
 
-def _flow_cells(now: Computed, before: Computed, flows: dict[tuple[str, str], int]) -> Cells:
+def _flow_cells(
+    now: Computed, before: Computed, flows: dict[tuple[str, str], tuple[int, int | None]]
+) -> Cells:
     """The flows and how they add up, beside both metrics JSONs' figures pinned at the status
     each JSON gives them (the earlier one's under `_earlier` keys).
 
@@ -132,12 +142,12 @@ def _flow_cells(now: Computed, before: Computed, flows: dict[tuple[str, str], in
     JSON figure or NEW_KEY, so only flows and NEW_KEY are ever withheld here. A class size a
     JSON withholds is protected too: its flows are never all published.
     """
-    cells = Cells(now.params.min_cell, close_withheld_totals=True)
+    cells = Cells(now.params.min_cell, close_withheld_totals=True, perturbed=now.params.perturbed)
     cells.adopt(now.cells)
     cells.adopt(before.cells, rename=_earlier)
-    cells.add(NEW_KEY, sum(flows[(NEW, c)] for c in FLOW_TO))
-    for pair, n in flows.items():
-        cells.add(_flow_key(*pair), n)
+    for pair, (n, key) in flows.items():
+        cells.add(_flow_key(*pair), n, key)
+    cells.add_sum(NEW_KEY, [_flow_key(NEW, c) for c in FLOW_TO])
     for total, members in _flow_breakdowns():
         cells.breakdown(total, members)
     return cells
@@ -157,17 +167,18 @@ def _class_flows(tables: Tables, params: Params, now: Computed) -> pd.DataFrame:
     before = compute(tables, previous_period(params))
     raw = class_flow_counts(tables, params).to_pyarrow().to_pandas()
     flows = {
-        (row.from_class, row.to_class): int(row.customers) for row in raw.itertuples(index=False)
+        (row.from_class, row.to_class): (int(row.customers), key_in(row, "customers"))
+        for row in raw.itertuples(index=False)
     }
-    withheld = _flow_cells(now, before, flows).suppressed
+    cells = _flow_cells(now, before, flows)
     sizes_now = to_json(now)["ymn"]
     sizes_before = to_json(before)["ymn"]
-    new_total = None if NEW_KEY in withheld else sum(flows[(NEW, c)] for c in FLOW_TO)
+    new_total = cells.count(NEW_KEY)
     rows = [
         {
             "from_class": source,
             "to_class": target,
-            "customers": None if _flow_key(source, target) in withheld else flows[(source, target)],
+            "customers": cells.count(_flow_key(source, target)),
             "from_customers": new_total if source == NEW else sizes_before[source],
             "to_customers": sizes_now[target],
         }

@@ -54,7 +54,12 @@ def banner(identity: Identity) -> None:
     if identity.mode == "local":
         st.sidebar.warning(
             f"Local mode: no sign-in, single user with the **{identity.role}** role. "
-            "Configure [auth] in secrets.toml to require sign-in.",
+            "Configure [auth] in secrets.toml to require sign-in."
+            + (
+                " Counts carry a small fixed noise (CONSENTLENS_LOCAL_EXACT=1 for exact ones)."
+                if identity.perturbed
+                else ""
+            ),
             icon=":material/person_off:",
         )
     else:

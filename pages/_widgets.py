@@ -16,7 +16,7 @@ import streamlit as st
 
 from consentlens import actions
 from data.problems import inert
-from metrics import api
+from metrics import api, perturbation
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
 from metrics.suppression import WITHHELD, publishable, withheld_note
@@ -200,16 +200,23 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
         source = f"synthetic demo (seed {info.info.get('seed', '?')})"
     if "read_from" in info.info:
         source += f", read from the Parquet folder {info.info['read_from']}"
-    rows = ", ".join(
-        f"{count(n if publishable(n, params.min_cell) else None, params.min_cell)} "
-        f"{table.replace('_', ' ')}"
-        for table, n in info.row_counts.items()
-    )
+    sizes = info.row_counts.items()
+    rows = ", ".join(f"{_store_size(n, params)} {table.replace('_', ' ')}" for table, n in sizes)
     note = " · filtered" if params.filters else ""
+    if params.perturbed:
+        note += f" · {perturbation.noise_note(params.min_cell)}"
     st.caption(
         f"As of **{params.as_of}** · period {params.start} to {params.end} · {source} · "
         f"{rows} · {withheld_note(params.min_cell)}{note}"
     )
+
+
+def _store_size(n: int, params: Params) -> str:
+    if not publishable(n, params.min_cell):
+        return count(None, params.min_cell)
+    if params.perturbed and n != perturbation.about(n):
+        return f"about {perturbation.about(n):,}"
+    return count(n, params.min_cell)
 
 
 # Formatting: withheld values read WITHHELD everywhere (k is kept for the callers' sake).

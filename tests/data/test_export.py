@@ -23,6 +23,7 @@ from data.engines import (
 )
 from data.export import export, exported_folders, registry, still_holding
 from data.generator import generate
+from data.keys import NOISE_FILE, load_key, noise_key
 from data.store import open_store
 from tests.data.test_erasure import canary_extract, cli
 
@@ -51,8 +52,12 @@ def _sorted(rows: list[dict]) -> list[dict]:
 def test_every_table_is_one_parquet_file_with_the_canonical_columns_and_types(exported):
     db, out = exported
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{name}.parquet" for name in schema.TABLE_ORDER] + [PROVENANCE_FILE]
+        [f"{name}.parquet" for name in schema.TABLE_ORDER] + [PROVENANCE_FILE, NOISE_FILE]
     )
+    # The noise key is the store's (so both give the same noise), never the store's own key.
+    assert noise_key(out) == noise_key(db) != b""
+    assert (out / NOISE_FILE).stat().st_mode & 0o077 == 0
+    assert load_key(db).hex() not in (out / NOISE_FILE).read_text()
     for name in schema.TABLE_ORDER:
         written = pq.read_table(out / f"{name}.parquet")
         assert written.schema.equals(arrow_schema(name)), name

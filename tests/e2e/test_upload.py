@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import Page, expect
 
+from consentlens.access import LOCAL_EXACT_ENV
 from data.keys import key_path
 from data.store import open_store
 from tests.e2e.conftest import streamlit_server, wait_for_app
@@ -45,11 +46,12 @@ def members_workbook() -> bytes:
 
 @pytest.fixture(scope="module")
 def upload_server(demo_store: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """A dashboard of its own over a copy of the demo store, so its imports stay there."""
+    """A dashboard of its own over a copy of the demo store, so its imports stay there; with
+    exact counts, so that an import's rows show up one for one."""
     store = tmp_path_factory.mktemp("upload") / "upload.duckdb"
     shutil.copy(demo_store, store)
     shutil.copy(key_path(demo_store), key_path(store))
-    with streamlit_server(store) as url:
+    with streamlit_server(store, env={LOCAL_EXACT_ENV: "1"}) as url:
         yield url, store
 
 

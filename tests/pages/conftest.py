@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from consentlens.access import LOCAL_EXACT_ENV
 from data.generator import generate
 from data.store import open_store
 
@@ -38,8 +39,13 @@ def fresh_caches():
 
 @pytest.fixture
 def app(demo_db, monkeypatch):
-    """An AppTest of the dashboard on the demo store; call it with a page path to switch."""
+    """An AppTest of the dashboard on the demo store; call it with a page path to switch.
+
+    Local mode with exact counts, so that pages can be checked against the metrics JSON
+    (tests/pages/test_perturbation.py checks the perturbed counts local mode shows by
+    default)."""
     monkeypatch.setenv("CONSENTLENS_DB", str(demo_db))
+    monkeypatch.setenv(LOCAL_EXACT_ENV, "1")
 
     def run(page: str | None = None, query: dict[str, str | list[str]] | None = None) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
