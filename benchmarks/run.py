@@ -799,6 +799,20 @@ def report_disclosure(db: Path, label: str) -> None:
                     n += len(audit(metrics_release(to_json(compute(tables, params)))))
             found[audited] = n
         line("audit findings in the metrics JSON", f"{found[False]} -> {found[True]}", "target 0")
+        # The scripted differencing attack against the noise roles without person-level
+        # access see (metrics/differencing.py): exact figures give every target away.
+        from data.keys import noise_key
+        from metrics import differencing, perturbation
+
+        report._computed.clear()
+        with perturbation.secret(noise_key(db)):
+            outcome = differencing.attack(tables, (first, last), views[0].min_cell)
+        n = len(outcome.found)
+        line(
+            "differencing: small counts recovered",
+            f"{outcome.hits} of {n}",
+            f"exact figures: {n} of {n}; always guessing the commonest: {outcome.commonest}",
+        )
 
 
 def main() -> None:

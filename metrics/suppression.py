@@ -6,8 +6,12 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from metrics import perturbation
+
+if TYPE_CHECKING:
+    from metrics.disclosure import Release
 
 Key = Hashable
 Breakdown = tuple[Key, tuple[Key, ...]]
@@ -38,6 +42,21 @@ def complementary_rule_only() -> Iterator[None]:
         yield
     finally:
         _AUDITED.reset(token)
+
+
+# Every Cells resolved within `recording()`, for the tests that audit a page's figures whole.
+_RECORDED: ContextVar[list[Cells] | None] = ContextVar("recorded", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Cells]]:
+    """Within the block, every Cells whose suppression is resolved is listed (in order)."""
+    seen: list[Cells] = []
+    token = _RECORDED.set(seen)
+    try:
+        yield seen
+    finally:
+        _RECORDED.reset(token)
 
 
 def publishable(n: int, k: int) -> bool:
@@ -200,6 +219,8 @@ class Cells:
         """Keys whose values are withheld: primary, then complementary to a fixed point."""
         if self._suppressed is None:
             self._suppressed = self._resolve()
+            if (seen := _RECORDED.get()) is not None:
+                seen.append(self)
         return self._suppressed
 
     @property
@@ -237,17 +258,9 @@ class Cells:
         figures wait for the next round, since one figure often settles several."""
         if self.k <= 1 or not self._audit or not (hidden or self.nested or self.parts_of):
             return set()
-        from metrics.disclosure import Release, audit  # SciPy: loaded when first needed
+        from metrics.disclosure import audit  # SciPy: loaded when first needed
 
-        release = Release(self.k)
-        for key, n in self.values.items():
-            release.count(key, None if key in hidden else n)
-        for total, members in active:
-            release.total(total, members)
-        for smaller, larger in self.nested:
-            release.within(smaller, larger, difference=("not", smaller, larger))
-        for name, members in self.parts_of.items():
-            release.subcounts[name] = dict.fromkeys(members, 1.0)
+        release = self._release(hidden, active)
         neighbours: dict[Key, set[Key]] = {}
         for related in [(total, *members) for total, members in active] + self.nested:
             for key in related:
@@ -274,6 +287,25 @@ class Cells:
                 picks.add(min(candidates, key=lambda key: (self.values[key], repr(key))))
                 touched |= involved
         return picks
+
+    def release(self) -> Release:
+        """What these cells publish and withhold, with every relation between them (the
+        breakdowns, pinned ones included, nestings and sub-counts): for the audit."""
+        return self._release(self.suppressed, self.breakdowns)
+
+    def _release(self, hidden: set[Key], breakdowns: Sequence[Breakdown]) -> Release:
+        from metrics.disclosure import Release
+
+        release = Release(self.k)
+        for key, n in self.values.items():
+            release.count(key, None if key in hidden else n)
+        for total, members in breakdowns:
+            release.total(total, members)
+        for smaller, larger in self.nested:
+            release.within(smaller, larger, difference=("not", smaller, larger))
+        for name, members in self.parts_of.items():
+            release.subcounts[name] = dict.fromkeys(members, 1.0)
+        return release
 
     def _complement_only(self, key: Key) -> bool:
         return (

@@ -4,7 +4,6 @@ cell-key noise that defeat it (metrics/perturbation.py)."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -13,8 +12,8 @@ import pytest
 from data.generator import generate
 from data.keys import noise_key
 from data.store import open_store
-from metrics import perturbation
-from metrics.params import Filters, Params, resolve_params
+from metrics import differencing, perturbation
+from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables
 
@@ -31,98 +30,17 @@ def demo(tmp_path_factory):
             yield Tables.from_backend(store.backend), store.date_range()
 
 
-_memo: dict[tuple, dict] = {}
-
-
-def _true(tables: Tables, params: Params) -> dict:
-    return _computed(tables, replace(params, perturbed=False), exact=True)
-
-
-def _published(tables: Tables, params: Params, perturbed: bool) -> dict:
-    return _computed(tables, replace(params, perturbed=perturbed), exact=False)
-
-
-def _computed(tables: Tables, params: Params, exact: bool) -> dict:
-    """True counts (`exact`) or published ones of a view, each view computed once."""
-    key = (id(tables.customers), params)
-    if key not in _memo:
-        cells = compute(tables, params).cells
-        _memo[key] = {
-            "true": dict(cells.values),
-            "published": {k: cells.count(k) for k in cells.values},
-        }
-    return _memo[key]["true" if exact else "published"]
-
-
-def _pairs(tables: Tables, span: tuple) -> list[tuple[Params, Params, Params]]:
-    """(everyone, everyone but one group, that group alone) over countries, segments and
-    channels, and (up to a month, up to the month before, that month alone) over the last
-    year's months."""
-    base = resolve_params(span)
-    c = tables.customers
-    values = {
-        "countries": c.country.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist(),
-        "segments": c.segment.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist(),
-        "channels": c.acquisition_channel.name("v")
-        .as_table()
-        .distinct()
-        .to_pyarrow()["v"]
-        .to_pylist(),
-    }
-    out = []
-    for dimension, found in values.items():
-        found = sorted(v for v in found if v is not None)
-        for one in found:
-            rest = Filters(**{dimension: tuple(v for v in found if v != one)})
-            alone = Filters(**{dimension: (one,)})
-            out.append((base, replace(base, filters=rest), replace(base, filters=alone)))
-    # The last twelve months: each as what a period up to it adds to the one before.
-    month = date(base.end.year - 1, base.end.month, 1)
-    while True:
-        nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        if nxt > base.end:
-            break
-        up_to = resolve_params(span, start=base.start, end=nxt + timedelta(days=27))
-        before = resolve_params(span, start=base.start, end=nxt - timedelta(days=1))
-        alone = resolve_params(span, start=nxt, end=nxt + timedelta(days=27))
-        if up_to.end <= base.end:
-            out.append((up_to, before, alone))
-        month = nxt
-    return out
-
-
-def _attack(tables: Tables, span: tuple) -> list[tuple[int, int]]:
-    """All minus all but one, for every small count that exact figures give away: (the true
-    count, the attack's guess from perturbed figures, clipped to 1..k-1)."""
-    found = []
-    for whole, rest, alone in _pairs(tables, span):
-        truth = _true(tables, alone)
-        exact = (_published(tables, whole, False), _published(tables, rest, False))
-        noisy = (_published(tables, whole, True), _published(tables, rest, True))
-        for key, n in truth.items():
-            if not 1 <= n < K:
-                continue
-            a, b = exact[0].get(key), exact[1].get(key)
-            if a is None or b is None or a - b != n:
-                continue  # not a count exact figures give away by this difference
-            a, b = noisy[0].get(key), noisy[1].get(key)
-            assert a is not None and b is not None  # withheld alike in both modes
-            found.append((n, min(max(a - b, 1), K - 1)))
-    return found
-
-
 def test_the_differencing_attack_recovers_small_counts_no_more_often_than_chance(demo):
     tables, span = demo
-    found = _attack(tables, span)
+    outcome = differencing.attack(tables, span, K)
+    found = outcome.found
     # Exact figures give every one of these away (that is how they were chosen); enough of
     # them for the comparison to mean something.
     assert len(found) >= 150
-    hits = sum(n == guess for n, guess in found)
     # Chance: always guessing the commonest small count, which needs no figure at all.
-    commonest = Counter(n for n, _ in found).most_common(1)[0][1]
-    p = commonest / len(found)
+    p = outcome.commonest / len(found)
     margin = 2 * math.sqrt(len(found) * p * (1 - p))
-    assert hits <= commonest + margin, (hits, commonest, len(found))
+    assert outcome.hits <= outcome.commonest + margin, (outcome.hits, outcome.commonest)
     # And the guesses are off by up to the two noises' span, not by one or two.
     assert max(abs(n - guess) for n, guess in found) >= 5
 
