@@ -89,4 +89,5 @@ if info is not None and not info.empty:
     # in local mode unless configured otherwise): see metrics/perturbation.py.
     st.session_state["params"] = replace(w.sidebar(info), perturbed=identity.perturbed)
 st.session_state["summary"] = info
+w.synthetic_marker(info)
 page.run()

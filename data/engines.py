@@ -166,7 +166,8 @@ class StoreSource(Source):
         return canonical_columns(self.backend.table(name), name)
 
     def info(self) -> dict[str, str]:
-        return self._store.info()
+        # Whether generated rows are in the store now, read from what it holds.
+        return self._store.info() | {"synthetic": "yes" if self._store.synthetic() else "no"}
 
     def facts(self) -> dict[str, ir.Table]:
         from data import facts

@@ -19,11 +19,12 @@ from data import engines, facts, history, locking, snapshots
 from data.audit import log_path
 from data.errors import StoreBusyError, StoreError
 from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
-from data.schema import TABLE_ORDER, TABLES
+from data.schema import IMPORT_ID, TABLE_ORDER, TABLES
 
 ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
 INFO_TABLE = "store_info"
+BASE = "base"  # info key: what wrote the rows no recorded import owns (demo, import)
 KEY_TABLE = "store_key"
 STAGING_PREFIX = "_staging_"  # a replacement's tables until they are swapped in
 CHUNK_PREFIX = "_chunk_"  # one chunk of a replacement, while its facts are built
@@ -106,6 +107,16 @@ class Store:
         rows = self.con.execute(f"SELECT key, value FROM {INFO_TABLE} ORDER BY key").fetchall()
         return dict(rows)
 
+    def synthetic(self) -> bool:
+        """Whether the store holds generated (demo) rows now: those the demo wrote that no
+        replacing import has set aside. An undone import brings them back, and so the mark."""
+        info = self.info()
+        # A store written before the base was recorded: a demo recorded its seed.
+        if info.get(BASE, "demo" if "seed" in info else "") != "demo":
+            return False
+        own = f'SELECT 1 FROM customers WHERE "{IMPORT_ID}" IS NULL LIMIT 1'
+        return bool(self.con.execute(own).fetchall())
+
     def replace_all(
         self,
         tables: Mapping[str, pa.Table] | Iterable[Mapping[str, pa.Table]],
@@ -160,7 +171,8 @@ class Store:
                     con.execute(f'ALTER TABLE "{STAGING_PREFIX}{name}" RENAME TO "{name}"')
                 con.execute(f"DELETE FROM {INFO_TABLE}")
                 history.forget_all(con, "demo data replaced the store since")
-                self.write_info(info or {})
+                # What wrote the rows no recorded import owns: the demo, or a full load.
+                self.write_info({BASE: (info or {}).get("source", "unknown"), **(info or {})})
                 facts.replaced(con)
         except BaseException:
             _drop_staging(self.con)

@@ -193,11 +193,31 @@ def purposes_shown() -> tuple[str, ...]:
     return tuple(st.session_state.get("purposes_shown", ()))
 
 
+def synthetic(info: api.StoreSummary | None) -> bool:
+    """Whether the figures come (in part) from generated data, read from what the store holds
+    now (or, for a Parquet folder, from what its export recorded)."""
+    if info is None:
+        return False
+    # An export made before the mark was recorded says only where its rows came from.
+    return info.info.get("synthetic", "yes" if info.info.get("source") == "demo" else "") == "yes"
+
+
+def synthetic_marker(info: api.StoreSummary | None) -> None:
+    """The mark every page carries while the data is generated."""
+    if synthetic(info):
+        st.warning(
+            "**Synthetic data.** Every figure here comes from generated customers, not from "
+            "real people.",
+            icon=":material/science:",
+        )
+
+
 def freshness(info: api.StoreSummary, params: Params) -> None:
     """One line: as-of date, period, where the data came from and how much there is."""
     source = info.info.get("source", "unknown source")
-    if source == "demo":
-        source = f"synthetic demo (seed {info.info.get('seed', '?')})"
+    if synthetic(info):
+        mixed = ", with imported rows" if source != "demo" else ""
+        source = f"synthetic demo (seed {info.info.get('seed', '?')}){mixed}"
     if "read_from" in info.info:
         source += f", read from the Parquet folder {info.info['read_from']}"
     sizes = info.row_counts.items()
@@ -315,6 +335,7 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
     """A download button for one published table; the file is made, and the export
     recorded in the audit trail, only when it is clicked."""
     identity = st.session_state.get("identity")
+    summary = st.session_state.get("summary")
 
     def make() -> bytes:
         if identity is not None:
@@ -324,7 +345,8 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
     st.download_button(
         f"Download {name.replace('_', ' ')} (CSV)",
         data=make,
-        file_name=f"consentlens_{name}.csv",
+        # A table of generated figures says so in its name, wherever the file goes.
+        file_name=f"consentlens_{name}{'_synthetic' if synthetic(summary) else ''}.csv",
         mime="text/csv",
         key=f"download_{name}",
         on_click="ignore",

@@ -925,3 +925,23 @@ def test_a_date_column_shared_by_flags_is_read_in_one_order(store, tmp_path):
     assert events == [("W-1", "2024-01-13"), ("W-2", "2024-02-03"), ("W-3", "2024-03-04")]
     said = [n for n in report.notes if "consent_date" in n]
     assert len(said) == 1 and "MM/DD/YYYY" in said[0]
+
+
+def test_the_synthetic_mark_follows_what_the_store_holds(store, tmp_path):
+    assert store.synthetic()
+    path = write_csv(tmp_path / "c.csv", [["customer_id", "created_at"], ["S-1", "2024-01-01"]])
+    # Imported beside the demo's rows: the figures still come from generated people.
+    run_import(store, [Extract.from_path(path, table="customers")])
+    assert store.info()["source"] == "import" and store.synthetic()
+    history.undo_last(store.con)
+    # A replace sets the generated rows aside; undoing it brings them, and the mark, back.
+    run_import(store, [Extract.from_path(path, table="customers")], replace=True)
+    assert not store.synthetic()
+    history.undo_last(store.con)
+    assert store.synthetic()
+
+
+def test_a_store_loaded_from_real_files_is_not_synthetic(tmp_path):
+    with open_store(tmp_path / "real.duckdb") as store:
+        store.replace_all(generate(20, seed=1), info={"source": "import"})
+        assert not store.synthetic()
