@@ -20,6 +20,7 @@ from metrics import api, perturbation
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
 from metrics.suppression import WITHHELD, publishable, withheld_note
+from pages import _labels as labels
 from pages import _links as links
 
 
@@ -154,8 +155,14 @@ def sidebar(info: api.StoreSummary) -> Params:
     chosen: dict[str, tuple[str, ...]] = {}
     for key, (label, options_attr, _field) in links.FILTERS.items():
         options = getattr(info, options_attr)
-        chosen[key] = tuple(bar.multiselect(label, options, key=key, placeholder="All"))
-    purposes = tuple(bar.multiselect("Purposes shown", info.purposes, key="purpose"))
+        chosen[key] = tuple(
+            bar.multiselect(
+                label, options, key=key, placeholder="All", format_func=labels.FILTER_LABELS[key]
+            )
+        )
+    purposes = tuple(
+        bar.multiselect("Purposes shown", info.purposes, key="purpose", format_func=labels.words)
+    )
 
     filters = Filters(**{links.FILTERS[k][2]: v for k, v in chosen.items()})
     try:

@@ -70,10 +70,11 @@ def test_a_sidebar_filter_changes_the_figures_and_the_url(page: Page, server: st
     sidebar = page.locator('[data-testid="stSidebar"]')
     box = sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Country")
     box.click()
-    page.keyboard.type("DE")
-    page.get_by_role("option", name="DE", exact=True).click()
+    # Countries read by name: typing the name finds the country.
+    page.keyboard.type("Germany")
+    page.get_by_role("option", name="Germany (DE)", exact=True).click()
     page.keyboard.press("Escape")
-    expect(box).to_contain_text("DE")
+    expect(box).to_contain_text("Germany (DE)")
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"country=DE"))
     wait_for_app(page)
@@ -91,7 +92,7 @@ def test_navigation_keeps_the_sidebar_and_its_filters(page: Page, server: str):
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(
         sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Country")
-    ).to_contain_text("FR")
+    ).to_contain_text("France (FR)")
     no_errors(page)
 
 
