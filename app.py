@@ -84,10 +84,15 @@ routes = {
 page = st.navigation({section: items for section, items in routes.items() if items})
 access.banner(identity)
 info = w.summary()
-if info is not None and not info.empty:
+# The filters only where they apply: on the dashboards (elsewhere they are kept for the
+# next dashboard, not shown).
+dashboard = page.title in {title for _path, title, _icon, _url, _perm in PAGES["Dashboards"]}
+if info is not None and not info.empty and dashboard:
     # Counts carry consistent noise for those without access to person-level data (and
     # in local mode unless configured otherwise): see metrics/perturbation.py.
     st.session_state["params"] = replace(w.sidebar(info), perturbed=identity.perturbed)
+elif info is not None and not info.empty:
+    w.keep_sidebar()
 st.session_state["summary"] = info
 w.synthetic_marker(info)
 page.run()

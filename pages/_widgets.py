@@ -174,6 +174,18 @@ def sidebar(info: api.StoreSummary) -> Params:
     return params
 
 
+SIDEBAR_KEYS = ("period", *links.FILTERS, "purpose")
+
+
+def keep_sidebar() -> None:
+    """On a page without the filters: keep their values for the next dashboard (Streamlit
+    forgets a widget's value on a run that does not draw it, unless it is set again), and
+    the link's parameters with them."""
+    for key in SIDEBAR_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def _write_url(
     params: Params,
     defaults: Params,

@@ -1,5 +1,6 @@
-"""Values read in words on screen: countries by name (with their code), jurisdictions and
-purposes spelled out, while links and figures keep the stored codes."""
+"""The sidebar: values read in words (countries by name with their code, jurisdictions and
+purposes spelled out) while links and figures keep the stored codes; and the filters only on
+the pages they affect."""
 
 from __future__ import annotations
 
@@ -32,3 +33,16 @@ def test_the_sidebar_offers_names_and_filters_by_code(app):
     assert not at.exception
     assert at.session_state["params"].filters.countries == ("DE",)
     assert at.query_params["country"] == "DE"  # the link keeps the code
+
+
+def test_the_filters_show_only_on_the_dashboards_and_are_kept_between_them(app):
+    at = app()
+    at.multiselect(key="country").select("FR").run()
+    for page in ("pages/upload.py", "pages/audit.py", "pages/person.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert not at.sidebar.multiselect, page
+        assert "Filters" not in [h.value for h in at.sidebar.header]
+    at.switch_page("pages/consent.py").run()
+    assert at.multiselect(key="country").value == ["FR"]
+    assert at.session_state["params"].filters.countries == ("FR",)
