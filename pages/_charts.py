@@ -8,16 +8,17 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-# Okabe-Ito colours: distinguishable with colour-blindness, legible on light and dark themes.
-CLASS_COLOURS = {"yes": "#009E73", "maybe": "#E69F00", "no": "#D55E00"}
+# Colours that carry a meaning: blue is consent given (yes, granted), orange undecided or
+# changed (maybe, withdrawn), wine refused (no, denied), grey nothing yet. From Okabe and
+# Ito's set; tests/pages/test_palette.py checks every group apart under simulated
+# deuteranomaly, protanomaly and tritanomaly.
+BLUE, SKY, ORANGE, WINE, GREY = "#0072B2", "#56B4E9", "#E69F00", "#882255", "#BBBBBB"
+CLASS_COLOURS = {"yes": BLUE, "maybe": ORANGE, "no": WINE}
 CLASS_LABELS = {"yes": "Yes (opted in)", "maybe": "Maybe (undecided)", "no": "No (refused/erasure)"}
-STATE_COLOURS = {
-    "granted": "#009E73",
-    "denied": "#D55E00",
-    "withdrawn": "#CC79A7",
-    "no_decision": "#999999",
-}
-SERIES_COLOURS = ("#0072B2", "#56B4E9", "#CC79A7", "#E69F00", "#009E73", "#D55E00", "#999999")
+STATE_COLOURS = {"granted": BLUE, "denied": WINE, "withdrawn": ORANGE, "no_decision": GREY}
+# Series without a meaning of their own (purposes, request types, jurisdictions): Paul Tol's
+# "muted" set, none of the colours above, so no purpose looks like "granted".
+SERIES_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#AA4499")
 
 
 def layout(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:

@@ -14,10 +14,10 @@ from pages import _charts as charts
 # Request types and jurisdictions keep one colour each whatever the filters leave visible.
 TYPE_ORDER: tuple[str, ...] = schema.REQUEST_TYPES
 JURISDICTION_ORDER: tuple[str, ...] = schema.JURISDICTIONS
-OPEN_COLOUR = charts.SERIES_COLOURS[0]  # blue
-OVERDUE_COLOUR = charts.CLASS_COLOURS["no"]  # vermillion: late, as "no" is a refusal
-DUE_SOON_COLOUR = charts.CLASS_COLOURS["maybe"]  # orange: needs attention soon
-DUE_LATER_COLOUR = charts.SERIES_COLOURS[1]  # sky blue: in hand
+OPEN_COLOUR = charts.BLUE
+OVERDUE_COLOUR = charts.WINE  # late: the colour of a refusal
+DUE_SOON_COLOUR = charts.ORANGE  # needs attention soon
+DUE_LATER_COLOUR = charts.SKY  # in hand
 STATUS = (
     ("overdue", "Overdue", OVERDUE_COLOUR),
     ("due_soon", "Due soon", DUE_SOON_COLOUR),

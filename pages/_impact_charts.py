@@ -23,7 +23,7 @@ SHORT_LABELS = {
     "withdrawn": "Withdrawn",
     "no_decision": "No decision",
 }
-RAW_COLOUR, STRATIFIED_COLOUR = charts.SERIES_COLOURS[6], charts.SERIES_COLOURS[0]
+RAW_COLOUR, STRATIFIED_COLOUR = charts.GREY, charts.BLUE
 RAW_TITLE, STRATIFIED_TITLE = "As observed", "Like with like"
 MEASURE_LABELS = {
     "conversion_rate": "Conversion rate",
@@ -233,7 +233,7 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
                 f"%{{customdata[0]:{digits}}} to %{{customdata[1]:{digits}}}{unit}<extra></extra>",
             )
         )
-    fig.add_vline(x=0, line_dash="dot", line_color=charts.SERIES_COLOURS[6])
+    fig.add_vline(x=0, line_dash="dot", line_color=charts.GREY)
     fig.update_yaxes(categoryorder="array", categoryarray=shown, autorange="reversed")
     fig.update_xaxes(
         title_text="difference in percentage points" if rate else "difference per customer"

@@ -37,7 +37,11 @@ def words(value: str) -> str:
     """A purpose, channel or segment as readers say it: third_party_sharing -> "Third-party
     sharing"."""
     text = value.replace("third_party", "third-party").replace("_", " ")
+    text = " ".join(ACRONYMS.get(word, word) for word in text.split(" "))
     return text[:1].upper() + text[1:]
+
+
+ACRONYMS = {"sms": "SMS", "seo": "SEO", "crm": "CRM"}
 
 
 # What each sidebar filter shows for a stored value.

@@ -19,6 +19,7 @@ def test_jurisdictions_and_purposes_read_in_words():
     assert labels.jurisdiction("GDPR") == "GDPR (EU and EEA)"
     assert labels.words("third_party_sharing") == "Third-party sharing"
     assert labels.words("email_marketing") == "Email marketing"
+    assert labels.words("sms_marketing") == "SMS marketing"
 
 
 def test_the_sidebar_offers_names_and_filters_by_code(app):

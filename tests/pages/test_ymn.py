@@ -61,7 +61,7 @@ def test_page_renders_the_published_metrics(app, demo_db):
     kinds = [spec["data"][0]["type"] for spec in specs(at)]
     assert kinds == ["funnel", "sankey"]
     funnel = specs(at)[0]["data"]
-    assert [trace["marker"]["color"] for trace in funnel] == ["#009E73", "#E69F00", "#D55E00"]
+    assert [trace["marker"]["color"] for trace in funnel] == ["#0072B2", "#E69F00", "#882255"]
     assert len(at.get("download_button")) == 3
     # Every chart and the opportunity block have their plain-language note.
     assert sum("What this means" in c.value for c in at.caption) == 3

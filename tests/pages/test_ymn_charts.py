@@ -108,7 +108,7 @@ def test_sankey_draws_published_flows_only():
         palette["maybe"],
         palette["no"],
     ]
-    assert ymn.NEW_COLOUR == "#999999"
+    assert ymn.NEW_COLOUR == "#BBBBBB"
     # A withheld class size reads "<k" on hover, a published one its count.
     assert "No on 2025-09-30: customers withheld" in sankey.node.customdata
     assert "Yes on 2026-09-30: 420 customers" in sankey.node.customdata
@@ -118,7 +118,7 @@ def test_sankey_link_colour_follows_its_origin():
     sankey = ymn.class_sankey(flows_frame(), before="a", now="b", k=11).data[0]
     colours = dict(zip(sankey.link.source, sankey.link.color, strict=True))
     assert colours[1] == "rgba(230, 159, 0, 0.4)"  # maybe
-    assert colours[3] == "rgba(153, 153, 153, 0.4)"  # new
+    assert colours[3] == "rgba(187, 187, 187, 0.4)"  # new
 
 
 def test_sankey_node_positions_keep_the_class_order():
