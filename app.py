@@ -95,4 +95,10 @@ elif info is not None and not info.empty:
     w.keep_sidebar()
 st.session_state["summary"] = info
 w.synthetic_marker(info)
+# "Link to this view" sits at the top but is filled last, once the page's own controls have
+# written their choices into the address.
+link_slot = st.container() if dashboard and info is not None and not info.empty else None
 page.run()
+if link_slot is not None:
+    with link_slot:
+        w.share_link()

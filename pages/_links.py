@@ -1,10 +1,10 @@
 """A shared view's address read back: what of it can be used, and a plain word about the rest.
 
-A link carries the sidebar (period, filters, purposes). Whatever in it cannot be used (a
-malformed or impossible date, a start after the end, a value the data does not hold, an
-unknown or repeated parameter) is left out or replaced, and named in a short notice with
-what was used instead; the usable parameters beside it still apply. No engine message, no
-traceback, and no value is shown as markup.
+A link carries the sidebar (period, filters, purposes) and the page's own controls. Whatever
+in it cannot be used (a malformed or impossible date, a start after the end, a value the data
+does not hold, an unknown or repeated parameter) is left out or replaced, and named in a
+short notice with what was used instead; the usable parameters beside it still apply. No
+engine message, no traceback, and no value is shown as markup.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ CHOICES = {
     "purpose": ("purpose", "purposes"),
 }
 DATES = {"start": "start date", "end": "end date"}
+# Each dashboard's own controls (grain, breakdown, grouping, purpose) a link carries, by the
+# page's address; in the link under the control's widget key. Their values are checked by
+# the page, which knows its choices (pages/_widgets.control).
+PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
+    "consent-and-segments": ("consent_dimension", "consent_grain"),
+    "erasure-and-requests": ("erasure_grain", "erasure_by"),
+    "conversion-impact": ("impact_by", "impact_purpose"),
+}
+CONTROLS = {key for keys in PAGE_CONTROLS.values() for key in keys}
 # Streamlit's own parameters (embedding options) are not the dashboard's to judge.
 FOREIGN = {"embed", "embed_options"}
 SHOWN_CHARS = 40
@@ -67,7 +76,7 @@ def read_link(
     period and `period_before(end)` gives the default period's start for an end date."""
     notices: list[str] = []
     for key in query:
-        if key not in DATES and key not in CHOICES and key not in FOREIGN:
+        if key not in DATES and key not in CHOICES and key not in FOREIGN | CONTROLS:
             notices.append(
                 f"The link's setting “{shown(key)}” is not one the dashboard knows; it was ignored."
             )

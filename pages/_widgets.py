@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -177,6 +178,54 @@ def sidebar(info: api.StoreSummary) -> Params:
 SIDEBAR_KEYS = ("period", *links.FILTERS, "purpose")
 
 
+def control(
+    widget: Callable[..., Any],
+    label: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    default: str,
+    format_func: Callable[[str], str] = str,
+    container: Any = st,
+    **kwargs: Any,
+) -> str:
+    """A page's own control (`widget`: a radio or select box), carried by the view's link:
+    read from the address on the session's first run, a value the page does not offer named
+    in a notice, and written back on every run (left out when it is the default)."""
+    options = list(options)
+    if key not in st.session_state and key in st.query_params:
+        wanted = st.query_params.get_all(key)[-1]
+        if wanted in options:
+            st.session_state[key] = wanted
+        else:
+            st.warning(
+                f"The link's {label.lower()} “{links.shown(wanted)}” is not one this page "
+                f"offers; {format_func(default)} is shown.",
+                icon=":material/link_off:",
+            )
+    if key not in st.session_state:
+        kwargs["index"] = options.index(default)
+    value = getattr(container, widget.__name__)(
+        label, options, key=key, format_func=format_func, **kwargs
+    )
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get_all(key) != [value]:
+        st.query_params[key] = value
+    return value
+
+
+def share_link() -> None:
+    """The address of exactly this view (sidebar and the page's controls), to copy."""
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    base = st.context.url or ""
+    address = f"{base}?{query}" if query else base or "(this page's address)"
+    with st.popover("Link to this view", icon=":material/link:"):
+        st.caption("Copy this address: it opens this page with these filters and choices.")
+        st.code(address, language=None, wrap_lines=True)
+
+
 def keep_sidebar() -> None:
     """On a page without the filters: keep their values for the next dashboard (Streamlit
     forgets a widget's value on a run that does not draw it, unless it is set again), and
@@ -193,7 +242,10 @@ def _write_url(
     purposes: tuple[str, ...],
     all_purposes: tuple[str, ...],
 ) -> None:
-    wanted: dict[str, str | list[str]] = {}
+    # The pages' own controls stay as the page wrote them (pages/_links.PAGE_CONTROLS).
+    wanted: dict[str, str | list[str]] = {
+        key: st.query_params.get_all(key) for key in links.CONTROLS if key in st.query_params
+    }
     if (params.start, params.end) != (defaults.start, defaults.end):
         wanted["start"], wanted["end"] = params.start.isoformat(), params.end.isoformat()
     for key, values in chosen.items():

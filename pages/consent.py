@@ -42,11 +42,13 @@ st.dataframe(
 w.download(overview, "consent_states", k)
 
 st.subheader("Opted-in customers by group")
-dimension = st.selectbox(
+dimension = w.control(
+    st.selectbox,
     "Break down by",
     list(cv.DIMENSIONS),
-    format_func=cv.DIMENSIONS.get,
     key="consent_dimension",
+    default=next(iter(cv.DIMENSIONS)),
+    format_func=cv.DIMENSIONS.get,
 )
 label = cv.DIMENSIONS[dimension]
 by = cv.select_purposes(w.figures(cv.opted_in_by, params, dimension), purposes)
@@ -81,13 +83,14 @@ else:
     w.download(by, f"opted_in_by_{dimension}", k)
 
 st.subheader("New decisions over time")
-grain = st.radio(
+grain = w.control(
+    st.radio,
     "Per",
     list(cv.GRAINS),
-    index=1,
+    key="consent_grain",
+    default=list(cv.GRAINS)[1],
     format_func=cv.GRAINS.get,
     horizontal=True,
-    key="consent_grain",
 )
 trend = cv.select_purposes(w.figures(cv.consent_trend, params, grain), purposes)
 st.plotly_chart(cc.trend_rate(trend, grain), key="consent_trend_rate")

@@ -63,15 +63,25 @@ st.markdown(f"**In plain words:** {figures.trend}")
 
 st.subheader("Requests received and completed")
 left, right = st.columns(2)
-grain = left.radio(
-    "Per", ev.GRAINS, format_func=str.capitalize, horizontal=True, key="erasure_grain"
+grain = w.control(
+    st.radio,
+    "Per",
+    ev.GRAINS,
+    key="erasure_grain",
+    default=ev.GRAINS[0],
+    format_func=str.capitalize,
+    container=left,
+    horizontal=True,
 )
-by = right.radio(
+by = w.control(
+    st.radio,
     "Broken down by",
     ev.BREAKDOWNS,
-    format_func=lambda b: "Request type" if b == "type" else "Jurisdiction (erasure requests)",
-    horizontal=True,
     key="erasure_by",
+    default=ev.BREAKDOWNS[0],
+    format_func=lambda b: "Request type" if b == "type" else "Jurisdiction (erasure requests)",
+    container=right,
+    horizontal=True,
 )
 frame = figures.requests_over_time(grain, by)
 if figures.withheld_share(grain, by) > 0.5:

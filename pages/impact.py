@@ -6,6 +6,7 @@ import streamlit as st
 from metrics.impact import BY_CLASS, BY_STATE, RATE, REVENUE, impact, metrics_for
 from metrics.suppression import WITHHELD
 from pages import _impact_charts as ic
+from pages import _labels as labels
 from pages import _widgets as w
 
 info, params = w.context()
@@ -18,12 +19,15 @@ w.header(
 w.freshness(info, params)
 
 left, right = st.columns([1, 1])
-by = left.radio(
+by = w.control(
+    st.radio,
     "Group customers by",
     [BY_CLASS, BY_STATE],
-    format_func={BY_CLASS: "Yes / maybe / no", BY_STATE: "Consent to one purpose"}.get,
-    horizontal=True,
     key="impact_by",
+    default=BY_CLASS,
+    format_func={BY_CLASS: "Yes / maybe / no", BY_STATE: "Consent to one purpose"}.get,
+    container=left,
+    horizontal=True,
 )
 purpose = None
 if by == BY_STATE:
@@ -32,12 +36,14 @@ if by == BY_STATE:
         st.info("The store holds no consent decisions yet, so there is no purpose to group by.")
         st.stop()
     preferred = [p for p in params.marketing_purposes if p in purposes]
-    purpose = right.selectbox(
+    purpose = w.control(
+        st.selectbox,
         "Purpose",
         purposes,
-        index=purposes.index(preferred[0]) if preferred else 0,
-        format_func=lambda p: p.replace("_", " "),
         key="impact_purpose",
+        default=preferred[0] if preferred else purposes[0],
+        format_func=labels.words,
+        container=right,
     )
 
 result = w.figures(impact, params, by, purpose)

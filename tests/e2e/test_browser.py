@@ -130,3 +130,43 @@ def test_a_link_with_unusable_settings_opens_with_a_notice_and_the_rest_applied(
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("DE")
     expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible()
     no_errors(page)
+
+
+def test_link_to_this_view_restores_every_control_in_a_fresh_browser(
+    page: Page, browser, server: str
+):
+    page.goto(f"{server}/consent-and-segments?country=FR")
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("combobox", name=re.compile("Break down by")).click()
+    page.keyboard.type("Country")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    main.get_by_text("Week", exact=True).click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Link to this view").click()
+    link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text()
+    link = link.strip()
+    assert link.startswith(f"{server}/consent-and-segments?"), link
+    for part in ("country=FR", "consent_dimension=country", "consent_grain=week"):
+        assert part in link, link
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = fresh.new_page()
+        other.goto(link)
+        wait_for_app(other)
+        again = other.locator('[data-testid="stMain"]')
+        expect(again.get_by_role("combobox", name=re.compile("Break down by"))).to_have_value(
+            "Country"
+        )
+        expect(again.get_by_role("radio", name="Week")).to_be_checked()
+        expect(
+            other.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
+                has_text="Country"
+            )
+        ).to_contain_text("France (FR)")
+        # A value the link did not carry would have been written back as the default.
+        expect(other).to_have_url(re.compile(r"consent_dimension=country"))
+        no_errors(other)
+    finally:
+        fresh.close()

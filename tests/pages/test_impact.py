@@ -67,7 +67,7 @@ def test_purposes_offered_are_those_shown_in_the_sidebar(app):
     at.radio(key="impact_by").set_value("state").run()
     assert not at.exception
     box = at.selectbox(key="impact_purpose")
-    assert box.options == ["analytics", "sms marketing"]  # as labelled
+    assert box.options == ["Analytics", "SMS marketing"]  # as labelled
     assert box.value == "sms_marketing"  # the first marketing purpose among them
 
 

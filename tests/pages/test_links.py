@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from metrics import api
-from pages._links import read_link, shown
+from pages._links import PAGE_CONTROLS, read_link, shown
 
 FIRST, LAST = date(2024, 1, 1), date(2025, 12, 31)
 CHOICES = {
@@ -178,3 +178,58 @@ def test_the_page_names_what_it_could_not_use_and_applies_the_rest(app, query, f
 def test_a_clean_link_opens_without_a_notice(app):
     at = app(query={"country": "DE"})
     assert not [w for w in at.warning if "could not be used" in w.value]
+
+
+def test_a_pages_own_controls_are_in_its_link_and_come_back_from_it(app):
+    at = app("pages/consent.py")
+    at.selectbox(key="consent_dimension").set_value("country").run()
+    at.radio(key="consent_grain").set_value("week").run()
+    assert not at.exception
+    assert at.query_params["consent_dimension"] == "country"
+    assert at.query_params["consent_grain"] == "week"
+    shown = [c.value for c in at.code]
+    assert any("consent_dimension=country" in c and "consent_grain=week" in c for c in shown)
+    # The same address in a new session gives the same view.
+    again = app("pages/consent.py", query={"consent_dimension": "country", "consent_grain": "week"})
+    assert not again.exception
+    assert again.selectbox(key="consent_dimension").value == "country"
+    assert again.radio(key="consent_grain").value == "week"
+    assert not again.warning or all("link" not in w.value.lower() for w in again.warning)
+
+
+def test_a_control_value_the_page_does_not_offer_is_named_and_the_default_shown(app):
+    at = app("pages/erasure.py", query={"erasure_grain": "fortnight"})
+    assert not at.exception
+    assert at.radio(key="erasure_grain").value == "month"
+    assert any("fortnight" in w.value and "not one this page offers" in w.value for w in at.warning)
+
+
+# Every page's own controls, each set to a value other than its default.
+CHANGED = {
+    "pages/consent.py": {"consent_dimension": "method", "consent_grain": "week"},
+    "pages/erasure.py": {"erasure_grain": "week", "erasure_by": "jurisdiction"},
+    "pages/impact.py": {"impact_by": "state", "impact_purpose": "analytics"},
+}
+
+
+@pytest.mark.parametrize("page", list(CHANGED))
+def test_every_control_of_a_page_goes_into_its_link_and_comes_back(app, page):
+    at = app(page)
+    for key, value in CHANGED[page].items():
+        widget = at.selectbox(key=key) if key in ("consent_dimension", "impact_purpose") else None
+        widget = widget or at.radio(key=key)
+        widget.set_value(value).run()
+        assert not at.exception
+    assert {key: at.query_params[key] for key in CHANGED[page]} == CHANGED[page]
+    assert set(CHANGED[page]) == set(PAGE_CONTROLS[_address(page)])
+    again = app(page, query=CHANGED[page])
+    for key, value in CHANGED[page].items():
+        assert again.session_state[key] == value, key
+
+
+def _address(page: str) -> str:
+    return {
+        "pages/consent.py": "consent-and-segments",
+        "pages/erasure.py": "erasure-and-requests",
+        "pages/impact.py": "conversion-impact",
+    }[page]
