@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from data.schema import CONSENT_STATES, PURPOSES
 from pages import _charts as charts
+from pages import _labels as labels
 
 STATE_LABELS = {
     "granted": "Granted",
@@ -79,10 +80,20 @@ def state_split(overview: pd.DataFrame) -> go.Figure:
     return _titled(charts.layout(fig, title=title, height=160 + 45 * len(labels)))
 
 
+def _worded(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """The frame with its `dimension` values as readers say them (pages/_labels.py)."""
+    read = labels.VALUES.get(dimension)
+    if read is None:
+        return frame
+    return frame.assign(
+        **{dimension: [read(v) if isinstance(v, str) else v for v in frame[dimension]]}
+    )
+
+
 def opted_in_bars(frame: pd.DataFrame, dimension: str, label: str) -> go.Figure:
     """Opted-in (granted) customers per value of `dimension`, one bar per purpose."""
     fig = charts.bars(
-        frame,
+        _worded(frame, dimension),
         x=dimension,
         y="granted",
         series="purpose",
@@ -94,7 +105,7 @@ def opted_in_bars(frame: pd.DataFrame, dimension: str, label: str) -> go.Figure:
 def opt_in_rate_bars(frame: pd.DataFrame, dimension: str, label: str) -> go.Figure:
     """Opt-in rate (granted / decided) per value of `dimension`, one bar per purpose."""
     fig = charts.bars(
-        frame,
+        _worded(frame, dimension),
         x=dimension,
         y="opt_in_rate",
         series="purpose",

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from data import schema
 from pages import _charts as charts
+from pages import _labels as labels
 
 # Request types and jurisdictions keep one colour each whatever the filters leave visible.
 TYPE_ORDER: tuple[str, ...] = schema.REQUEST_TYPES
@@ -37,7 +38,7 @@ def _legend_below_title(fig: go.Figure) -> go.Figure:
 
 def label(name: str) -> str:
     """A request type or jurisdiction as a reader sees it."""
-    return name.replace("_", " ") if name in TYPE_ORDER else name
+    return labels.group(name)
 
 
 def group_colour(name: str, order: Sequence[str]) -> str:
@@ -110,14 +111,14 @@ def due_status_bars(frame: pd.DataFrame, *, horizon_days: int, title: str) -> go
     the horizon and due later."""
     names = {"due_soon": f"Due within {horizon_days} days"}
     fig = go.Figure()
-    jurisdictions = [str(j) for j in frame["jurisdiction"]]
+    jurisdictions = [label(str(j)) for j in frame["jurisdiction"]]
     for column, name, colour in STATUS:
         rows = charts.published_only(frame, column)
         name = names.get(column, name)
         fig.add_trace(
             go.Bar(
                 x=[int(v) for v in rows[column]],
-                y=[str(j) for j in rows["jurisdiction"]],
+                y=[label(str(j)) for j in rows["jurisdiction"]],
                 orientation="h",
                 name=name,
                 marker_color=colour,
@@ -140,7 +141,9 @@ def on_time_bars(frame: pd.DataFrame, *, title: str) -> go.Figure:
     left out."""
     rows = charts.published_only(frame, "on_time_rate")
     fig = go.Figure()
-    labels = [f"{j}<br>({d})" for j, d in zip(rows["jurisdiction"], rows["deadline"], strict=True)]
+    names = [
+        f"{label(j)}<br>({d})" for j, d in zip(rows["jurisdiction"], rows["deadline"], strict=True)
+    ]
     hover = []
     for row in rows.itertuples(index=False):
         parts = [f"{row.completed:,} completed"] if row.completed is not None else []
@@ -149,7 +152,7 @@ def on_time_bars(frame: pd.DataFrame, *, title: str) -> go.Figure:
         hover.append(" · ".join(parts))
     fig.add_trace(
         go.Bar(
-            x=labels,
+            x=names,
             y=[float(v) for v in rows["on_time_rate"]],
             marker_color=[group_colour(j, JURISDICTION_ORDER) for j in rows["jurisdiction"]],
             customdata=[[h] for h in hover],

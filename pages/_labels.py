@@ -4,6 +4,7 @@ every filter, table and chart."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pycountry
 
 from data import schema
@@ -52,3 +53,70 @@ FILTER_LABELS = {
     "segment": words,
     "purpose": words,
 }
+
+
+# Table headers: one name per definition, the same on every page and in every download. The
+# two opt-in figures are told apart by what they are a share of.
+COLUMNS = {
+    "purpose": "Purpose",
+    "customers": "Customers",
+    "granted": "Granted",
+    "denied": "Denied",
+    "withdrawn": "Withdrawn",
+    "no_decision": "No decision",
+    "refused": "Refused (denied or withdrawn)",
+    "decided": "Decided",
+    "decisions": "Decisions",
+    "opt_in_rate": "Opt-in rate (of those who decided)",
+    "granted_share": "Opted in (share of all customers)",
+    "denied_share": "Denied (share of all customers)",
+    "withdrawn_share": "Withdrawn (share of all customers)",
+    "no_decision_share": "No decision (share of all customers)",
+    "segment": "Segment",
+    "country": "Country",
+    "jurisdiction": "Jurisdiction",
+    "acquisition_channel": "Acquisition channel",
+    "prompt_variant": "Prompt variant",
+    "method": "Consent method",
+    "period": "Period",
+    "class": "Class",
+    "group": "Group",
+    "received": "Received",
+    "completed": "Completed",
+    "open": "Open",
+    "overdue": "Overdue",
+    "due_soon": "Due soon",
+    "due_later": "Due later",
+    "deadline": "Legal deadline",
+    "extended_deadline": "If extended",
+    "on_time_rate": "Completed on time",
+    "median_days": "Median days to complete",
+}
+
+
+def group(code: str) -> str:
+    """A request type or a jurisdiction, whichever `code` is."""
+    return jurisdiction(code) if code in JURISDICTIONS else words(code)
+
+
+# Columns whose values are stored codes, and how each reads.
+VALUES = {
+    "group": group,
+    "purpose": words,
+    "segment": words,
+    "acquisition_channel": words,
+    "prompt_variant": words,
+    "method": words,
+    "country": country,
+    "jurisdiction": jurisdiction,
+}
+
+
+def table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table as it is shown and downloaded: headers (`headers` first) and coded values in
+    words."""
+    out = frame.copy()
+    for column, read in VALUES.items():
+        if column in out.columns:
+            out[column] = [v if not isinstance(v, str) else read(v) for v in out[column]]
+    return out.rename(columns=COLUMNS | (headers or {}))

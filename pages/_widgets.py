@@ -329,14 +329,17 @@ def money(value: float | None, k: int) -> str:
 
 
 def shown(
-    frame: pd.DataFrame, k: int, formats: dict[str, Callable[[Any, int], str]]
+    frame: pd.DataFrame,
+    k: int,
+    formats: dict[str, Callable[[Any, int], str]],
+    headers: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """A copy of a published table for display: each listed column formatted, None as the
-    withheld marker."""
+    withheld marker, headers and coded values in words (pages/_labels.py; `headers` first)."""
     out = frame.copy()
     for column, fmt in formats.items():
         out[column] = [fmt(None if _missing(v) else v, k) for v in out[column]]
-    return out
+    return labels.table(out, headers)
 
 
 def _missing(value: Any) -> bool:
@@ -411,7 +414,8 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
     def make() -> bytes:
         if identity is not None:
             actions.record_export(identity, name, len(frame))
-        return csv_bytes(frame, k)
+        # The screen's headers and words for coded values.
+        return csv_bytes(labels.table(frame), k)
 
     st.download_button(
         f"Download {name.replace('_', ' ')} (CSV)",

@@ -108,13 +108,13 @@ w.meaning(
 )
 totals = figures.totals_by(by)
 st.dataframe(
-    w.shown(totals, k, {"received": w.count, "completed": w.count}),
+    w.shown(
+        totals,
+        k,
+        {"received": w.count, "completed": w.count},
+        headers={"group": "Request type" if by == "type" else "Jurisdiction"},
+    ),
     hide_index=True,
-    column_config={
-        "group": "Request type" if by == "type" else "Jurisdiction",
-        "received": "Received",
-        "completed": "Completed",
-    },
 )
 w.download(frame, f"requests_per_{grain}_by_{by}", k)
 w.download(totals, f"request_totals_by_{by}", k)
@@ -163,17 +163,9 @@ else:
             status,
             k,
             {c: w.count for c in ("open", "overdue", "due_soon", "due_later")},
+            headers={"due_soon": f"Due within {figures.horizon_days} days"},
         ),
         hide_index=True,
-        column_config={
-            "jurisdiction": "Jurisdiction",
-            "deadline": "Legal deadline",
-            "extended_deadline": "If extended",
-            "open": "Open",
-            "overdue": "Overdue",
-            "due_soon": f"Due within {figures.horizon_days} days",
-            "due_later": "Due later",
-        },
     )
     w.download(status, "erasure_due_status", k)
 
@@ -199,14 +191,6 @@ else:
             {"completed": w.count, "on_time_rate": w.rate, "median_days": days},
         ),
         hide_index=True,
-        column_config={
-            "jurisdiction": "Jurisdiction",
-            "deadline": "Legal deadline",
-            "extended_deadline": "If extended",
-            "completed": "Completed",
-            "on_time_rate": "On time",
-            "median_days": "Median days to complete",
-        },
     )
     w.download(on_time, "erasure_on_time_by_jurisdiction", k)
 

@@ -58,3 +58,30 @@ def app(demo_db, monkeypatch):
         return at
 
     return run
+
+
+def stored(frame):
+    """A table as shown, back in stored terms (raw headers and codes), for comparing with the
+    metrics' own frames and JSON."""
+    import re
+
+    from pages import _labels as labels
+
+    headers = {label: name for name, label in labels.COLUMNS.items()}
+    jurisdictions = {label: code for code, label in labels.JURISDICTIONS.items()}
+
+    def code(column: str, value):
+        if not isinstance(value, str):
+            return value
+        if column == "country":
+            found = re.search(r"\((\w\w)\)$", value)
+            return found.group(1) if found else value
+        if value in jurisdictions:
+            return jurisdictions[value]
+        return value.lower().replace("-", "_").replace(" ", "_")
+
+    out = frame.rename(columns=lambda c: headers.get(c, c))
+    for column in labels.VALUES:
+        if column in out.columns:
+            out[column] = [code(column, v) for v in out[column]]
+    return out

@@ -13,6 +13,7 @@ import numpy as np
 from metrics import api
 from metrics import consent_views as cv
 from metrics.suppression import WITHHELD
+from tests.pages.conftest import stored
 
 PAGE = "pages/consent.py"
 
@@ -23,7 +24,7 @@ def texts(at) -> list[str]:
 
 
 def tables(at) -> list:
-    return [d.value for d in at.dataframe]
+    return [stored(d.value) for d in at.dataframe]
 
 
 def specs(at) -> list[dict]:

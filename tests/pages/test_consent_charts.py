@@ -90,8 +90,9 @@ def test_opted_in_bars_leave_withheld_values_out():
     fig = cc.opted_in_bars(BY, "country", "Country")
     email, sms = fig.data
     assert email.name == "email marketing" and sms.name == "sms marketing"
-    assert list(email.x) == ["DE"] and list(email.y) == [321.0]
-    assert list(sms.x) == ["DE", "NA"] and list(sms.y) == [47.0, 0.0]
+    # Countries by name, with their code.
+    assert list(email.x) == ["Germany (DE)"] and list(email.y) == [321.0]
+    assert list(sms.x) == ["Germany (DE)", "Namibia (NA)"] and list(sms.y) == [47.0, 0.0]
     assert email.marker.color == cc.purpose_colour("email_marketing")
     assert "email marketing" in email.hovertemplate
     assert all(v is not None for v in drawn(fig))
@@ -100,7 +101,7 @@ def test_opted_in_bars_leave_withheld_values_out():
 def test_rate_bars_only_show_published_rates():
     fig = cc.opt_in_rate_bars(BY, "country", "Country")
     (sms,) = [t for t in fig.data if len(t.x)]
-    assert list(sms.x) == ["DE"]
+    assert list(sms.x) == ["Germany (DE)"]
     assert sms.y[0] == pytest.approx(47 / 66)
     assert fig.layout.yaxis.tickformat == ".0%"
 

@@ -16,6 +16,7 @@ from metrics import erasure_views as ev
 from metrics.api import evaluate
 from metrics.params import Filters, resolve_params
 from metrics.suppression import WITHHELD
+from pages import _labels as labels
 
 PAGE = "pages/erasure.py"
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -66,7 +67,7 @@ def test_the_page_renders_the_figures_metrics_publish(app, demo_db):
     # The received chart draws exactly the published monthly counts per type.
     frame = evaluate(demo_db, ev.requests_over_time, params, "month", "type")
     received = figures_of(at)[0]
-    access = next(t for t in received["data"] if t["name"] == "access")
+    access = next(t for t in received["data"] if t["name"] == "Access")
     expected = frame[(frame.group == "access") & frame.received.notna()]
     assert access["x"] == list(expected.period)
     assert access["y"] == list(expected.received)
@@ -90,7 +91,7 @@ def test_grain_and_breakdown_switch_the_chart(app):
     received = figures_of(at)[0]
     assert len(received["layout"]["xaxis"]["categoryarray"]) > months
     names = {t["name"] for t in received["data"]}
-    assert names <= set(ev.schema.JURISDICTIONS)
+    assert names <= {labels.jurisdiction(j) for j in ev.schema.JURISDICTIONS}
     # On the small demo most weekly counts per jurisdiction are withheld, and it says so.
     assert any("withheld" in i.value for i in at.info)
 

@@ -31,15 +31,15 @@ def test_period_bars_leave_withheld_cells_out():
     )
     fig = charts.period_bars(frame, "received", "type", title="Received")
     traces = {t.name: t for t in fig.data}
-    assert list(traces["erasure"].x) == ["2026-01", "2026-02"]
-    assert list(traces["erasure"].y) == [12, 0]
-    assert list(traces["access"].x) == ["2026-02"]  # January withheld: no bar at all
-    assert list(traces["access"].y) == [37]
+    assert list(traces["Erasure"].x) == ["2026-01", "2026-02"]
+    assert list(traces["Erasure"].y) == [12, 0]
+    assert list(traces["Access"].x) == ["2026-02"]  # January withheld: no bar at all
+    assert list(traces["Access"].y) == [37]
     assert fig.layout.barmode == "stack"
     # Every period stays on the axis, whatever is withheld.
     assert list(fig.layout.xaxis.categoryarray) == ["2026-01", "2026-02"]
     completed = charts.period_bars(frame, "completed", "type", title="Completed")
-    assert [t.name for t in completed.data] == ["erasure", "access"]
+    assert [t.name for t in completed.data] == ["Erasure", "Access"]
     assert list(completed.data[0].y) == [0]
 
 
@@ -54,15 +54,15 @@ def test_groups_keep_their_colour_whatever_is_shown():
     )
     fig = charts.period_bars(frame, "received", "jurisdiction", title="By jurisdiction")
     colours = {t.name: t.marker.color for t in fig.data}
-    assert colours["GDPR"] == shared.SERIES_COLOURS[0]
-    assert colours["OTHER"] == shared.SERIES_COLOURS[6]
+    assert colours["GDPR (EU and EEA)"] == shared.SERIES_COLOURS[0]
+    assert colours["Other jurisdictions"] == shared.SERIES_COLOURS[6]
     # Canonical order, not the frame's: GDPR first in the stack and the legend.
-    assert [t.name for t in fig.data] == ["GDPR", "OTHER"]
+    assert [t.name for t in fig.data] == ["GDPR (EU and EEA)", "Other jurisdictions"]
     types = pd.DataFrame(
         {"period": ["2026-01"], "group": ["opt_out_of_sale"], "received": counts(15)}
     )
     fig = charts.period_bars(types, "received", "type", title="Types")
-    assert fig.data[0].name == "opt out of sale"
+    assert fig.data[0].name == "Opt out of sale"
     assert fig.data[0].marker.color == charts.group_colour("opt_out_of_sale", charts.TYPE_ORDER)
 
 
@@ -99,13 +99,14 @@ def test_due_status_bars_leave_withheld_parts_out():
     fig = charts.due_status_bars(frame, horizon_days=14, title="Due")
     traces = {t.name: t for t in fig.data}
     assert set(traces) == {"Overdue", "Due within 14 days", "Due later"}
-    assert list(traces["Overdue"].x) == [11] and list(traces["Overdue"].y) == ["GDPR"]
-    assert list(traces["Due within 14 days"].y) == ["LGPD"]
+    gdpr, lgpd = "GDPR (EU and EEA)", "LGPD (Brazil)"
+    assert list(traces["Overdue"].x) == [11] and list(traces["Overdue"].y) == [gdpr]
+    assert list(traces["Due within 14 days"].y) == [lgpd]
     assert list(traces["Due within 14 days"].x) == [0]
     assert list(traces["Due later"].x) == [14]
     assert traces["Overdue"].marker.color == shared.CLASS_COLOURS["no"]
     assert traces["Due within 14 days"].marker.color == shared.CLASS_COLOURS["maybe"]
-    assert list(fig.layout.yaxis.categoryarray) == ["GDPR", "LGPD"]
+    assert list(fig.layout.yaxis.categoryarray) == [gdpr, lgpd]
     assert "15 days" in str(traces["Due within 14 days"].customdata)
 
 
@@ -122,7 +123,7 @@ def test_on_time_bars_show_the_deadline_and_never_a_withheld_rate():
     )
     fig = charts.on_time_bars(frame, title="On time")
     (bars,) = fig.data
-    assert list(bars.x) == ["GDPR<br>(1 calendar month)", "LGPD<br>(15 days)"]
+    assert list(bars.x) == ["GDPR (EU and EEA)<br>(1 calendar month)", "LGPD (Brazil)<br>(15 days)"]
     assert list(bars.y) == [0.9298, 0.8]
     assert "CCPA" not in spec(fig)
     hover = [c[0] for c in bars.customdata]

@@ -12,6 +12,7 @@ from metrics.api import published
 from metrics.rules import Tables
 from metrics.suppression import WITHHELD
 from metrics.ymn_views import class_flows
+from tests.pages.conftest import stored
 
 PAGE = "pages/ymn.py"
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -71,7 +72,7 @@ def test_page_renders_the_published_metrics(app, demo_db):
     assert len(shown) == 6
     assert shown["Maybe customers"] == f"{figures['ymn']['maybe']:,}"
     assert shown["Conversion, yes"] == f"{figures['conversion']['yes']['rate'] * 100:.1f}%"
-    table = at.dataframe[0].value.set_index("class")
+    table = stored(at.dataframe[0].value).set_index("class")
     for cls in ("yes", "maybe", "no"):
         assert table.at[cls, "converted"] == f"{figures['funnel'][cls]['converted']:,}"
     assert funnel[0]["x"][0] == figures["funnel"]["yes"]["customers"]
@@ -107,11 +108,11 @@ def test_a_filter_changes_the_figures_and_withheld_ones_show_nowhere(app, demo_d
     ]
     # The largest withheld flow: withheld with a small one, possibly well above k itself.
     source, target, true = max(hidden, key=lambda h: h[2])
-    table = at.dataframe[1].value
+    table = stored(at.dataframe[1].value)
     row = table[(table.iloc[:, 0] == source) & (table.iloc[:, 1] == target)]
     assert list(row.customers) == [WITHHELD]
     # The class with few converters: withheld in the table and left out of its funnel.
-    funnel = at.dataframe[0].value.set_index("class")
+    funnel = stored(at.dataframe[0].value).set_index("class")
     assert funnel.at[small, "converted"] == WITHHELD
     trace = specs(at)[0]["data"][["yes", "maybe", "no"].index(small)]
     assert "Converted" not in trace["y"] and len(trace["x"]) == len(trace["y"])
