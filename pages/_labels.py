@@ -8,6 +8,7 @@ import pandas as pd
 import pycountry
 
 from data import schema
+from metrics.consent_views import DIMENSIONS
 
 JURISDICTIONS = {
     schema.GDPR: "GDPR (EU and EEA)",
@@ -72,12 +73,7 @@ COLUMNS = {
     "denied_share": "Denied (share of all customers)",
     "withdrawn_share": "Withdrawn (share of all customers)",
     "no_decision_share": "No decision (share of all customers)",
-    "segment": "Segment",
-    "country": "Country",
-    "jurisdiction": "Jurisdiction",
-    "acquisition_channel": "Acquisition channel",
-    "prompt_variant": "Prompt variant",
-    "method": "Consent method",
+    **DIMENSIONS,  # the breakdowns, as the Consent page names them
     "period": "Period",
     "class": "Class",
     "group": "Group",
