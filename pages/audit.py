@@ -5,7 +5,17 @@ import streamlit as st
 
 from consentlens import actions
 from pages import _access as access
+from pages import _labels as labels
 from pages import _widgets as w
+
+AUDIT_COLUMNS = {
+    "seq": "Entry",
+    "at": "Time (UTC)",
+    "actor": "Who",
+    "role": "Role",
+    "action": "Action",
+    "detail": "Details",
+}
 
 identity = access.require("audit")
 w.header(
@@ -22,12 +32,36 @@ if not entries:
     st.info("Nothing has been recorded yet.")
     st.stop()
 
+
+def details(value: object) -> str:
+    """An entry's details as a line of text: "rows: customers 2,938, orders 4,325 · seed: 7"."""
+    if not isinstance(value, dict):
+        return "" if value is None else str(value)
+    return " · ".join(f"{labels.words(str(k)).lower()}: {_value(v)}" for k, v in value.items())
+
+
+def _value(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 log = pd.DataFrame(entries)[["seq", "at", "actor", "role", "action", "detail"]]
-log["detail"] = log["detail"].astype(str)
+log["detail"] = [details(d) for d in log["detail"]]
+log["role"] = [labels.words(str(r)) for r in log["role"]]
 actions_seen = sorted(log["action"].unique())
-chosen = st.multiselect("Actions", actions_seen, default=actions_seen, key="audit_actions")
+chosen = st.multiselect(
+    "Actions", actions_seen, default=actions_seen, key="audit_actions", format_func=labels.words
+)
 actors = sorted(log["actor"].unique())
 who = st.multiselect("Actors", actors, default=actors, key="audit_actors")
 shown = log[log["action"].isin(chosen) & log["actor"].isin(who)].sort_values("seq", ascending=False)
+shown = shown.assign(action=[labels.words(str(a)) for a in shown["action"]]).rename(
+    columns=AUDIT_COLUMNS
+)
 st.dataframe(shown, hide_index=True)
 w.download(shown, "audit_log", 1)

@@ -49,8 +49,12 @@ def test_look_up_erase_and_audit(app, own_store):
     at.run()
     assert at.success[0].value.startswith("The log is intact")
     log = at.dataframe[0].value
-    assert "erase" in set(log["action"])
+    assert "Erase" in set(log["Action"])
     assert person not in log.to_string()
+    # Details read as text, not as a dictionary.
+    assert not any(d.startswith("{") for d in log["Details"])
+    erased = log[log["Action"] == "Erase"]["Details"].iloc[0]
+    assert ": " in erased and "{" not in erased
 
 
 def test_erasure_needs_confirmation(app, own_store):
