@@ -80,8 +80,7 @@ def attack(tables: Tables, span: tuple, k: int) -> Outcome:
         whole, rest, alone = (replace(p, min_cell=k) for p in (whole, rest, alone))
         truth = figures(alone)[0]
         exact = figures(whole)[1], figures(rest)[1]
-        noisy = (figures(replace(p, perturbed=True))[1] for p in (whole, rest))
-        noisy_whole, noisy_rest = noisy
+        noisy_whole, noisy_rest = (figures(replace(p, perturbed=True))[1] for p in (whole, rest))
         for key, n in truth.items():
             if not 1 <= n < k:
                 continue
