@@ -90,6 +90,10 @@ class StoreSummary:
     channels: tuple[str, ...]
     segments: tuple[str, ...]
     purposes: tuple[str, ...]
+    # The currencies orders are recorded in, the commonest first, and whether some orders
+    # record none: revenue is shown one currency at a time where they mix.
+    currencies: tuple[str, ...] = ()
+    orders_without_currency: bool = False
 
     @property
     def empty(self) -> bool:
@@ -123,7 +127,17 @@ def summary_of(source: Source) -> StoreSummary:
         channels=_distinct(c.acquisition_channel),
         segments=_distinct(c.segment.fill_null(schema.SEGMENT_UNKNOWN)),
         purposes=_order_purposes(_distinct(t.consent_events.purpose)),
+        **_currencies(t.orders),
     )
+
+
+def _currencies(orders: ibis.Table) -> dict[str, Any]:
+    by = orders.group_by(code=orders.currency).aggregate(n=orders.count())
+    rows = by.order_by([ibis.desc("n"), "code"]).to_pyarrow().to_pylist()
+    return {
+        "currencies": tuple(r["code"] for r in rows if r["code"] is not None),
+        "orders_without_currency": any(r["code"] is None for r in rows),
+    }
 
 
 def _order_purposes(found: tuple[str, ...]) -> tuple[str, ...]:

@@ -49,7 +49,7 @@ class Filters:
 @dataclass(frozen=True)
 class Params:
     """As-of date D, period [start, end] (inclusive), minimum cell size k, purposes M,
-    filters, and whether published counts are perturbed."""
+    filters, whether published counts are perturbed, and the currency revenue is counted in."""
 
     as_of: date
     start: date
@@ -60,6 +60,10 @@ class Params:
     # Counts carry consistent cell-key noise (metrics.perturbation): for people without
     # access to person-level data. The command line and privacy officers see exact counts.
     perturbed: bool = False
+    # Revenue of orders in this currency only (an ISO code), for stores whose orders mix
+    # currencies, where one sum would add euros to dollars. None counts every order, as the
+    # spec defines revenue; who converted never depends on it.
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if self.start > self.end:

@@ -18,6 +18,7 @@ from metrics.rules import (
     classes,
     consent_states,
     customer_attribute,
+    customer_revenue,
     customers_at,
     day_in_period,
     erasure_requests,
@@ -129,6 +130,11 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
                 **{stage: (c.customer_id, flag) for stage, flag in flags.items()},
             ),
         )
+    if p.currency is not None:
+        # Revenue in one currency: from the orders, beside counts that never depend on it.
+        r = customer_revenue(t, p).join(c, "customer_id")
+        in_currency = r.group_by("cls").aggregate(revenue=r.revenue.sum())
+        counts = counts.drop("revenue").left_join(in_currency, "cls").drop("cls_right")
     grid = ibis.memtable(pa.table({"cls": list(schema.CLASSES)}))
     out = grid.left_join(counts, "cls")
     figures = ["customers", "engaged", "intent", "converted", "revenue"]

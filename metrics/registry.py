@@ -96,7 +96,8 @@ METRICS: tuple[Metric, ...] = (
         "Revenue per class",
         "currency",
         "Sum of the revenue of the class's orders dated in the period; published under the "
-        "same rule as the conversion rate.",
+        "same rule as the conversion rate. Where orders mix currencies the pages count one "
+        "currency's orders at a time (who converted does not change).",
         queries.class_outcomes,
     ),
     Metric(

@@ -332,6 +332,13 @@ def orders_in_period(t: Tables, p: Params) -> ir.Table:
 
 
 def customer_revenue(t: Tables, p: Params) -> ir.Table:
-    """(customer_id, revenue) for each customer with at least one order dated in the period."""
+    """(customer_id, revenue) for each customer with at least one order dated in the period;
+    with a currency chosen, only that currency's orders bring revenue (a buyer whose orders
+    are all in others has 0)."""
     o = orders_in_period(t, p)
-    return o.group_by("customer_id").aggregate(revenue=o.revenue.sum())
+    revenue = o.revenue
+    if p.currency is not None:
+        revenue = ibis.ifelse(
+            o.currency == p.currency, o.revenue, ibis.literal(0).cast(o.revenue.type())
+        )
+    return o.group_by("customer_id").aggregate(revenue=revenue.sum())

@@ -32,6 +32,12 @@ MEASURE_LABELS = {
 COLUMN = {"conversion_rate": "rate", "revenue_per_customer": "revenue_per_customer"}
 
 
+def measure_label(measure: str, currency: str | None = None) -> str:
+    """A measure's name, an amount's with its currency: "Revenue per customer (EUR)"."""
+    label = MEASURE_LABELS[measure]
+    return f"{label} ({currency})" if currency and measure != "conversion_rate" else label
+
+
 def group_label(group: str) -> str:
     """How a class or consent state is named on screen."""
     return charts.CLASS_LABELS.get(group) or SHORT_LABELS.get(group, group.replace("_", " "))
@@ -142,7 +148,9 @@ def _point(
     return True
 
 
-def estimates(groups: pd.DataFrame, *, measure: str, title: str | None = None) -> go.Figure:
+def estimates(
+    groups: pd.DataFrame, *, measure: str, title: str | None = None, currency: str | None = None
+) -> go.Figure:
     """Each group's estimate with its 95% interval, as observed (left) and like with like
     (right, same channel and country mix); withheld groups are left out."""
     column = COLUMN[measure]
@@ -164,7 +172,7 @@ def estimates(groups: pd.DataFrame, *, measure: str, title: str | None = None) -
             shown.append(group_label(row["group"]))
     fig.update_yaxes(categoryorder="array", categoryarray=shown, autorange="reversed")
     fig.update_xaxes(
-        title_text="% of customers who ordered" if rate else "revenue per customer",
+        title_text="% of customers who ordered" if rate else _per_customer(currency),
         ticksuffix="%" if rate else "",
         rangemode="tozero",
         matches="x",
@@ -176,7 +184,9 @@ def estimates(groups: pd.DataFrame, *, measure: str, title: str | None = None) -
     return fig
 
 
-def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.Figure:
+def gaps(
+    frame: pd.DataFrame, *, measure: str, title: str | None = None, currency: str | None = None
+) -> go.Figure:
     """The gap between two groups per pair, as observed and like with like, each with its 95%
     interval, around a zero line (no difference); withheld gaps are left out."""
     rows = frame[frame["measure"] == measure]
@@ -236,7 +246,9 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
     fig.add_vline(x=0, line_dash="dot", line_color=charts.GREY)
     fig.update_yaxes(categoryorder="array", categoryarray=shown, autorange="reversed")
     fig.update_xaxes(
-        title_text="difference in percentage points" if rate else "difference per customer"
+        title_text="difference in percentage points"
+        if rate
+        else f"difference {_per_customer(currency).removeprefix('revenue ')}"
     )
     fig.update_layout(scattermode="group", scattergap=0.5, showlegend=True)
     charts.layout(fig, title=title, height=160 + 60 * max(len(shown), 1))
@@ -248,12 +260,17 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
     return fig
 
 
+def _per_customer(currency: str | None) -> str:
+    return f"revenue per customer ({currency})" if currency else "revenue per customer"
+
+
 # Tables for display.
 
 
-def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
+def group_table(groups: pd.DataFrame, k: int, currency: str | None = None) -> pd.DataFrame:
     """The published figures per group, formatted for reading (the withheld marker where
     withheld)."""
+    revenue = measure_label("revenue_per_customer", currency)
     out = []
     for _, row in groups.iterrows():
         out.append(
@@ -271,14 +288,14 @@ def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
                     percent,
                     k,
                 ),
-                "Revenue per customer, as observed (95% interval)": with_interval(
+                f"{revenue}, as observed (95% interval)": with_interval(
                     row["revenue_per_customer"],
                     row["revenue_per_customer_low"],
                     row["revenue_per_customer_high"],
                     amount,
                     k,
                 ),
-                "Revenue per customer, like with like": with_interval(
+                f"{revenue}, like with like": with_interval(
                     row["stratified_revenue_per_customer"],
                     row["stratified_revenue_per_customer_low"],
                     row["stratified_revenue_per_customer_high"],
@@ -290,7 +307,7 @@ def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def gap_table(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+def gap_table(frame: pd.DataFrame, k: int, currency: str | None = None) -> pd.DataFrame:
     """Raw and like-with-like gaps with their 95% intervals, formatted (the withheld marker
     where withheld)."""
     out = []
@@ -299,7 +316,7 @@ def gap_table(frame: pd.DataFrame, k: int) -> pd.DataFrame:
         out.append(
             {
                 "Comparison": f"{group_label(row['first'])} minus {group_label(row['second'])}",
-                "Measure": MEASURE_LABELS[row["measure"]],
+                "Measure": measure_label(row["measure"], currency),
                 "As observed (95% interval)": with_interval(
                     row["raw"], row["raw_low"], row["raw_high"], fmt, k
                 ),
@@ -311,7 +328,9 @@ def gap_table(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def headline(frame: pd.DataFrame, k: int) -> list[tuple[str, list[tuple[str, str]]]]:
+def headline(
+    frame: pd.DataFrame, k: int, currency: str | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """For the first pair, per measure: a heading and its (label, value) gap tiles, as
     observed and like with like (the withheld marker where withheld)."""
     if frame.empty:
@@ -321,7 +340,7 @@ def headline(frame: pd.DataFrame, k: int) -> list[tuple[str, list[tuple[str, str
     out = []
     for _, row in frame[(frame["first"] == first) & (frame["second"] == second)].iterrows():
         fmt = points if row["measure"] == "conversion_rate" else signed_amount
-        heading = f"{MEASURE_LABELS[row['measure']]} gap: {pair}"
+        heading = f"{measure_label(row['measure'], currency)} gap: {pair}"
         out.append(
             (
                 heading,

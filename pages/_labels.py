@@ -35,6 +35,12 @@ def jurisdiction(code: str) -> str:
     return JURISDICTIONS.get(code, code.replace("_", " "))
 
 
+def currency(code: str) -> str:
+    """A currency by its name with its ISO code: "Euro (EUR)"; an unknown code as it is."""
+    found = pycountry.currencies.get(alpha_3=code.upper()) if len(code) == 3 else None
+    return code if found is None else f"{found.name} ({found.alpha_3})"
+
+
 def words(value: str) -> str:
     """A purpose, channel or segment as readers say it: third_party_sharing -> "Third-party
     sharing"."""

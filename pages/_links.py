@@ -32,9 +32,11 @@ DATES = {"start": "start date", "end": "end date"}
 # page's address; in the link under the control's widget key. Their values are checked by
 # the page, which knows its choices (pages/_widgets.control).
 PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
+    "home": ("currency",),
     "consent-and-segments": ("consent_dimension", "consent_grain"),
+    "yes-maybe-no": ("currency",),
     "erasure-and-requests": ("erasure_grain", "erasure_by"),
-    "conversion-impact": ("impact_by", "impact_purpose"),
+    "conversion-impact": ("impact_by", "impact_purpose", "currency"),
 }
 CONTROLS = {key for keys in PAGE_CONTROLS.values() for key in keys}
 # Streamlit's own parameters (embedding options) are not the dashboard's to judge.

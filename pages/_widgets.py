@@ -323,9 +323,56 @@ def rate(value: float | None, k: int, digits: int = 1) -> str:
     return WITHHELD if value is None else f"{value * 100:.{digits}f}%"
 
 
-def money(value: float | None, k: int) -> str:
-    """A published amount, or the withheld marker."""
-    return WITHHELD if value is None else f"{value:,.0f}"
+def money(value: float | None, k: int, currency: str | None = None) -> str:
+    """A published amount with its currency code ("EUR 1,234"), or the withheld marker."""
+    if value is None:
+        return WITHHELD
+    return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
+
+
+def in_currency(currency: str | None) -> Callable[[float | None, int], str]:
+    """`money` for amounts in `currency`, as a table's or tile's formatter."""
+    return lambda value, k: money(value, k, currency)
+
+
+def currency(
+    info: api.StoreSummary, params: Params, *, container: Any = st
+) -> tuple[Params, str | None]:
+    """The page's parameters and the currency its amounts are in. Where orders are recorded
+    in several (or some in none), a choice of one, carried by the view's link, the commonest
+    first: the parameters then count that currency's orders only. With one currency, that
+    one; with none recorded, None (amounts as recorded)."""
+    codes = info.currencies
+    if not codes:
+        return params, None
+    if len(codes) == 1 and not info.orders_without_currency:
+        return params, codes[0]
+    # One choice for every page that shows amounts: each page draws its own select box (a
+    # widget of its own to Streamlit), so the choice is kept apart and handed to the next.
+    if st.session_state.get(CURRENCY_CHOSEN) in codes:
+        st.session_state["currency"] = st.session_state[CURRENCY_CHOSEN]
+    code = control(
+        st.selectbox,
+        "Currency",
+        codes,
+        key="currency",
+        default=codes[0],
+        format_func=labels.currency,
+        container=container,
+        on_change=_keep_currency,
+        help="Orders here are recorded in several currencies: revenue is shown for one at a "
+        "time, counting that currency's orders only, never adding one currency to another. "
+        "Who bought does not depend on it.",
+    )
+    st.session_state[CURRENCY_CHOSEN] = code
+    return replace(params, currency=code), code
+
+
+CURRENCY_CHOSEN = "currency_chosen"
+
+
+def _keep_currency() -> None:
+    st.session_state[CURRENCY_CHOSEN] = st.session_state["currency"]
 
 
 def shown(

@@ -242,7 +242,7 @@ def class_sankey(
     return charts.layout(fig, title=title, height=420)
 
 
-def opportunity_sentence(opportunity: Opportunity, *, k: int) -> str:
+def opportunity_sentence(opportunity: Opportunity, *, k: int, currency: str | None = None) -> str:
     """The maybe opportunity in plain words; withheld figures are not named."""
     o = opportunity
     if None in (o.maybe_customers, o.yes_rate, o.maybe_rate, o.extra_converters):
@@ -262,4 +262,5 @@ def opportunity_sentence(opportunity: Opportunity, *, k: int) -> str:
     )
     if o.extra_revenue is None:
         return text + " (what they would spend is withheld: too few yes buyers)."
-    return text + f", bringing roughly {o.extra_revenue:,.0f} more in revenue."
+    amount = f"{currency} {o.extra_revenue:,.0f}" if currency else f"{o.extra_revenue:,.0f}"
+    return text + f", bringing roughly {amount} more in revenue."

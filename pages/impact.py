@@ -46,6 +46,7 @@ if by == BY_STATE:
         container=right,
     )
 
+params, currency = w.currency(info, params, container=left)
 result = w.figures(impact, params, by, purpose)
 if not result.customers:
     st.info(
@@ -65,7 +66,7 @@ else:
         "granted, denied, withdrawn (said yes, then no) or no decision yet"
     )
 
-tiles = ic.headline(result.gaps, k)
+tiles = ic.headline(result.gaps, k, currency)
 if tiles:
     for column, (heading, pair) in zip(st.columns(len(tiles)), tiles, strict=True):
         column.markdown(f"**{heading}**")
@@ -109,7 +110,12 @@ else:
 
     st.subheader("Revenue per customer")
     st.plotly_chart(
-        ic.estimates(result.groups, measure=REVENUE, title="Revenue per customer in the period"),
+        ic.estimates(
+            result.groups,
+            measure=REVENUE,
+            title="Revenue per customer in the period",
+            currency=currency,
+        ),
         key="impact_revenue",
     )
     w.meaning(
@@ -125,7 +131,12 @@ else:
         key="impact_rate_gaps",
     )
     revenue_gaps.plotly_chart(
-        ic.gaps(result.gaps, measure=REVENUE, title="Revenue per customer gap"),
+        ic.gaps(
+            result.gaps,
+            measure=REVENUE,
+            title=ic.measure_label(REVENUE, currency) + " gap",
+            currency=currency,
+        ),
         key="impact_revenue_gaps",
     )
     w.meaning(
@@ -136,15 +147,16 @@ else:
         "customers came from rather than by their consent; a whisker crossing zero means the "
         "data cannot tell the groups apart."
     )
-    st.dataframe(ic.gap_table(result.gaps, k), hide_index=True, key="impact_gap_table")
+    st.dataframe(ic.gap_table(result.gaps, k, currency), hide_index=True, key="impact_gap_table")
     w.meaning(
         "The same gaps as numbers. Conversion gaps are in percentage points (10 pts = 10 more "
-        "buyers per 100 customers); revenue gaps are per customer, in the currency the orders "
-        "are recorded in."
+        "buyers per 100 customers); revenue gaps are per customer"
+        + (f", in {labels.currency(currency)}" if currency else "")
+        + (", counting orders in that currency only." if params.currency else ".")
     )
 
 st.subheader("Figures per group")
-st.dataframe(ic.group_table(result.groups, k), hide_index=True, key="impact_group_table")
+st.dataframe(ic.group_table(result.groups, k, currency), hide_index=True, key="impact_group_table")
 w.meaning(
     f"{groups_text}. Counts under {k} read {WITHHELD}, and a group's rates only when enough "
     "customers and buyers stand behind them."

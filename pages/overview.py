@@ -5,6 +5,7 @@ import streamlit as st
 
 from metrics.overview import headline
 from pages import _charts as charts
+from pages import _labels as labels
 from pages import _widgets as w
 
 info, params = w.context()
@@ -15,8 +16,9 @@ w.header(
     "whether erasure requests are answered in time.",
 )
 w.freshness(info, params)
+params, currency = w.currency(info, params, container=st.columns(4)[0])
 tiles = {t.key: t for t in w.figures(headline, params)}
-FORMAT = {"count": w.count, "rate": w.rate, "money": w.money}
+FORMAT = {"count": w.count, "rate": w.rate, "money": w.in_currency(currency)}
 
 
 def tile(column, key: str) -> None:
@@ -25,6 +27,8 @@ def tile(column, key: str) -> None:
     delta = None
     if t.change is not None:
         delta = f"{t.change * 100:+.1f} pts" if t.unit == "rate" else f"{t.change:+,.0f}"
+        if t.unit == "money" and currency:
+            delta = f"{delta} {currency}"
     column.metric(
         t.label,
         fmt(t.value, k),
@@ -52,7 +56,9 @@ for prefix in ("class", "conversion", "revenue"):
 w.meaning(
     '"Yes" customers allow at least one marketing purpose; "maybe" customers have not '
     'decided; "no" customers refused or asked to be forgotten. Conversion is the share who '
-    "ordered in the period; revenue is what their orders in the period brought in."
+    "ordered in the period; revenue is what their orders in the period brought in"
+    + (f", in {labels.currency(currency)}." if currency else ".")
+    + (" Orders in other currencies are left out of it." if params.currency else "")
 )
 classes = pd.DataFrame(
     {
@@ -67,7 +73,13 @@ left.plotly_chart(
     key="overview_classes",
 )
 right.plotly_chart(
-    charts.bars(classes, x="class", y="revenue", series="class", title="Revenue by class"),
+    charts.bars(
+        classes,
+        x="class",
+        y="revenue",
+        series="class",
+        title=f"Revenue by class ({currency})" if currency else "Revenue by class",
+    ),
     key="overview_revenue",
 )
 
@@ -85,7 +97,7 @@ table = pd.DataFrame(
         "figure": [t.label for t in tiles.values()],
         "value": [t.value for t in tiles.values()],
         "previous_period": [t.previous for t in tiles.values()],
-        "unit": [t.unit for t in tiles.values()],
+        "unit": [currency if t.unit == "money" and currency else t.unit for t in tiles.values()],
     }
 )
 w.download(table, "overview", k)

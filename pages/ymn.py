@@ -16,6 +16,8 @@ w.header(
     "they move between these groups, and what winning over the undecided could be worth.",
 )
 w.freshness(info, params)
+params, currency = w.currency(info, params, container=st.columns(4)[0])
+money = w.in_currency(currency)
 
 page = w.figures(ymn_views.views, params)
 funnel = page.funnels
@@ -60,9 +62,9 @@ top[2].metric("Conversion, maybe", w.rate(chance.maybe_rate, k))
 bottom = st.columns(3)
 extra = None if chance.extra_converters is None else round(chance.extra_converters)
 bottom[0].metric("Extra buyers if maybe bought like yes", w.count(extra, k))
-bottom[1].metric("Revenue per yes buyer", w.money(chance.revenue_per_converter, k))
-bottom[2].metric("Extra revenue if maybe bought like yes", w.money(chance.extra_revenue, k))
-st.markdown(ymn_charts.opportunity_sentence(chance, k=k))
+bottom[1].metric("Revenue per yes buyer", money(chance.revenue_per_converter, k))
+bottom[2].metric("Extra revenue if maybe bought like yes", money(chance.extra_revenue, k))
+st.markdown(ymn_charts.opportunity_sentence(chance, k=k, currency=currency))
 w.meaning(
     "Maybe customers have not yet said yes or no to marketing. These tiles ask: if they "
     "ordered as often as the customers who said yes, and spent what a yes buyer spends, how "

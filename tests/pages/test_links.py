@@ -206,17 +206,20 @@ def test_a_control_value_the_page_does_not_offer_is_named_and_the_default_shown(
 
 # Every page's own controls, each set to a value other than its default.
 CHANGED = {
+    "pages/overview.py": {"currency": "GBP"},
     "pages/consent.py": {"consent_dimension": "method", "consent_grain": "week"},
+    "pages/ymn.py": {"currency": "GBP"},
     "pages/erasure.py": {"erasure_grain": "week", "erasure_by": "jurisdiction"},
-    "pages/impact.py": {"impact_by": "state", "impact_purpose": "analytics"},
+    "pages/impact.py": {"impact_by": "state", "impact_purpose": "analytics", "currency": "GBP"},
 }
+SELECT_BOXES = ("consent_dimension", "impact_purpose", "currency")
 
 
 @pytest.mark.parametrize("page", list(CHANGED))
 def test_every_control_of_a_page_goes_into_its_link_and_comes_back(app, page):
     at = app(page)
     for key, value in CHANGED[page].items():
-        widget = at.selectbox(key=key) if key in ("consent_dimension", "impact_purpose") else None
+        widget = at.selectbox(key=key) if key in SELECT_BOXES else None
         widget = widget or at.radio(key=key)
         widget.set_value(value).run()
         assert not at.exception
@@ -229,7 +232,9 @@ def test_every_control_of_a_page_goes_into_its_link_and_comes_back(app, page):
 
 def _address(page: str) -> str:
     return {
+        "pages/overview.py": "home",
         "pages/consent.py": "consent-and-segments",
+        "pages/ymn.py": "yes-maybe-no",
         "pages/erasure.py": "erasure-and-requests",
         "pages/impact.py": "conversion-impact",
     }[page]

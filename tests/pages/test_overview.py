@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from metrics.suppression import WITHHELD
+from pages import _labels as labels
 
 
 def metric_values(at) -> dict[str, str]:
@@ -54,3 +55,34 @@ def test_the_url_reopens_the_same_view(app):
     at = app(query={"country": "FR"})
     assert at.sidebar.multiselect(key="country").value == ["FR"]
     assert at.session_state["params"].filters.countries == ("FR",)
+
+
+def test_revenue_is_shown_one_currency_at_a_time_with_its_code(app, demo_db):
+    from dataclasses import replace
+
+    from metrics import api
+    from metrics.overview import headline
+
+    at = app()
+    box = at.selectbox(key="currency")
+    summary = api.summarize(demo_db)
+    assert len(summary.currencies) > 1
+    assert box.options == [labels.currency(c) for c in summary.currencies]
+    params = at.session_state["params"]
+    for code in (summary.currencies[0], summary.currencies[-1]):
+        box.set_value(code).run()
+        assert not at.exception
+        tiles = {t.key: t for t in api.evaluate(demo_db, headline, replace(params, currency=code))}
+        shown = metric_values(at)
+        for cls in ("yes", "maybe", "no"):
+            value = tiles[f"revenue_{cls}"].value
+            want = WITHHELD if value is None else f"{code} {value:,.0f}"
+            assert shown[f"Revenue, {cls}"] == want
+        assert any(labels.currency(code) in c.value for c in at.caption)
+    # Every currency's revenue is its own; who bought is the same in each.
+    figures = [
+        {t.key: t.value for t in api.evaluate(demo_db, headline, replace(params, currency=c))}
+        for c in (summary.currencies[0], summary.currencies[-1])
+    ]
+    assert figures[0]["revenue_yes"] != figures[1]["revenue_yes"]
+    assert figures[0]["conversion_yes"] == figures[1]["conversion_yes"]

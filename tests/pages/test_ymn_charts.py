@@ -164,6 +164,8 @@ def test_opportunity_sentence_in_plain_words():
     text = ymn.opportunity_sentence(opportunity(), k=11)
     assert "35.6% of maybe customers" in text and "65.6% of yes customers" in text
     assert "about 1,199 more" in text and "206,074" in text
+    in_euros = ymn.opportunity_sentence(opportunity(), k=11, currency="EUR")
+    assert "roughly EUR 206,074 more in revenue" in in_euros
     no_gap = ymn.opportunity_sentence(
         opportunity(maybe_rate=0.7, extra_converters=-175.8, extra_revenue=-30220.0), k=11
     )
