@@ -8,12 +8,15 @@ The state counts, opt-in rates and opted-in customers per segment are the metric
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
-from data import schema
+from data import facts, schema
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric
@@ -25,6 +28,8 @@ from metrics.rules import (
     consent_states,
     customer_attribute,
     customers_at,
+    filter_conditions,
+    filtered_customers,
     in_period,
     period_label,
     refused,
@@ -53,6 +58,7 @@ OVERVIEW_COLUMNS = (
 )
 BY_COLUMNS = ("granted", "refused", "decided", "opt_in_rate")
 TREND_COLUMNS = ("period", "purpose", *schema.DECISIONS, "decisions", "opt_in_rate")
+OPTED_IN_COLUMNS = ("period", "purpose", "customers", "granted", "granted_share")
 
 
 def _purpose_order(purposes: Sequence[str]) -> list[str]:
@@ -319,6 +325,130 @@ def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
     return _frame(rows, TREND_COLUMNS, ["opt_in_rate"])
 
 
+# The opted-in share over time.
+
+
+def period_ends(start: date, end: date, grain: str) -> list[tuple[str, date]]:
+    """Each week or month from start to end and the day its state is taken on: its last
+    day, or the view's end for the period still running."""
+    out = []
+    for label in periods(start, end, grain):
+        if grain == "month":
+            last = pd.Period(label, freq="M").end_time.date()
+        else:
+            last = date.fromisoformat(label) + timedelta(days=6)
+        out.append((label, min(last, end)))
+    return out
+
+
+def opted_in_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
+    """(period, customers, purpose, granted): at the end of each week or month, customers at
+    that day and those of them whose consent state for the purpose is granted: the opted-in
+    share (consent_state_share) taken at every period's end, by the same definitions (one row
+    with a null purpose for a period without any grant)."""
+    ends = period_ends(p.start, p.end, grain)
+    days = ibis.memtable(
+        pa.table(
+            {
+                "period": [label for label, _ in ends],
+                "day": pa.array([day for _, day in ends], pa.date32()),
+            }
+        )
+    )
+    # Customers at each end: counted per day of creation, then added up to each end.
+    c = filtered_customers(t, p)
+    created = c.group_by(created=c.created_at.date()).aggregate(
+        customers=c.count(), **key_sums(p.perturbed, customers=(c.customer_id, None))
+    )
+    x = created.join(days, created.created <= days.day)
+    everyone = x.group_by("period").aggregate(
+        customers=x.customers.sum(),
+        **({"customers_key": x.customers_key.sum()} if p.perturbed else {}),
+    )
+    if facts.CONSENT_INTERVALS in t.facts:
+        # Grants in force, counted per span of days (from the later of the decision and the
+        # customer's creation), then matched to each end: one pass over the fact.
+        f = t.facts[facts.CONSENT_INTERVALS]
+        f = f.filter(f.consent_state == schema.GRANTED, *filter_conditions(f, p))
+        spans = f.group_by(
+            "purpose",
+            valid_from=ibis.greatest(f.valid_from, f.created_at.date()),
+            valid_to=f.valid_to,
+        ).aggregate(granted=f.count(), **key_sums(p.perturbed, granted=(f.customer_id, None)))
+        y = spans.join(days, facts.holds(spans, days.day))
+        granted = y.group_by(["period", "purpose"]).aggregate(
+            granted=y.granted.sum(),
+            **({"granted_key": y.granted_key.sum()} if p.perturbed else {}),
+        )
+    else:
+        parts = []
+        for label, day in ends:
+            s = consent_states(t, replace(p, as_of=day))
+            s = s.filter(s.state == schema.GRANTED)
+            parts.append(
+                s.group_by("purpose")
+                .aggregate(
+                    granted=s.count(), **key_sums(p.perturbed, granted=(s.customer_id, None))
+                )
+                .mutate(period=ibis.literal(label))
+            )
+        granted = ibis.union(*parts)
+    return everyone.left_join(granted, "period").drop("period_right")
+
+
+def opted_in_share_weekly(t: Tables, p: Params) -> ir.Table:
+    """Customers and opted-in customers per purpose at the end of each week."""
+    return opted_in_per_period(t, p, "week")
+
+
+def opted_in_share_monthly(t: Tables, p: Params) -> ir.Table:
+    """Customers and opted-in customers per purpose at the end of each month."""
+    return opted_in_per_period(t, p, "month")
+
+
+def opted_in_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
+    """Per week or month from start to end and per purpose: customers at its end, those of
+    them opted in (granted) and the opted-in share, suppressed as the Overview's share is:
+    the share is published when both counts are and there are at least k customers."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    raw = opted_in_per_period(tables, params, grain).to_pyarrow().to_pandas()
+    found = tables.consent_events.select("purpose").distinct().to_pyarrow()["purpose"]
+    purposes = _purpose_order(found.to_pylist())
+    granted = {
+        (row.period, row.purpose): (int(row.granted), key_in(row, "granted"))
+        for row in raw.itertuples(index=False)
+        if isinstance(row.purpose, str)
+    }
+    everyone = {
+        row.period: (int(row.customers), key_in(row, "customers"))
+        for row in raw.itertuples(index=False)
+    }
+    cells = Cells(params.min_cell, perturbed=params.perturbed)
+    labels = [label for label, _ in period_ends(params.start, params.end, grain)]
+    for label in labels:
+        cells.add(("customers", grain, label), *everyone.get(label, (0, None)))
+        for purpose in purposes:
+            cells.add(("granted", grain, label, purpose), *granted.get((label, purpose), (0, None)))
+    rows = []
+    for label in labels:
+        total = ("customers", grain, label)
+        for purpose in purposes:
+            key = ("granted", grain, label, purpose)
+            rows.append(
+                {
+                    "period": label,
+                    "purpose": purpose,
+                    "customers": cells.count(total),
+                    "granted": cells.count(key),
+                    "granted_share": cells.ratio(
+                        cells.shown(key), cells.shown(total), [key, total]
+                    ),
+                }
+            )
+    return _frame(rows, OPTED_IN_COLUMNS, ["granted_share"])
+
+
 # The registry entries of this page's figures.
 
 STATE_SHARE = Metric(
@@ -375,4 +505,26 @@ TREND: dict[str, Metric] = {
         ("month", consent_decisions_monthly),
     )
 }
-METRICS: tuple[Metric, ...] = (STATE_SHARE, *BY_DIMENSION.values(), *TREND.values())
+OPTED_IN_TREND: dict[str, Metric] = {
+    grain: Metric(
+        f"opted_in_share_{grain}ly",
+        f"Opted-in share per {grain}",
+        "rate",
+        f"At the end of each {grain} (the view's end for the {grain} still running): customers "
+        "at that day whose consent state for the purpose is granted / customers at that day, "
+        "the consent state share of granted taken every "
+        f"{grain}; published when both counts are and there are at least k customers."
+        + (" Weeks run Monday to Sunday." if grain == "week" else ""),
+        query,
+    )
+    for grain, query in (
+        ("week", opted_in_share_weekly),
+        ("month", opted_in_share_monthly),
+    )
+}
+METRICS: tuple[Metric, ...] = (
+    STATE_SHARE,
+    *BY_DIMENSION.values(),
+    *TREND.values(),
+    *OPTED_IN_TREND.values(),
+)

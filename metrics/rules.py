@@ -103,7 +103,7 @@ def customer_attribute(c: ir.Table, name: str) -> ir.StringValue:
     return c[name].fill_null(UNKNOWN)
 
 
-def _filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
+def filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
     """The sidebar's filters of p on a table with the customer columns."""
     f = p.filters
     conditions = []
@@ -120,12 +120,12 @@ def _filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
 
 def _at_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
     """Customer at D: created on or before D, and matching the filters of p."""
-    return [c.created_at.date() <= p.as_of, *_filter_conditions(c, p)]
+    return [c.created_at.date() <= p.as_of, *filter_conditions(c, p)]
 
 
 def filtered_customers(t: Tables, p: Params) -> ir.Table:
     """Customers matching the filters of p (all of them when there are none)."""
-    conditions = _filter_conditions(t.customers, p)
+    conditions = filter_conditions(t.customers, p)
     return t.customers.filter(*conditions) if conditions else t.customers
 
 

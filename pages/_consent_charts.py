@@ -115,6 +115,19 @@ def opt_in_rate_bars(frame: pd.DataFrame, dimension: str, label: str) -> go.Figu
     return _by_purpose(fig)
 
 
+def opted_in_share(trend: pd.DataFrame, grain: str) -> go.Figure:
+    """Share of all customers opted in at the end of each period, one line per purpose."""
+    fig = charts.lines(
+        trend,
+        x="period",
+        y="granted_share",
+        series="purpose",
+        percent=True,
+        title=f"Opted in (share of all customers) at the end of each {grain}",
+    )
+    return _by_purpose(fig)
+
+
 def trend_rate(trend: pd.DataFrame, grain: str) -> go.Figure:
     """Share of each period's new decisions that were grants, one line per purpose."""
     fig = charts.lines(

@@ -82,7 +82,7 @@ else:
     )
     w.download(by, f"opted_in_by_{dimension}", k)
 
-st.subheader("New decisions over time")
+st.subheader("Over time")
 grain = w.control(
     st.radio,
     "Per",
@@ -92,6 +92,18 @@ grain = w.control(
     format_func=cv.GRAINS.get,
     horizontal=True,
 )
+opted = cv.select_purposes(w.figures(cv.opted_in_trend, params, grain), purposes)
+st.plotly_chart(cc.opted_in_share(opted, grain), key="consent_opted_in_share")
+w.meaning(
+    f"Of all customers at the end of each {grain}, the share who allow each purpose: the "
+    f"Overview's opted-in share, taken every {grain}. It moves as customers decide, withdraw "
+    f"and arrive; a gap is a {grain} with too few customers to show."
+)
+st.dataframe(
+    w.shown(opted, k, {"customers": w.count, "granted": w.count, "granted_share": w.rate}),
+    hide_index=True,
+)
+w.download(opted, f"opted_in_share_{grain}ly", k)
 trend = cv.select_purposes(w.figures(cv.consent_trend, params, grain), purposes)
 st.plotly_chart(cc.trend_rate(trend, grain), key="consent_trend_rate")
 w.meaning(
@@ -124,6 +136,7 @@ w.how_computed(
         "opt_in_rate",
         cv.STATE_SHARE,
         cv.BY_DIMENSION[dimension],
+        cv.OPTED_IN_TREND[grain],
         cv.TREND[grain],
     ],
     params,

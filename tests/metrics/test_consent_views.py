@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -463,3 +464,50 @@ def test_published_parts_never_add_back_up_to_a_granted_total_the_json_withholds
     assert (states["granted"], states["withdrawn"], states["denied"]) == (None, None, 30)
     by_country = cv.opted_in_by(tables, params, "country").set_index("country")["granted"]
     assert by_country.isna().sum() >= 1
+
+
+# The opted-in share over time: the state share taken at every period's end.
+
+TREND_VIEWS = [
+    ("month", None, Filters()),
+    ("week", date(2025, 3, 12), Filters()),
+    ("month", None, Filters(countries=("DE", "FR"))),
+    ("week", date(2025, 9, 3), Filters(jurisdictions=("CCPA",), segments=("loyalist",))),
+]
+
+
+@pytest.mark.parametrize("facts", [True, False], ids=["facts", "canonical"])
+@pytest.mark.parametrize(("grain", "start", "filters"), TREND_VIEWS)
+def test_opted_in_per_period_is_the_state_share_at_each_periods_end(
+    demo, facts, grain, start, filters
+):
+    _, tables, data_range = demo
+    tables = tables if facts else tables.canonical_only()
+    params = params_for(data_range, min_cell=1, filters=filters)
+    if start is not None:
+        params = replace(params, start=start, end=start + timedelta(days=90))
+    got = cv.opted_in_per_period(tables, params, grain).to_pandas()
+    ends = cv.period_ends(params.start, params.end, grain)
+    assert sorted(set(got["period"])) == [label for label, _ in ends]
+    for label, day in ends:
+        oracle = cv.state_shares(tables, replace(params, as_of=day)).to_pandas()
+        mine = got[got["period"] == label]
+        customers = set(mine["customers"])
+        assert customers == {int(oracle["all_customers"].iloc[0])}, label
+        granted = oracle[oracle["state"] == "granted"].set_index("purpose")["customers"]
+        shown = mine.dropna(subset=["purpose"]).set_index("purpose")["granted"]
+        assert shown.astype(int).to_dict() == granted.astype(int).to_dict(), label
+
+
+def test_opted_in_trend_publishes_the_share_of_all_customers(demo):
+    _, tables, data_range = demo
+    params = params_for(data_range, min_cell=11)
+    trend = cv.opted_in_trend(tables, params, "month")
+    last = trend[trend["period"] == trend["period"].max()].set_index("purpose")
+    overview = cv.consent_overview(tables, params).set_index("purpose")
+    # The last month's end is the view's end: the Overview's and the table's figure.
+    for purpose, row in last.iterrows():
+        assert row["granted"] == overview.loc[purpose, "granted"]
+        assert row["granted_share"] == pytest.approx(overview.loc[purpose, "granted_share"])
+    assert list(trend.columns) == ["period", "purpose", "customers", "granted", "granted_share"]
+    assert len(trend) == len(cv.period_ends(params.start, params.end, "month")) * len(last)

@@ -21,6 +21,7 @@ PAGES = {
     "opted in by country": (consent_views.opted_in_by, ("country",)),
     "opted in by segment": (consent_views.opted_in_by, ("segment",)),
     "decisions per week": (consent_views.consent_trend, ("week",)),
+    "opted-in share per week": (consent_views.opted_in_trend, ("week",)),
     "yes / maybe / no": (ymn_views.views, ()),
     "erasure & requests": (erasure_views.erasure_figures, ()),
     "impact by class": (impact.impact, ("class",)),

@@ -60,10 +60,10 @@ def test_page_renders_every_section_with_the_published_metrics(app, demo_db):
     at = app(PAGE)
     assert not at.exception
     assert at.title[0].value == "Consent & segments"
-    assert len(at.get("plotly_chart")) == 5
-    assert len(at.dataframe) == 3
+    assert len(at.get("plotly_chart")) == 6
+    assert len(at.dataframe) == 4
     meanings = [c for c in texts(at) if c.startswith("**What this means:**")]
-    assert len(meanings) == 5
+    assert len(meanings) == 6
     assert at.selectbox(key="consent_dimension").value == "segment"
     assert at.radio(key="consent_grain").value == "month"
     assert any(e.label == "How is this computed?" for e in at.expander)
@@ -80,6 +80,14 @@ def test_page_renders_every_section_with_the_published_metrics(app, demo_db):
     email = segments[segments.purpose == "email_marketing"].set_index("segment")
     for segment, n in figures["opted_in_by_segment"]["email_marketing"].items():
         assert email.loc[segment, "granted"] == (WITHHELD if n is None else f"{n:,}")
+    # The opted-in share's trend ends on the view's end: there it is the JSON's figure.
+    trend = tables(at)[2]
+    last = trend[trend.period == trend.period.max()].set_index("purpose")
+    for purpose, states in figures["consent"].items():
+        n = states["granted"]
+        assert last.loc[purpose, "granted"] == (WITHHELD if n is None else f"{n:,}")
+        share = None if n is None else n / figures["customers"]
+        assert last.loc[purpose, "granted_share"] == (WITHHELD if share is None else f"{share:.1%}")
 
 
 def test_a_sidebar_filter_changes_the_figures(app):
@@ -105,9 +113,10 @@ def test_widgets_switch_the_views_and_purposes_shown_are_respected(app, demo_db)
     assert list(by.granted) == [(WITHHELD if v is None else f"{v:,}") for v in expected.granted]
     params = at.session_state["params"]
     weeks = cv.periods(params.start, params.end, "week")
-    trend = tables(at)[2]
-    assert list(dict.fromkeys(trend.period)) == weeks
-    rate_chart = specs(at)[3]
+    for trend in tables(at)[2:4]:
+        assert list(dict.fromkeys(trend.period)) == weeks
+    assert "each week" in specs(at)[3]["layout"]["title"]["text"]
+    rate_chart = specs(at)[4]
     assert "per week" in rate_chart["layout"]["title"]["text"]
 
     at.sidebar.multiselect(key="purpose").unselect("analytics").run()
@@ -195,7 +204,7 @@ def test_how_computed_draws_its_sql_only_once_opened(app):
     at.run()
     assert not at.exception
     sql = _sql(at)
-    assert len(sql) == 5
+    assert len(sql) == 6
     assert all(s.lstrip().upper().startswith(("SELECT", "WITH")) for s in sql)
 
 
