@@ -4,6 +4,8 @@ every filter, table and chart."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pycountry
 
@@ -112,6 +114,61 @@ VALUES = {
     "country": country,
     "jurisdiction": jurisdiction,
 }
+
+
+# Downloads round as the screen does: decimals kept per kind of figure (a rate as a fraction:
+# 3 decimals are the screen's 59.7%).
+DECIMALS = {"count": 0, "rate": 3, "money": 0, "amount": 2, "days": 1}
+# Tables that hold several kinds in one column, row by row: the column naming each row's kind,
+# what it names and the columns it applies to.
+ROW_KINDS = {
+    "unit": ({}, ("value", "previous_period")),
+    "measure": (
+        {"conversion_rate": "rate", "revenue_per_customer": "amount"},
+        ("raw", "raw_low", "raw_high", "stratified", "stratified_low", "stratified_high"),
+    ),
+}
+
+
+def kind(column: str) -> str | None:
+    """What a column of a published table holds, by its name: rate, amount (per customer),
+    money, days or count; None for a column of no figure."""
+    name = column.lower()
+    words = set(re.split(r"[^a-z]+", name))
+    if "revenue_per_customer" in name:
+        return "amount"
+    if words & {"rate", "share"} or " / " in name:
+        return "rate"
+    if "revenue" in words:
+        return "money"
+    if "days" in words:
+        return "days"
+    return None
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """A published table with every figure rounded as the screen shows it (withheld cells and
+    text as they are)."""
+    out = frame.copy()
+    for column in out.columns:
+        found = kind(str(column))
+        if found is not None:
+            out[column] = [_round(v, DECIMALS[found]) for v in out[column]]
+    for by, (kinds, columns) in ROW_KINDS.items():
+        if by not in out.columns:
+            continue
+        for column in (c for c in columns if c in out.columns):
+            out[column] = [
+                _round(v, DECIMALS.get(kinds.get(k, k), 0))
+                for v, k in zip(out[column], out[by], strict=True)
+            ]
+    return out
+
+
+def _round(value: object, decimals: int) -> object:
+    if not isinstance(value, float) or pd.isna(value):
+        return value
+    return round(value) if decimals == 0 else round(value, decimals)
 
 
 def table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:

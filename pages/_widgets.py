@@ -461,8 +461,8 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
     def make() -> bytes:
         if identity is not None:
             actions.record_export(identity, name, len(frame))
-        # The screen's headers and words for coded values.
-        return csv_bytes(labels.table(frame), k)
+        # The screen's headers, words for coded values and rounding.
+        return csv_bytes(labels.table(labels.rounded(frame)), k)
 
     st.download_button(
         f"Download {name.replace('_', ' ')} (CSV)",

@@ -97,7 +97,8 @@ table = pd.DataFrame(
         "figure": [t.label for t in tiles.values()],
         "value": [t.value for t in tiles.values()],
         "previous_period": [t.previous for t in tiles.values()],
-        "unit": [currency if t.unit == "money" and currency else t.unit for t in tiles.values()],
+        "unit": [t.unit for t in tiles.values()],
+        "currency": [currency if t.unit == "money" and currency else "" for t in tiles.values()],
     }
 )
 w.download(table, "overview", k)
