@@ -23,8 +23,15 @@ from data.ingest import Outcome
 from data.keys import keyed_hash, require_key
 from data.mapping import ColumnMapping
 from data.store import StoreError, open_store, resolve_path
-from metrics.params import Params, resolve_params
-from metrics.person import PersonReport, person_report, report_html, report_json
+from metrics.params import Params, default_min_cell, resolve_params
+from metrics.person import (
+    IdFormat,
+    PersonReport,
+    id_formats,
+    person_report,
+    report_html,
+    report_json,
+)
 from metrics.rules import Tables
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "decline_import",
     "export_report",
     "forget",
+    "identifier_forms",
     "import_history",
     "import_uploads",
     "inspect_upload",
@@ -87,6 +95,17 @@ def look_up(identity: Identity, customer_id: str) -> PersonReport:
         role=identity.role,
     )
     return report
+
+
+def identifier_forms(identity: Identity, permission: str) -> list[IdFormat]:
+    """The forms customer ids take in the store (each shared by at least k customers), for
+    the pages that ask for one (`permission`: theirs); never an identifier itself."""
+    identity.require(permission)
+    path = _store()
+    if not path.exists():
+        return []
+    with StoreSource(path) as source:
+        return id_formats(Tables.from_source(source), default_min_cell())
 
 
 def record_login(identity: Identity) -> None:
