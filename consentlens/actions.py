@@ -54,6 +54,7 @@ __all__ = [
     "inspect_upload",
     "look_up",
     "record_export",
+    "samples_held",
     "save_mapping",
     "template_file",
     "undo_last_import",
@@ -317,6 +318,16 @@ def undo_last_import(identity: Identity, *, on_wait: Waiting = None) -> ImportRe
         undone = history.undo_last(store.con)
     history.audit_undo(_store(), undone, actor=identity.name, role=identity.role)
     return undone
+
+
+def samples_held(identity: Identity) -> templates.SamplesHeld | None:
+    """What of the samples the store holds already (None when there is no store yet)."""
+    identity.require("upload")
+    path = _store()
+    if not path.exists():
+        return None
+    with open_store(path, read_only=True) as store:
+        return templates.samples_held(store)
 
 
 def template_file(identity: Identity, table: str, kind: str) -> bytes:
