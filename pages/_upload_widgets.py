@@ -210,8 +210,8 @@ def rejected_warning(outcome: Outcome) -> str:
     """What the rejected rows are and why, file by file, for beside the count of them."""
     by_file = rejected_by_reason(outcome)
     parts = [
-        f"{label}: {outcome.tallies[label].rejected_rows:,} of "
-        f"{outcome.tallies[label].rows_read:,} rows ({why(reasons)})"
+        f"{label}, {outcome.tallies[label].rejected_rows:,} of "
+        f"{outcome.tallies[label].rows_read:,} rows: {why(reasons)}"
         for label, reasons in by_file.items()
     ]
     return (

@@ -528,8 +528,8 @@ def test_rejected_rows_are_explained_beside_their_count(app, store):
     assert kind == "Warning"
     assert warning == (
         "154 of 154 rows are rejected and cannot be imported as they are:\n\n"
-        "- customers.sample.csv: 59 of 59 rows \\(value already exists in the store \\(59\\)\\)\n"
-        "- orders.sample.csv: 95 of 95 rows \\(value already exists in the store \\(95\\)\\)"
+        "- customers.sample.csv, 59 of 59 rows: value already exists in the store \\(59\\)\n"
+        "- orders.sample.csv, 95 of 95 rows: value already exists in the store \\(95\\)"
     )
     files = table(at, "File", "Why rejected")
     assert files[["File", "Table", "Rejected", "Why rejected"]].values.tolist() == [
