@@ -23,8 +23,15 @@ from data.ingest import Outcome
 from data.keys import keyed_hash, require_key
 from data.mapping import ColumnMapping
 from data.store import StoreError, open_store, resolve_path
-from metrics.params import Params, resolve_params
-from metrics.person import PersonReport, person_report, report_html, report_json
+from metrics.params import Params, default_min_cell, resolve_params
+from metrics.person import (
+    IdFormat,
+    PersonReport,
+    id_formats,
+    person_report,
+    report_html,
+    report_json,
+)
 from metrics.rules import Tables
 
 __all__ = [
@@ -41,11 +48,13 @@ __all__ = [
     "decline_import",
     "export_report",
     "forget",
+    "identifier_forms",
     "import_history",
     "import_uploads",
     "inspect_upload",
     "look_up",
     "record_export",
+    "samples_held",
     "save_mapping",
     "template_file",
     "undo_last_import",
@@ -87,6 +96,17 @@ def look_up(identity: Identity, customer_id: str) -> PersonReport:
         role=identity.role,
     )
     return report
+
+
+def identifier_forms(identity: Identity, permission: str) -> list[IdFormat]:
+    """The forms customer ids take in the store (each shared by at least k customers), for
+    the pages that ask for one (`permission`: theirs); never an identifier itself."""
+    identity.require(permission)
+    path = _store()
+    if not path.exists():
+        return []
+    with StoreSource(path) as source:
+        return id_formats(Tables.from_source(source), default_min_cell())
 
 
 def record_login(identity: Identity) -> None:
@@ -298,6 +318,16 @@ def undo_last_import(identity: Identity, *, on_wait: Waiting = None) -> ImportRe
         undone = history.undo_last(store.con)
     history.audit_undo(_store(), undone, actor=identity.name, role=identity.role)
     return undone
+
+
+def samples_held(identity: Identity) -> templates.SamplesHeld | None:
+    """What of the samples the store holds already (None when there is no store yet)."""
+    identity.require("upload")
+    path = _store()
+    if not path.exists():
+        return None
+    with open_store(path, read_only=True) as store:
+        return templates.samples_held(store)
 
 
 def template_file(identity: Identity, table: str, kind: str) -> bytes:

@@ -672,6 +672,13 @@ def _import(
         info={"source": "import", "files": ", ".join(f["name"] for f in files)},
         progress=say,
     )
+    notes += skipped_notes(outcome)
+    return ImportReport(inspections, outcome, notes)
+
+
+def skipped_notes(outcome: Outcome) -> list[str]:
+    """What an import leaves out without rejecting it, one sentence each."""
+    notes = []
     if outcome.kept_decisions:
         notes.append(
             f"{outcome.kept_decisions:,} consent decision(s) the store holds already (same "
@@ -683,4 +690,4 @@ def _import(
             "this import) has already: their consent events are imported, their customer rows "
             "left as they are"
         )
-    return ImportReport(inspections, outcome, notes)
+    return notes

@@ -130,6 +130,63 @@ def person_report(t: Tables, params: Params, customer_id: str) -> PersonReport:
     return report
 
 
+# What an identifier looks like, without showing one: the forms customer ids take in the
+# store, each a placeholder (# a digit, A a letter, x a letter or a digit) after the literal
+# prefix it shares with the others, such as `SAMPLE-`. Only forms at least k customers share
+# are described, so a rare form cannot point at someone.
+ID_CLASSES = {"digits": "#", "letters": "A", "letters and digits": "x"}
+
+
+@dataclass(frozen=True)
+class IdFormat:
+    """One form of customer id: its literal prefix, what follows and how long it is."""
+
+    prefix: str
+    kind: str  # a key of ID_CLASSES
+    length: int
+    customers: int
+
+    @property
+    def placeholder(self) -> str:
+        """The form with a symbol for each character: "SAMPLE-#######"."""
+        return self.prefix + ID_CLASSES[self.kind] * self.length
+
+    @property
+    def words(self) -> str:
+        """The form in words: "7 digits", "em- then 16 letters and digits"."""
+        rest = f"{self.length} {self.kind}" if self.length != 1 else f"1 {self.kind[:-1]}"
+        return f"{self.prefix} then {rest}" if self.prefix else rest
+
+
+def id_formats(t: Tables, min_cell: int, limit: int = 3) -> list[IdFormat]:
+    """The commonest forms of customer id in `t` shared by at least `min_cell` customers."""
+    ids = t.customers.select("customer_id")
+    prefix = ids.customer_id.re_extract(r"^([A-Za-z]+[-_])", 1)
+    shaped = ids.mutate(prefix=prefix).mutate(
+        rest=ids.customer_id.substr(prefix.length()),
+    )
+    rest = shaped.rest
+    kind = ibis.cases(
+        (rest.re_search(r"^[0-9]+$"), "digits"),
+        (rest.re_search(r"^[A-Za-z]+$"), "letters"),
+        (rest.re_search(r"^[0-9A-Za-z]+$"), "letters and digits"),
+        else_="other",
+    )
+    forms = (
+        shaped.mutate(kind=kind, length=rest.length())
+        .filter(lambda r: r.kind != "other")
+        .group_by(["prefix", "kind", "length"])
+        .aggregate(customers=lambda r: r.count())
+        .filter(lambda r: r.customers >= max(min_cell, 1))
+        .order_by([ibis.desc("customers"), "prefix", "kind", "length"])
+        .limit(limit)
+    )
+    return [
+        IdFormat(r["prefix"] or "", r["kind"], int(r["length"]), int(r["customers"]))
+        for r in forms.to_pyarrow().to_pylist()
+    ]
+
+
 def usage(report: PersonReport) -> list[dict[str, str]]:
     """One row per category of data: its fields, purposes, source and retention."""
     return [

@@ -179,3 +179,141 @@ def table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.Data
         if column in out.columns:
             out[column] = [v if not isinstance(v, str) else read(v) for v in out[column]]
     return out.rename(columns=COLUMNS | (headers or {}))
+
+
+# The stored tables and their columns in words: the Upload data and rights pages' headers.
+TABLE_NAMES = {
+    "customers": "Customers",
+    "consent_events": "Consent events",
+    "touchpoints": "Touchpoints",
+    "orders": "Orders",
+    "privacy_requests": "Privacy requests",
+    "sharing": "Sharing records",
+}
+
+FIELDS = {
+    "customer_id": "Customer ID",
+    "created_at": "Created (UTC)",
+    "country": "Country",
+    "state": "US state",
+    "jurisdiction": "Jurisdiction",
+    "acquisition_channel": "Acquisition channel",
+    "segment": "Segment",
+    "email": "E-mail",
+    "full_name": "Full name",
+    "phone": "Phone",
+    "purpose": "Purpose",
+    "decision": "Decision",
+    "occurred_at": "When (UTC)",
+    "source": "Source",
+    "method": "Consent method",
+    "notice_version": "Notice version",
+    "prompt_variant": "Prompt variant",
+    "type": "Type",
+    "channel": "Channel",
+    "campaign_id": "Campaign",
+    "order_id": "Order ID",
+    "ordered_at": "Ordered (UTC)",
+    "revenue": "Revenue",
+    "currency": "Currency",
+    "request_id": "Request ID",
+    "received_at": "Received (UTC)",
+    "completed_at": "Completed (UTC)",
+    "status": "Status",
+    "extended": "Deadline extended",
+    "recipient": "Recipient",
+    "recipient_category": "Recipient category",
+    "sold": "Sold",
+    "shared_at": "Shared (UTC)",
+}
+# Where one stored name means different things in different tables.
+TABLE_FIELDS = {
+    "touchpoints": {"type": "Touchpoint type"},
+    "privacy_requests": {"type": "Request type", "channel": "Received through"},
+}
+
+
+def field(table: str, column: str) -> str:
+    """A stored column of `table` in words: ("privacy_requests", "type") -> "Request type"."""
+    return TABLE_FIELDS.get(table, {}).get(column) or FIELDS.get(column) or words(column)
+
+
+# The person report's own tables (what we know about one person).
+PERSON_COLUMNS = {
+    "state": "Consent state",
+    "since": "Since (UTC)",
+    "received": "Received",
+    "completed_on": "Completed on",
+    "due": "Due",
+    "open": "Open",
+    "overdue": "Overdue",
+    "legal_period": "Legal deadline",
+    "category": "Category",
+    "fields": "Data held",
+    "purposes": "Used for",
+    "source": "Where it comes from",
+    "retention": "How long it is kept",
+}
+
+# The Upload data and Right to be forgotten pages' tables: the report of an import, the
+# import history and what an erasure did.
+IMPORT_COLUMNS = {
+    "file": "File",
+    "table": "Table",
+    "rows_read": "Rows read",
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "why_rejected": "Why rejected",
+    "refused": "Whole file refused",
+    "rows": "Rows",
+    "line": "Line",
+    "column": "Column in the file",
+    "reason": "Reason",
+    "import_id": "Import",
+    "imported_at": "When (UTC)",
+    "actor": "By",
+    "mode": "Mode",
+    "files": "Files",
+    "written": "Rows written",
+    "undo": "State",
+    "what_happened": "What happened",
+}
+# The mapping editor: a file's header and what it is imported as.
+MAPPING_HEADER, MAPPING_TARGET = "Column in the file", "Imported as"
+
+
+def table_name(table: str) -> str:
+    """A stored table in words: consent_events -> "Consent events"."""
+    return TABLE_NAMES.get(table, words(table))
+
+
+def rows_per_table(rows: dict[str, int], empty: str = "no rows") -> str:
+    """Rows per table in words: "5 customers, 4 consent events"."""
+    return ", ".join(f"{n:,} {table_name(t).lower()}" for t, n in rows.items()) or empty
+
+
+# Columns of stored rows whose values are codes (a person's rows, the erasure report).
+RECORD_VALUES = {
+    **VALUES,
+    "type": group,
+    "decision": words,
+    "state": words,
+    "status": words,
+    "channel": words,
+    "source": words,
+    "recipient_category": words,
+    "table": table_name,
+}
+
+
+def records(
+    frame: pd.DataFrame, table: str | None = None, headers: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Rows of a stored table (or a report built from them) as shown: headers in words
+    (`headers` first, then the table's own names) and coded values in words."""
+    out = frame.copy()
+    for column, read in RECORD_VALUES.items():
+        if column in out.columns:
+            out[column] = [v if not isinstance(v, str) else read(v) for v in out[column]]
+    names = {c: (headers or {}).get(c) or field(table or "", c) for c in out.columns}
+    return out.rename(columns=names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -14,11 +15,13 @@ import pandas as pd
 from consentlens.actions import ColumnMapping, ImportRecord, ImportReport, Upload
 from data import mapping as mp
 from data import schema
-from data.history import per_table
+from data.importer import skipped_notes
 from data.ingest import Outcome
 from data.mapping import purpose_of
 from data.problems import Problem
 from data.problems import problems_csv as shared_problems_csv
+from data.templates import SamplesHeld
+from pages import _labels as labels
 
 IGNORE = "(ignore)"
 OPT_IN = "opt-in flag: "
@@ -26,7 +29,7 @@ OPT_OUT = "opt-out flag: "
 FLAG_DATE = "date of the flag "
 EVERY_FLAG_DATE = "date of every opt-in flag"
 EVENT = "consent event: "
-HEADER, TARGET = "column in the file", "imported as"
+HEADER, TARGET = labels.MAPPING_HEADER, labels.MAPPING_TARGET
 DATE_ORDERS = {
     "detect from the values": None,
     "day first (DD/MM)": mp.DAY_FIRST,
@@ -143,12 +146,15 @@ class Checked:
     outcome: Outcome
     notes: list[str]
     tables: dict[str, str]  # file name -> table
+    skipped: list[str]  # rows left out without being rejected, said beside the rows written
 
     @classmethod
     def of(cls, key: str, report: ImportReport) -> Checked:
         """Keep what the page shows of `report`."""
         tables = {i.extract.name: i.table or "" for i in report.files}
-        return cls(key, report.outcome, list(report.notes), tables)
+        skipped = skipped_notes(report.outcome)
+        notes = [n for n in report.notes if n not in skipped]
+        return cls(key, report.outcome, notes, tables, skipped)
 
 
 def plan_key(
@@ -170,17 +176,63 @@ def plan_key(
     return digest.hexdigest()
 
 
+def _headed(columns: dict[str, list]) -> pd.DataFrame:
+    """A table of the page with its headers in words (pages/_labels.py)."""
+    return pd.DataFrame(columns).rename(columns=labels.IMPORT_COLUMNS)
+
+
+def rejected_by_reason(outcome: Outcome) -> dict[str, Counter]:
+    """Per file: its rejected rows counted by reason (a row with two problems counts under
+    each); a problem with the whole file counts every row of it."""
+    lines: dict[str, dict[str, set[int]]] = {}
+    whole: dict[str, list[str]] = {}
+    for p in outcome.problems:
+        if p.line:
+            lines.setdefault(p.file, {}).setdefault(p.reason, set()).add(p.line)
+        else:
+            whole.setdefault(p.file, []).append(p.reason)
+    out: dict[str, Counter] = {}
+    for label, tally in outcome.tallies.items():
+        found = Counter({r: len(n) for r, n in lines.get(label, {}).items()})
+        for reason in whole.get(label, []):
+            found[reason] = tally.rows_read
+        if tally.rejected_rows:
+            out[label] = found
+    return out
+
+
+def why(reasons: Counter) -> str:
+    """A file's rejected rows by reason: "value already exists in the store (58)"."""
+    return "; ".join(f"{reason} ({n:,})" for reason, n in reasons.most_common())
+
+
+def rejected_warning(outcome: Outcome) -> str:
+    """What the rejected rows are and why, file by file, for beside the count of them."""
+    by_file = rejected_by_reason(outcome)
+    parts = [
+        f"{label}, {outcome.tallies[label].rejected_rows:,} of "
+        f"{outcome.tallies[label].rows_read:,} rows: {why(reasons)}"
+        for label, reasons in by_file.items()
+    ]
+    return (
+        f"{outcome.rejected:,} of {outcome.rows_read:,} rows are rejected and cannot be "
+        "imported as they are:\n\n" + "\n".join(f"- {md(part)}" for part in parts)
+    )
+
+
 def files_table(checked: Checked) -> pd.DataFrame:
-    """Per file: its table and rows read = accepted + rejected."""
+    """Per file: its table, rows read = accepted + rejected, and why rows were rejected."""
     tallies = checked.outcome.tallies.values()
-    return pd.DataFrame(
+    reasons = rejected_by_reason(checked.outcome)
+    return _headed(
         {
             "file": [t.label for t in tallies],
-            "table": [checked.tables.get(t.label, "") for t in tallies],
-            "rows read": [t.rows_read for t in tallies],
+            "table": [labels.table_name(checked.tables.get(t.label, "")) for t in tallies],
+            "rows_read": [t.rows_read for t in tallies],
             "accepted": [t.accepted_rows for t in tallies],
             "rejected": [t.rejected_rows for t in tallies],
-            "whole file refused": ["yes" if t.refused else "" for t in tallies],
+            "why_rejected": [why(reasons.get(t.label, Counter())) for t in tallies],
+            "refused": ["yes" if t.refused else "" for t in tallies],
         }
     )
 
@@ -188,13 +240,15 @@ def files_table(checked: Checked) -> pd.DataFrame:
 def rows_table(rows: dict[str, int]) -> pd.DataFrame:
     """Rows per canonical table, in load order."""
     order = [t for t in schema.TABLE_ORDER if t in rows]
-    return pd.DataFrame({"table": order, "rows": [rows[t] for t in order]})
+    return _headed(
+        {"table": [labels.table_name(t) for t in order], "rows": [rows[t] for t in order]}
+    )
 
 
 def problems_table(problems: Sequence[Problem], limit: int | None = None) -> pd.DataFrame:
     """Problems by file, line (or sheet row), column and reason."""
     shown = problems[:limit] if limit else problems
-    return pd.DataFrame(
+    return _headed(
         {
             "file": [p.file for p in shown],
             "line": [f"{p.unit} {p.line}" if p.line else "whole file" for p in shown],
@@ -217,16 +271,49 @@ def history_table(records: Sequence[ImportRecord]) -> pd.DataFrame:
             return f"undone {r.undone_at:%Y-%m-%d %H:%M}"
         return "can be undone" if r.undoable else (r.note or "kept")
 
-    return pd.DataFrame(
+    return _headed(
         {
-            "import": [r.import_id for r in records],
-            "when (UTC)": [f"{r.imported_at:%Y-%m-%d %H:%M:%S}" for r in records],
-            "by": [r.actor for r in records],
+            "import_id": [r.import_id for r in records],
+            "imported_at": [f"{r.imported_at:%Y-%m-%d %H:%M:%S}" for r in records],
+            "actor": [r.actor for r in records],
             "mode": [r.mode for r in records],
             "files": [", ".join(f["name"] for f in r.files) for r in records],
-            "rows read": [sum(f.get("rows_read", 0) for f in r.files) for r in records],
+            "rows_read": [sum(f.get("rows_read", 0) for f in r.files) for r in records],
             "rejected": [sum(f.get("rejected", 0) for f in r.files) for r in records],
-            "rows written": [per_table(r.rows, "none") for r in records],
-            "state": [state(r) for r in records],
+            "written": [labels.rows_per_table(r.rows, "none") for r in records],
+            "undo": [state(r) for r in records],
         }
     )
+
+
+def sample_note(table: str, held: SamplesHeld | None) -> str:
+    """What importing `table`'s sample into this store would do, when the store holds (or
+    has erased) some of the samples already; "" when it imports cleanly."""
+    if held is None or not held.any:
+        return ""
+    keyed = {
+        "customers": (held.customers, "customers"),
+        "orders": (held.orders, "orders"),
+        "privacy_requests": (held.privacy_requests, "requests"),
+    }
+    erased = (
+        f" {held.erased:,} of its customers were erased from this store: rows naming them are "
+        "refused."
+        if held.erased
+        else ""
+    )
+    if table in keyed:
+        (n, total), what = keyed[table]
+        said = (
+            f"{n:,} of its {total:,} {what} are in this store already: imported again, they "
+            "are refused as existing."
+            if n
+            else ""
+        )
+        return (said + (erased if table == "customers" else "")).strip()
+    if held.customers[0]:
+        return (
+            "Its customers are in this store already: imported again, its rows are added a "
+            "second time." + erased
+        )
+    return erased.strip()

@@ -55,6 +55,39 @@ def _evaluate(path: str, version: str, module: str, name: str, params: Params, a
     return api.evaluate(path, fn, params, *args)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _identifier_forms(path: str, version: str, _identity: Any, permission: str) -> list:
+    # The forms ids take, each shared by at least k customers: no person's data. The pages
+    # that call this have checked the permission before.
+    return actions.identifier_forms(_identity, permission)
+
+
+ID_SYMBOLS = {
+    "digits": "# stands for a digit",
+    "letters": "A for a letter",
+    "letters and digits": "x for a letter or a digit",
+}
+
+
+def identifier_hint(identity: Any, permission: str) -> tuple[str, str]:
+    """What a customer id looks like in this store, as (a field's placeholder, a sentence),
+    from the forms ids take; never an identifier itself. Empty when the store has none."""
+    path = store_path()
+    if not path.exists():
+        return "", ""
+    forms = _identifier_forms(str(path), api.store_version(path), identity, permission)
+    if not forms:
+        return "", ""
+    shown = [f"`{f.placeholder}` ({f.words})" for f in forms]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    kinds = {f.kind for f in forms}
+    legend = ", ".join(text for kind, text in ID_SYMBOLS.items() if kind in kinds)
+    return (
+        f"Format: {forms[0].placeholder}",
+        f"Customer IDs in this store look like {listed}; {legend}.",
+    )
+
+
 def summary() -> api.StoreSummary | None:
     """The store's summary, or None after explaining why there is none."""
     path = store_path()

@@ -1,9 +1,11 @@
 """Right to be forgotten: erase people for good, with proof."""
 
+import pandas as pd
 import streamlit as st
 
 from consentlens import actions
 from pages import _access as access
+from pages import _labels as labels
 from pages import _widgets as w
 
 identity = access.require("erase")
@@ -17,8 +19,15 @@ st.warning(
     "store so no byte of them remains, and verifies it before reporting success.",
     icon=":material/warning:",
 )
+placeholder, hint = w.identifier_hint(identity, "erase")
 with st.form("erase"):
-    ids_text = st.text_area("Customer IDs, one per line (matched exactly)", key="erase_ids")
+    ids_text = st.text_area(
+        "Customer IDs, one per line (matched exactly)",
+        key="erase_ids",
+        placeholder=placeholder or None,
+    )
+    if hint:
+        st.caption(hint)
     request_id = st.text_input("Erasure request this answers (optional)", key="erase_request")
     confirmed = st.checkbox("I confirm these people are to be erased for good", key="erase_ok")
     go = st.form_submit_button("Erase", type="primary")
@@ -42,11 +51,12 @@ if go:
                 f"Erased {result.people} person(s) and verified: no row left in any table, "
                 f"{result.scanned_values} identifying value(s) absent from the store's files."
             )
-            st.table(
+            done = pd.DataFrame(
                 {
                     "table": [*result.deleted, *result.anonymised],
                     "rows": [*result.deleted.values(), *result.anonymised.values()],
-                    "what happened": ["deleted"] * len(result.deleted)
+                    "what_happened": ["deleted"] * len(result.deleted)
                     + ["kept, identifier removed"] * len(result.anonymised),
                 }
             )
+            st.table(labels.records(done, headers=labels.IMPORT_COLUMNS).set_index("Table"))

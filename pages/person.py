@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from consentlens import actions
-from metrics.person import usage
 from pages import _access as access
+from pages import _labels as labels
 from pages import _widgets as w
 
 identity = access.require("view_person")
@@ -14,12 +14,15 @@ w.header(
     "Everything the store holds about one person, how it is used and with whom it was "
     "shared, ready to send to them.",
 )
+placeholder, hint = w.identifier_hint(identity, "view_person")
 st.caption(
     "The identifier is matched exactly: no trimming, no change of case, no merging of "
     "lookalikes. Each report you download is recorded in the audit trail."
 )
 with st.form("lookup"):
-    customer_id = st.text_input("Customer ID", key="person_id")
+    customer_id = st.text_input("Customer ID", key="person_id", placeholder=placeholder or None)
+    if hint:
+        st.caption(hint)
     submitted = st.form_submit_button("Look up", type="primary")
 if not customer_id:
     st.stop()
@@ -45,22 +48,48 @@ right.download_button(
     on_click="ignore",
 )
 
+
+def shown(rows: list[dict], table: str | None = None) -> pd.DataFrame:
+    """Rows of the report with headers and coded values in words (pages/_labels.py)."""
+    return labels.records(pd.DataFrame(rows), table, labels.PERSON_COLUMNS)
+
+
+def held(rows: list[dict], table: str) -> pd.DataFrame:
+    """A table's stored rows, each column under the table's own name for it."""
+    return labels.records(pd.DataFrame(rows), table)
+
+
 st.subheader("How the dashboards count this person")
 st.write(f"Class **{report.ymn or 'not yet a customer at the report date'}**: {report.ymn_reason}.")
 st.subheader("Consent now")
 st.dataframe(
-    pd.DataFrame([{k: v for k, v in c.items() if k != "history"} for c in report.consent]),
+    shown([{k: v for k, v in c.items() if k != "history"} for c in report.consent]),
     hide_index=True,
 )
 st.subheader("Consent history")
-st.dataframe(pd.DataFrame([h for c in report.consent for h in c["history"]]), hide_index=True)
+st.dataframe(
+    held([h for c in report.consent for h in c["history"]], "consent_events"), hide_index=True
+)
 st.subheader("Shared with or sold to")
-st.dataframe(pd.DataFrame(report.rows["sharing"]), hide_index=True)
+st.dataframe(held(report.rows["sharing"], "sharing"), hide_index=True)
 st.subheader("Privacy requests and deadlines")
-st.dataframe(pd.DataFrame(report.requests), hide_index=True)
+st.dataframe(shown(report.requests, "privacy_requests"), hide_index=True)
 st.subheader("Everything held, table by table")
 for name, rows in report.rows.items():
-    with st.expander(f"{name.replace('_', ' ')} ({len(rows)})"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    with st.expander(f"{labels.table_name(name)} ({len(rows)})"):
+        st.dataframe(held(rows, name), hide_index=True)
 st.subheader("How it is used")
-st.dataframe(pd.DataFrame(usage(report)), hide_index=True)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "category": c.name,
+            # The data held, named as the tables above name it.
+            "fields": ", ".join(labels.field(c.tables[0], f) for f in c.fields),
+            "purposes": c.purposes,
+            "source": c.source,
+            "retention": c.retention,
+        }
+        for c in report.categories
+    ).rename(columns=labels.PERSON_COLUMNS),
+    hide_index=True,
+)

@@ -5,10 +5,11 @@ from functools import partial
 import streamlit as st
 
 from consentlens import actions
-from data.history import per_table
 from data.readers import EXTRACT_SUFFIXES
 from data.schema import TABLE_ORDER
+from data.templates import SAMPLE_DOMAIN, SAMPLE_PREFIX
 from pages import _access as access
+from pages import _labels as labels
 from pages import _upload_widgets as uw
 from pages import _widgets as w
 
@@ -59,6 +60,7 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
         TABLE_ORDER,
         index=TABLE_ORDER.index(guess) if guess in TABLE_ORDER else None,
         placeholder="Choose the table",
+        format_func=labels.table_name,
         key=f"upload_table_{file.file_id}",
         help="Guessed from the file's name, then its headers.",
     )
@@ -131,36 +133,48 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
     return upload, ((current.headers, mapping) if save else None)
 
 
-def _finish(message: str, *, changed: bool = True) -> None:
+def _finish(message: str, *, changed: bool = True, done: uw.Checked | None = None) -> None:
     """After an import, an undo or a refusal: fresh figures everywhere when the store changed,
-    an empty form, and the message at the top."""
+    an empty form, and the message at the top; after an import, its report is kept (`done`)
+    until another upload starts or it is dismissed."""
     if changed:
         # The dashboards' cached figures are of the store as it was.
         st.cache_data.clear()
     st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
-    for key in ("upload_inspections", "upload_report"):
+    for key in ("upload_inspections", "upload_report", "upload_done"):
         st.session_state.pop(key, None)
-    st.session_state["upload_flash"] = ("success" if changed else "info", message)
+    if done is not None:
+        st.session_state["upload_done"] = (message, done)
+    else:
+        st.session_state["upload_flash"] = ("success" if changed else "info", message)
     st.rerun()
 
 
-def _written(outcome) -> str:
-    return per_table(outcome.rows)
-
-
-def _report(checked: uw.Checked) -> None:
+def _report(checked: uw.Checked, *, done: bool = False) -> None:
+    """The report of a check, or with `done` of the import that went in: the counts, and
+    beside each the warning that explains it."""
     o = checked.outcome
-    st.subheader("Validation report")
+    key = "upload_done" if done else "upload_report"
+    st.subheader("What was imported" if done else "Validation report")
     st.markdown(
         f"**Rows read {o.rows_read:,} = accepted {o.accepted:,} + rejected {o.rejected:,}**"
     )
-    st.dataframe(uw.files_table(checked), hide_index=True, key="upload_report_files")
+    if o.rejected:
+        st.warning(uw.rejected_warning(o), icon=":material/block:")
+    st.dataframe(uw.files_table(checked), hide_index=True, key=f"{key}_files")
     if checked.outcome.file_refused:
         # A file refused whole stops the import: its other rows are not "would be written".
         st.markdown("**Rows that would be written:** none, a file is refused as a whole")
     else:
-        st.markdown("**Rows that would be written, per table** (the accepted rows)")
-        st.dataframe(uw.rows_table(o.rows), hide_index=True, key="upload_report_rows")
+        st.markdown(
+            "**Rows written, per table**"
+            if done
+            else "**Rows that would be written, per table** (the accepted rows)"
+        )
+        st.dataframe(uw.rows_table(o.rows), hide_index=True, key=f"{key}_rows")
+    # Rows left out without being rejected: said beside the rows written, not among notes.
+    for note in checked.skipped:
+        st.warning(uw.md(note[:1].upper() + note[1:]) + ".", icon=":material/skip_next:")
     if checked.notes:
         st.markdown("**Notes**\n\n" + "\n".join(f"- {uw.md(n)}" for n in checked.notes))
     if o.problems:
@@ -169,14 +183,14 @@ def _report(checked: uw.Checked) -> None:
         st.dataframe(
             uw.problems_table(o.problems, PROBLEMS_SHOWN),
             hide_index=True,
-            key="upload_report_problems",
+            key=f"{key}_problems",
         )
         st.download_button(
             "Download the problems (CSV)",
             data=partial(uw.problems_csv, o.problems),
             file_name="import_problems.csv",
             mime="text/csv",
-            key="upload_problems_csv",
+            key=f"{key}_problems_csv",
             on_click="ignore",
         )
 
@@ -200,6 +214,17 @@ try:
 except actions.StoreError as error:
     st.error(str(error))
     st.stop()
+
+if files:
+    # Another upload has started: the last import's report gives way to this one's.
+    st.session_state.pop("upload_done", None)
+elif "upload_done" in st.session_state:
+    message, done = st.session_state["upload_done"]
+    st.success(message)
+    _report(done, done=True)
+    if st.button("Dismiss this report", key="upload_done_dismiss"):
+        st.session_state.pop("upload_done", None)
+        st.rerun()
 
 if files:
     st.subheader("Check and import", divider="gray")
@@ -261,9 +286,9 @@ if files:
             st.warning("No row of these files can be imported.")
             choice = "nothing" if st.button("Import nothing", key="upload_nothing") else None
         elif o.rejected:
-            st.warning(
-                f"{o.rejected:,} row(s) are rejected. Import the {o.accepted:,} valid rows and "
-                "leave them out, or import nothing and correct the files."
+            st.markdown(
+                f"Import the {o.accepted:,} valid rows and leave the {o.rejected:,} rejected "
+                "ones out (see above why), or import nothing and correct the files."
             )
             left, right = st.columns(2)
             if left.button(
@@ -307,10 +332,11 @@ if files:
                         unsaved = f" The mapping was not saved: {error}"
                     _finish(
                         f"Imported as import {report.outcome.import_id}: "
-                        f"{_written(report.outcome)}"
+                        f"{labels.rows_per_table(report.outcome.rows)}"
                         + (f"; {left_out:,} rejected row(s) left out" if left_out else "")
                         + ". The dashboards now include it."
-                        + unsaved
+                        + unsaved,
+                        done=uw.Checked.of(key, report),
                     )
                 # The store changed since the check: the new report says how.
                 st.session_state["upload_report"] = uw.Checked.of(key, report)
@@ -335,7 +361,7 @@ else:
     if last is not None and last.undoable:
         st.caption(
             f"Undoing removes exactly the rows import {last.import_id} wrote "
-            f"({per_table(last.rows, 'none')})"
+            f"({labels.rows_per_table(last.rows, 'none')})"
             + (" and puts back what it replaced." if last.mode == "replace" else ".")
         )
     elif last is not None:
@@ -354,18 +380,37 @@ else:
             restored = " and put back what it replaced" if undone.mode == "replace" else ""
             _finish(
                 f"Undid import {undone.import_id}: removed "
-                f"{per_table(undone.rows)}"
+                f"{labels.rows_per_table(undone.rows)}"
                 f"{restored}. The dashboards no longer include it."
             )
 
 st.header("Templates")
 st.markdown(
-    "Each table's canonical header, and a small synthetic extract of it (the samples of all "
-    "tables import together into an empty store)."
+    "Each table's canonical header, and a small synthetic extract of it. The samples' "
+    f"identifiers all start with `{SAMPLE_PREFIX}`, which the demo never generates, and their "
+    f"e-mail addresses are at {SAMPLE_DOMAIN}, a domain reserved for examples: the samples of "
+    "all tables import together, with nothing refused, into the demo, an empty store or any "
+    "store that does not hold them already."
 )
+try:
+    held = actions.samples_held(identity)
+except actions.StoreError as error:
+    st.error(str(error))
+    held = None
+if held is not None and held.any:
+    st.warning(
+        "This store holds the samples already (they were imported before): importing them "
+        "again refuses their customers, orders and requests as existing and adds their "
+        "consent events, touchpoints and sharing records a second time. Undo that import "
+        "under Import history first, while it is the last one, to try it afresh.",
+        icon=":material/content_copy:",
+    )
 for table in TABLE_ORDER:
     name, template, sample = st.columns([2, 1, 1])
-    name.markdown(f"**{table}**")
+    name.markdown(f"**{labels.table_name(table)}**")
+    note = uw.sample_note(table, held)
+    if note:
+        name.caption(note)
     for column, kind, label in ((template, "template", "Template"), (sample, "sample", "Sample")):
         column.download_button(
             f"{label} (CSV)",

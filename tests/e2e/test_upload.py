@@ -103,7 +103,7 @@ def test_upload_a_csv_and_a_workbook_check_and_import_the_valid_rows(
 
     page.get_by_role("button", name="Import the 8 valid rows").click()
     wait_for_app(page)
-    expect(main).to_contain_text("Imported as import 1: customers 8; 1 rejected row(s) left out.")
+    expect(main).to_contain_text("Imported as import 1: 8 customers; 1 rejected row(s) left out.")
     no_errors(page)
 
     page.goto(url)
@@ -182,7 +182,7 @@ def test_upload_a_shopify_and_a_mailchimp_export_as_they_are(
     expect(main).to_contain_text("Rows read 4 = accepted 4 + rejected 0")
     page.get_by_role("button", name="Import", exact=True).click()
     wait_for_app(page)
-    expect(main).to_contain_text("customers 3, consent_events 4")
+    expect(main).to_contain_text("3 customers, 4 consent events")
     no_errors(page)
     with open_store(store, read_only=True) as s:
         people = s.con.execute(

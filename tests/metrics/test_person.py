@@ -12,7 +12,7 @@ from data.loader import import_files
 from data.schema import TABLES
 from data.store import open_store
 from metrics.params import resolve_params
-from metrics.person import person_report, report_html, report_json
+from metrics.person import id_formats, person_report, report_html, report_json
 from metrics.rules import Tables
 from tests.conftest import write_csvs
 
@@ -121,3 +121,25 @@ def test_the_report_command_prints_json_or_html(tmp_path):
     missing = subprocess.run([*cli, "report", "7"], capture_output=True, text=True)
     assert missing.returncode == 0
     assert '"found": false' in missing.stdout
+
+
+def test_the_forms_of_customer_ids_are_described_without_showing_one(store):
+    tables = Tables.from_backend(store.backend)
+    [(demo,)] = store.con.execute(
+        "SELECT count(*) FROM customers WHERE regexp_matches(customer_id, '^[0-9]{7}$')"
+    ).fetchall()
+    forms = id_formats(tables, 11, limit=10)
+    # The demo's 7-digit ids, then the extract's forms of 50 each; "Person-00+1" and
+    # "Person-00." have no form of letters and digits and are not described.
+    assert [(f.prefix, f.kind, f.length, f.customers) for f in forms] == [
+        ("", "digits", 7, demo),
+        ("PERSON-", "digits", 2, PEOPLE),
+        ("Person-", "digits", 2, PEOPLE),
+        ("person-", "digits", 2, PEOPLE),
+        ("xPerson-", "digits", 2, PEOPLE),
+    ]
+    assert [f.placeholder for f in forms[:2]] == ["#######", "PERSON-##"]
+    assert [f.words for f in forms[:2]] == ["7 digits", "PERSON- then 2 digits"]
+    # A form fewer than k customers share is not described: it could point at someone.
+    assert [f.placeholder for f in id_formats(tables, PEOPLE + 1, limit=10)] == ["#######"]
+    assert not any(c.isdigit() for f in forms for c in f.placeholder)

@@ -47,3 +47,20 @@ def test_the_filters_show_only_on_the_dashboards_and_are_kept_between_them(app):
     at.switch_page("pages/consent.py").run()
     assert at.multiselect(key="country").value == ["FR"]
     assert at.session_state["params"].filters.countries == ("FR",)
+
+
+def test_every_stored_table_and_column_has_a_name_in_words():
+    from data import schema
+
+    assert set(labels.TABLE_NAMES) == set(schema.TABLE_ORDER)
+    for table in schema.TABLE_ORDER:
+        for column in schema.TABLES[table].column_names:
+            assert column in labels.FIELDS, (table, column)
+            name = labels.field(table, column)
+            assert "_" not in name and name[:1].isupper(), name
+    assert labels.field("privacy_requests", "type") == "Request type"
+    assert labels.field("touchpoints", "type") == "Touchpoint type"
+    assert labels.rows_per_table({"customers": 5, "consent_events": 1_200}) == (
+        "5 customers, 1,200 consent events"
+    )
+    assert labels.rows_per_table({}, "none") == "none"

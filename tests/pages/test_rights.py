@@ -8,7 +8,9 @@ import time
 import pytest
 
 from data.generator import generate
+from data.importer import Extract, run_import
 from data.store import open_store
+from data.templates import sample_csv
 
 
 @pytest.fixture
@@ -107,3 +109,31 @@ def test_an_erasure_that_waits_too_long_says_so_and_erases_nothing(app, own_stor
         assert store.con.execute(
             "SELECT count(*) FROM customers WHERE customer_id = ?", [person]
         ).fetchone() == (1,)
+
+
+def test_the_lookup_and_erasure_fields_say_what_an_identifier_looks_like(app, own_store, tmp_path):
+    path, person = own_store
+    at = app("pages/person.py")
+    field = at.text_input(key="person_id")
+    assert field.placeholder == "Format: #######"
+    hint = "Customer IDs in this store look like `#######` (7 digits); # stands for a digit."
+    assert hint in [c.value for c in at.caption]
+    at.switch_page("pages/forget.py").run()
+    assert at.text_area(key="erase_ids").placeholder == "Format: #######"
+    assert hint in [c.value for c in at.caption]
+
+    # The samples' customers bring a second form, named by its prefix.
+    sample = tmp_path / "customers.csv"
+    sample.write_bytes(sample_csv("customers"))
+    with open_store(path) as store:
+        assert run_import(store, [Extract.from_path(sample)]).outcome.written
+    at.switch_page("pages/person.py").run()
+    assert (
+        "Customer IDs in this store look like `#######` (7 digits) or `SAMPLE-#######` "
+        "(SAMPLE- then 7 digits); # stands for a digit."
+    ) in [c.value for c in at.caption]
+    # No identifier of the store is on the page: the forms are symbols, never an id.
+    with open_store(path, read_only=True) as store:
+        ids = {i for (i,) in store.con.execute("SELECT customer_id FROM customers").fetchall()}
+    page = " ".join([c.value for c in at.caption] + [at.text_input(key="person_id").placeholder])
+    assert person in ids and not [i for i in ids if i in page]

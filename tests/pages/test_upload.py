@@ -14,7 +14,9 @@ from streamlit.testing.v1 import AppTest
 from consentlens.access import Identity
 from data import audit
 from data.keys import key_path
+from data.schema import TABLE_ORDER
 from data.store import open_store
+from data.templates import sample_csv
 from pages import _upload_widgets as uw
 from tests.pages.conftest import APP
 
@@ -103,13 +105,13 @@ def test_upload_map_check_import_and_the_overview_counts_the_new_customers(app, 
     button(at, "Check").click().run()
     assert not at.exception
     assert "**Rows read 6 = accepted 5 + rejected 1**" in markdown(at)
-    files = table(at, "file", "accepted")
-    assert files[["file", "rows read", "accepted", "rejected"]].values.tolist() == [
+    files = table(at, "File", "Accepted")
+    assert files[["File", "Rows read", "Accepted", "Rejected"]].values.tolist() == [
         ["crm_contacts.csv", 6, 5, 1]
     ]
-    rows = table(at, "table", "rows")
-    assert rows.values.tolist() == [["customers", 5]]
-    problems = table(at, "reason")
+    rows = table(at, "Table", "Rows")
+    assert rows.values.tolist() == [["Customers", 5]]
+    problems = table(at, "Reason")
     assert problems.values.tolist() == [
         ["crm_contacts.csv", "line 7", "created", "not a date (ISO 8601 or DD/MM/YYYY)"]
     ]
@@ -122,12 +124,12 @@ def test_upload_map_check_import_and_the_overview_counts_the_new_customers(app, 
     button(at, "Import the 5 valid rows").click().run()
     assert not at.exception
     assert at.success[0].value == (
-        "Imported as import 1: customers 5; 1 rejected row(s) left out. "
+        "Imported as import 1: 5 customers; 1 rejected row(s) left out. "
         "The dashboards now include it."
     )
     assert counts(store)["customers"] == before["customers"] + 5
-    history = table(at, "import", "state")
-    assert history[["import", "mode", "files", "rows read", "rejected"]].values.tolist() == [
+    history = table(at, "Import", "State")
+    assert history[["Import", "Mode", "Files", "Rows read", "Rejected"]].values.tolist() == [
         [1, "append", "crm_contacts.csv", 6, 1]
     ]
     assert customers_tile(at) == tile_before + 5
@@ -159,8 +161,8 @@ def test_a_file_missing_a_required_column_is_refused_whole(app, store):
     button(at, "Check").click().run()
     assert not at.exception
     assert "**Rows read 2 = accepted 0 + rejected 2**" in markdown(at)
-    problems = table(at, "reason")
-    assert problems["reason"].tolist() == [
+    problems = table(at, "Reason")
+    assert problems["Reason"].tolist() == [
         f"required column is missing: map a column of the file to {column}"
         for column in ("created_at", "customer_id")
     ]
@@ -187,11 +189,11 @@ def test_undo_removes_the_import_and_a_saved_mapping_is_reused(app, store):
     button(at, "Undo last import").click().run()
     assert not at.exception
     assert at.success[0].value == (
-        "Undid import 1: removed customers 6. The dashboards no longer include it."
+        "Undid import 1: removed 6 customers. The dashboards no longer include it."
     )
     assert counts(store) == before
-    history = table(at, "import", "state")
-    assert history["state"].iloc[0].startswith("undone")
+    history = table(at, "Import", "State")
+    assert history["State"].iloc[0].startswith("undone")
     assert button(at, "Undo last import").disabled
     assert [e["action"] for e in audit.entries(store)][-2:] == ["mapping saved", "import undone"]
 
@@ -226,7 +228,7 @@ def test_the_wide_consent_form_becomes_consent_events(app, store):
     assert "**Wide consent form:**" in markdown(at)
     button(at, "Check").click().run()
     assert "**Rows read 3 = accepted 3 + rejected 0**" in markdown(at)
-    assert table(at, "table", "rows").values.tolist() == [["consent_events", 4]]
+    assert table(at, "Table", "Rows").values.tolist() == [["Consent events", 4]]
     button(at, "Import").click().run()
     assert not at.exception
     after = counts(store)
@@ -403,3 +405,164 @@ def test_a_known_export_is_named_and_its_flags_read_as_the_tool_means_them(app, 
             "FROM customers c JOIN consent_events e USING (customer_id) "
             "WHERE customer_id = '55501'"
         ).fetchall() == [("Ada Lovelace", "2024-06-01", "email_marketing", "granted")]
+
+
+SAMPLES = {table: sample_csv(table) for table in TABLE_ORDER}
+
+
+def in_order(at: AppTest) -> list[tuple[str, object]]:
+    """The main area's elements in the order they are drawn, as (kind, value)."""
+    out: list[tuple[str, object]] = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            kind = type(child).__name__
+            if kind in ("Block", "Column", "Expander", "Tab", "Form"):
+                walk(child)
+            else:
+                out.append((kind, getattr(child, "value", getattr(child, "label", None))))
+
+    walk(at.main)
+    return out
+
+
+def upload_samples(app, tables=TABLE_ORDER) -> AppTest:
+    at = app(PAGE)
+    for table in tables:
+        at.file_uploader[0].upload(f"{table}.sample.csv", SAMPLES[table], "text/csv")
+    at.file_uploader[0].run()
+    assert not at.exception
+    return at
+
+
+def test_the_samples_import_into_the_demo_with_nothing_refused_and_the_report_stays(app, store):
+    before = counts(store)
+    at = upload_samples(app)
+    button(at, "Check").click().run()
+    assert "**Rows read 865 = accepted 865 + rejected 0**" in markdown(at)
+    assert [w.value for w in at.main.warning if "Synthetic data" not in w.value] == []
+    button(at, "Import").click().run()
+    assert not at.exception
+    written = "59 customers, 240 consent events, 433 touchpoints, 95 orders, 4 privacy requests"
+    assert at.success[0].value == (
+        f"Imported as import 1: {written}, 34 sharing records. The dashboards now include it."
+    )
+    after = counts(store)
+    assert {t: after[t] - before[t] for t in TABLE_ORDER} == {
+        "customers": 59,
+        "consent_events": 240,
+        "touchpoints": 433,
+        "orders": 95,
+        "privacy_requests": 4,
+        "sharing": 34,
+    }
+    # The report of what went in stays on the page, rerun after rerun.
+    for _ in range(2):
+        assert [s.value for s in at.subheader][:1] == ["What was imported"]
+        assert "**Rows read 865 = accepted 865 + rejected 0**" in markdown(at)
+        assert table(at, "Table", "Rows").values.tolist() == [
+            ["Customers", 59],
+            ["Consent events", 240],
+            ["Touchpoints", 433],
+            ["Orders", 95],
+            ["Privacy requests", 4],
+            ["Sharing records", 34],
+        ]
+        at.run()
+    # The samples are in this store now: each says, beside it, what a new import would do.
+    notes = [c.value for c in at.caption]
+    assert (
+        "59 of its 59 customers are in this store already: imported again, they are "
+        "refused as existing." in notes
+    )
+    assert (
+        "95 of its 95 orders are in this store already: imported again, they are refused "
+        "as existing." in notes
+    )
+    assert (
+        notes.count(
+            "Its customers are in this store already: imported again, its rows are added a "
+            "second time."
+        )
+        == 3
+    )
+    assert any(w.value.startswith("This store holds the samples already") for w in at.warning)
+    button(at, "Dismiss this report").click().run()
+    assert "What was imported" not in [s.value for s in at.subheader]
+    assert not [s for s in at.success if s.value.startswith("Imported")]
+
+    # Undone, the samples import cleanly again and the notes go.
+    at.checkbox(key="upload_undo_sure").check().run()
+    button(at, "Undo last import").click().run()
+    assert counts(store) == before
+    assert not any("already" in c.value for c in at.caption)
+
+
+def test_the_report_of_an_import_gives_way_to_the_next_upload(app, store):
+    at = uploaded(app, "crm_contacts.csv", CRM)
+    button(at, "Check").click().run()
+    button(at, "Import the 5 valid rows").click().run()
+    assert "What was imported" in [s.value for s in at.subheader]
+    # The rejected row is explained beside the counts of the import that went in.
+    assert table(at, "File", "Why rejected")["Why rejected"].tolist() == [
+        "not a date (ISO 8601 or DD/MM/YYYY) (1)"
+    ]
+    at.file_uploader[0].upload("more.csv", CRM.replace(b"N000", b"M000"), "text/csv").run()
+    assert not at.exception
+    assert "What was imported" not in [s.value for s in at.subheader]
+    assert "upload_done" not in at.session_state
+
+
+def test_rejected_rows_are_explained_beside_their_count(app, store):
+    at = upload_samples(app, ["customers", "orders"])
+    button(at, "Check").click().run()
+    button(at, "Import").click().run()
+    # The same samples again: every row is in the store already.
+    at.file_uploader[0].upload("customers.sample.csv", SAMPLES["customers"], "text/csv")
+    at.file_uploader[0].upload("orders.sample.csv", SAMPLES["orders"], "text/csv").run()
+    button(at, "Check").click().run()
+    assert not at.exception
+    drawn = in_order(at)
+    count = drawn.index(("Markdown", "**Rows read 154 = accepted 0 + rejected 154**"))
+    kind, warning = drawn[count + 1]
+    assert kind == "Warning"
+    assert warning == (
+        "154 of 154 rows are rejected and cannot be imported as they are:\n\n"
+        "- customers.sample.csv, 59 of 59 rows: value already exists in the store \\(59\\)\n"
+        "- orders.sample.csv, 95 of 95 rows: value already exists in the store \\(95\\)"
+    )
+    files = table(at, "File", "Why rejected")
+    assert files[["File", "Table", "Rejected", "Why rejected"]].values.tolist() == [
+        ["customers.sample.csv", "Customers", 59, "value already exists in the store (59)"],
+        ["orders.sample.csv", "Orders", 95, "value already exists in the store (95)"],
+    ]
+
+
+def test_rows_left_out_as_known_are_said_beside_the_rows_written(app, store):
+    with open_store(store, read_only=True) as s:
+        people = [
+            c
+            for (c,) in s.con.execute(
+                "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2"
+            ).fetchall()
+        ]
+    body = (
+        "customer_id,created_at,email_opt_in,consent_date\n"
+        f"{people[0]},2024-01-01,yes,2026-10-01\n"
+        f"{people[1]},2024-01-01,no,2026-10-01\n"
+        "N0100,2024-01-01,yes,2026-10-01\n"
+    ).encode()
+    at = uploaded(app, "crm_list.csv", body)
+    button(at, "Check").click().run()
+    assert not at.exception
+    drawn = in_order(at)
+    rows = next(
+        i
+        for i, (kind, v) in enumerate(drawn)
+        if kind == "Dataframe" and list(v.columns) == ["Table", "Rows"]
+    )
+    assert drawn[rows + 1] == (
+        "Warning",
+        "2 row\\(s\\) name customers the store \\(or an earlier file of this import\\) has "
+        "already: their consent events are imported, their customer rows left as they are.",
+    )
