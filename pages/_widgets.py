@@ -335,6 +335,59 @@ def freshness(info: api.StoreSummary, params: Params) -> None:
     )
 
 
+# Charts that say what they are, also as a picture on a slide.
+
+
+def picture_note(info: api.StoreSummary | None, params: Params) -> str:
+    """What a chart says under its title, on screen and in the PNG its toolbar downloads:
+    the period, the filters and purposes chosen, the data's source and, while the data is
+    generated, "Synthetic data"."""
+    parts = [f"{_day(params.start)} to {_day(params.end)}"]
+    chosen = []
+    for key, (label, _attr, name) in links.FILTERS.items():
+        values = getattr(params.filters, name)
+        if values:
+            read = labels.FILTER_LABELS[key]
+            chosen.append(f"{label}: {', '.join(read(v) for v in values)}")
+    parts.append("; ".join(chosen) if chosen else "all customers")
+    shown = purposes_shown()
+    if info is not None and shown and tuple(shown) != tuple(info.purposes):
+        parts.append("purposes: " + ", ".join(labels.words(p) for p in shown))
+    folder = info is not None and "read_from" in info.info
+    parts.append("ConsentLens, " + ("a Parquet folder" if folder else "the store"))
+    if synthetic(info):
+        parts.append("<b>Synthetic data</b>")
+    return " · ".join(parts)
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def chart(fig: Any, *, key: str, container: Any = st) -> None:
+    """A Plotly chart with the picture note under its title (`picture_note`); its toolbar's
+    PNG, at twice the screen's resolution, is named after the chart (and says `_synthetic`
+    in its name while the data is generated)."""
+    info = st.session_state.get("summary")
+    params = st.session_state.get("params")
+    name = key
+    if params is not None:
+        fig.update_layout(
+            title_subtitle_text=picture_note(info, params),
+            title_subtitle_font={"size": 12},
+        )
+    if synthetic(info):
+        name += "_synthetic"
+    container.plotly_chart(
+        fig,
+        key=key,
+        config={
+            "displaylogo": False,
+            "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
+        },
+    )
+
+
 def _store_size(n: int, params: Params) -> str:
     if not publishable(n, params.min_cell):
         return count(None, params.min_cell)
