@@ -170,10 +170,9 @@ def estimates(groups: pd.DataFrame, *, measure: str, title: str | None = None) -
         matches="x",
     )
     fig.update_layout(showlegend=False)
-    charts.layout(fig, title=title, height=150 + 55 * max(len(shown), 1))
-    # Room for the panel titles under the figure's own.
-    fig.update_layout(margin={"t": 75 if title else 40})
-    return fig
+    # The panel titles stand between the figure's title and the panels.
+    height = 150 + 55 * max(len(shown), 1)
+    return charts.layout(fig, title=title, height=height, above=charts.PANEL_TITLES)
 
 
 def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.Figure:
@@ -239,13 +238,7 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
         title_text="difference in percentage points" if rate else "difference per customer"
     )
     fig.update_layout(scattermode="group", scattergap=0.5, showlegend=True)
-    charts.layout(fig, title=title, height=160 + 60 * max(len(shown), 1))
-    # The legend goes under the plot, clear of the title.
-    fig.update_layout(
-        legend={"orientation": "h", "yanchor": "top", "y": -0.35, "x": 0},
-        margin={"b": 40},
-    )
-    return fig
+    return charts.layout(fig, title=title, height=160 + 60 * max(len(shown), 1))
 
 
 # Tables for display.
