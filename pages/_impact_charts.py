@@ -244,6 +244,23 @@ def gaps(frame: pd.DataFrame, *, measure: str, title: str | None = None) -> go.F
 # Tables for display.
 
 
+# group_table's columns as the page shows them, in two tables (one is wider than a laptop's
+# page).
+CONVERSION_COLUMNS = [
+    "Group",
+    "Customers",
+    "Converters",
+    "Conversion rate, as observed (95% interval)",
+    "Conversion rate, like with like",
+]
+REVENUE_COLUMNS = [
+    "Group",
+    "Customers",
+    "Revenue per customer, as observed (95% interval)",
+    "Revenue per customer, like with like",
+]
+
+
 def group_table(groups: pd.DataFrame, k: int) -> pd.DataFrame:
     """The published figures per group, formatted for reading (the withheld marker where
     withheld)."""
