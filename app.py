@@ -9,6 +9,19 @@ from pages import _access as access
 from pages import _widgets as w
 
 st.set_page_config(page_title="ConsentLens", page_icon=":material/shield_person:", layout="wide")
+# Two deliberate rules over Streamlit's own styles, so that nothing a reader needs is cut off
+# at a laptop's width (tests/e2e/test_layout.py measures every page at 1366 x 768 and
+# 1920 x 1080): a tile's label wraps onto another line rather than ending in "…", and a
+# multiselect's box grows to show every chosen value rather than scrolling them out of sight
+# past four and a half rows (the sidebar's "Purposes shown" holds five).
+st.html(
+    "<style>"
+    '[data-testid="stMetricLabel"] * {white-space: normal; overflow: visible; '
+    "text-overflow: clip;}"
+    '[data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]) '
+    "{max-height: none;}"
+    "</style>"
+)
 
 # Each url_path differs from its file's name: `streamlit run app.py` still treats a pages/
 # folder beside the entrypoint as legacy pages until st.navigation first runs, and a shared

@@ -21,15 +21,40 @@ STATE_COLOURS = {"granted": BLUE, "denied": WINE, "withdrawn": ORANGE, "no_decis
 SERIES_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#AA4499")
 
 
-def layout(fig: go.Figure, *, title: str | None = None, height: int = 360) -> go.Figure:
-    """Common layout: transparent background (follows the app theme), compact margins."""
+# What stands between a figure's title and its plot when the figure has panels: one line of
+# panel titles (make_subplots' annotations, 16 px type) and the gap under them.
+PANEL_TITLES = 30
+
+
+def layout(
+    fig: go.Figure, *, title: str | None = None, height: int = 360, above: int = 0
+) -> go.Figure:
+    """Common layout: transparent background (follows the app theme), compact margins.
+
+    Nothing is placed by hoping the chart is wide enough. The title stands above the plot
+    area, `above` px clear of it (room for panel titles), in a top margin Plotly widens to fit
+    it (automargin); the legend, when shown, stands beside the plot, from its top down, in a
+    right margin Plotly widens to fit the legend. The two share no height, so they cannot
+    overlap at any width, on screen or in the PNG the chart's toolbar downloads (the same
+    layout)."""
     fig.update_layout(
-        title=title,
+        title=(
+            {
+                "text": title,
+                "yref": "paper",
+                "y": 1,
+                "yanchor": "bottom",
+                "pad": {"b": 12 + above},
+                "automargin": True,
+            }
+            if title
+            else None
+        ),
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 10 + (0 if title else above), "b": 10},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
         hovermode="closest",
     )
     return fig

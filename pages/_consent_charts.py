@@ -31,13 +31,6 @@ def purpose_colour(purpose: str) -> str:
     return charts.SERIES_COLOURS[index % len(charts.SERIES_COLOURS)]
 
 
-def _titled(fig: go.Figure) -> go.Figure:
-    """Room between the title and the legend above the plot, so they do not overlap."""
-    if fig.layout.title.text:
-        fig.update_layout(margin_t=80, title_y=0.98, title_yanchor="top")
-    return fig
-
-
 def _by_purpose(fig: go.Figure) -> go.Figure:
     """Traces named after purposes: their fixed colour and a readable name."""
     for trace in fig.data:
@@ -50,7 +43,7 @@ def _by_purpose(fig: go.Figure) -> go.Figure:
         trace.hovertemplate = trace.hovertemplate.replace(
             f"<extra>{purpose}</extra>", f"<extra>{label}</extra>"
         )
-    return _titled(fig)
+    return fig
 
 
 def state_split(overview: pd.DataFrame) -> go.Figure:
@@ -77,7 +70,7 @@ def state_split(overview: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(tickformat=".0%", range=[0, 1], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     title = "Consent state per purpose (share of customers)"
-    return _titled(charts.layout(fig, title=title, height=160 + 45 * len(labels)))
+    return charts.layout(fig, title=title, height=160 + 45 * len(labels))
 
 
 def _worded(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:

@@ -26,16 +26,6 @@ STATUS = (
 )
 
 
-def _legend_below_title(fig: go.Figure) -> go.Figure:
-    # The shared layout puts a horizontal legend where the title sits; make room for both.
-    fig.update_layout(
-        margin={"t": 80},
-        title={"y": 0.97, "yanchor": "top"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
-    return fig
-
-
 def label(name: str) -> str:
     """A request type or jurisdiction as a reader sees it."""
     return labels.group(name)
@@ -74,12 +64,8 @@ def period_bars(frame: pd.DataFrame, figure: str, by: str, *, title: str) -> go.
     fig.update_layout(barmode="stack", showlegend=True)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
     fig.update_yaxes(tickformat=",", rangemode="tozero")
-    charts.layout(fig, title=title, height=400)
-    # Seven groups do not fit above a half-width chart: list them beside it, top first.
-    fig.update_layout(
-        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
-    )
-    return fig
+    # Seven groups are listed beside the chart, top first (the shared layout's legend).
+    return charts.layout(fig, title=title, height=400)
 
 
 def backlog_lines(frame: pd.DataFrame, *, title: str) -> go.Figure:
@@ -103,7 +89,7 @@ def backlog_lines(frame: pd.DataFrame, *, title: str) -> go.Figure:
     fig.update_xaxes(type="date")
     fig.update_yaxes(tickformat=",", rangemode="tozero")
     fig.update_layout(showlegend=True)
-    return _legend_below_title(charts.layout(fig, title=title))
+    return charts.layout(fig, title=title)
 
 
 def due_status_bars(frame: pd.DataFrame, *, horizon_days: int, title: str) -> go.Figure:
@@ -133,7 +119,7 @@ def due_status_bars(frame: pd.DataFrame, *, horizon_days: int, title: str) -> go
     )
     fig.update_xaxes(tickformat=",", rangemode="tozero")
     height = max(260, 100 + 40 * len(jurisdictions))
-    return _legend_below_title(charts.layout(fig, title=title, height=height))
+    return charts.layout(fig, title=title, height=height)
 
 
 def on_time_bars(frame: pd.DataFrame, *, title: str) -> go.Figure:

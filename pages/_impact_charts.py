@@ -178,10 +178,9 @@ def estimates(
         matches="x",
     )
     fig.update_layout(showlegend=False)
-    charts.layout(fig, title=title, height=150 + 55 * max(len(shown), 1))
-    # Room for the panel titles under the figure's own.
-    fig.update_layout(margin={"t": 75 if title else 40})
-    return fig
+    # The panel titles stand between the figure's title and the panels.
+    height = 150 + 55 * max(len(shown), 1)
+    return charts.layout(fig, title=title, height=height, above=charts.PANEL_TITLES)
 
 
 def gaps(
@@ -251,13 +250,7 @@ def gaps(
         else f"difference {_per_customer(currency).removeprefix('revenue ')}"
     )
     fig.update_layout(scattermode="group", scattergap=0.5, showlegend=True)
-    charts.layout(fig, title=title, height=160 + 60 * max(len(shown), 1))
-    # The legend goes under the plot, clear of the title.
-    fig.update_layout(
-        legend={"orientation": "h", "yanchor": "top", "y": -0.35, "x": 0},
-        margin={"b": 40},
-    )
-    return fig
+    return charts.layout(fig, title=title, height=160 + 60 * max(len(shown), 1))
 
 
 def _per_customer(currency: str | None) -> str:
@@ -265,6 +258,28 @@ def _per_customer(currency: str | None) -> str:
 
 
 # Tables for display.
+
+
+# group_table's columns as the page shows them, in two tables (one is wider than a laptop's
+# page).
+CONVERSION_COLUMNS = [
+    "Group",
+    "Customers",
+    "Converters",
+    "Conversion rate, as observed (95% interval)",
+    "Conversion rate, like with like",
+]
+
+
+def revenue_columns(currency: str | None = None) -> list[str]:
+    """group_table's revenue columns (amounts in `currency`)."""
+    revenue = measure_label("revenue_per_customer", currency)
+    return [
+        "Group",
+        "Customers",
+        f"{revenue}, as observed (95% interval)",
+        f"{revenue}, like with like",
+    ]
 
 
 def group_table(groups: pd.DataFrame, k: int, currency: str | None = None) -> pd.DataFrame:

@@ -112,10 +112,8 @@ def class_funnels(frame: pd.DataFrame, *, k: int, title: str | None = None) -> g
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(visible=False)
     fig.update_layout(showlegend=False)
-    charts.layout(fig, title=title, height=400)
-    # Room for the figure title above the three class titles.
-    fig.update_layout(margin={"t": 80 if title else 40})
-    return fig
+    # The class titles stand between the figure's title and the funnels.
+    return charts.layout(fig, title=title, height=400, above=charts.PANEL_TITLES)
 
 
 def funnel_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ AUDIT_COLUMNS = {
     "detail": "Details",
 }
 
+AUDIT_ROW_HEIGHT = 72  # px: three lines (a row wraps its text only above 64 px)
+
 identity = access.require("audit")
 w.header(
     "Audit",
@@ -63,5 +65,16 @@ shown = log[log["action"].isin(chosen) & log["actor"].isin(who)].sort_values("se
 shown = shown.assign(action=[labels.words(str(a)) for a in shown["action"]]).rename(
     columns=AUDIT_COLUMNS
 )
-st.dataframe(shown, hide_index=True)
+# The time to the second, and each entry's details wrapped onto three lines of a column
+# sized to the page, so that the log fits a laptop's page and its hashes read whole.
+# The download keeps the full time.
+on_screen = shown.assign(
+    **{"Time (UTC)": [str(t)[:19].replace("T", " ") for t in shown["Time (UTC)"]]}
+)
+st.dataframe(
+    on_screen,
+    hide_index=True,
+    row_height=AUDIT_ROW_HEIGHT,
+    column_config={"Details": st.column_config.TextColumn(width="large")},
+)
 w.download(shown, "audit_log", 1)

@@ -32,11 +32,14 @@ w.meaning(
     "Each bar is all customers, split by where they stand on that use of their data today: "
     "granted (allowed), denied (said no when asked), withdrawn (allowed, then took it back) "
     "and no decision (never asked or never answered). The opt-in rate in the table is the "
-    "share of granted among those who decided; people without a decision do not count in it."
+    "share of granted among those who decided; people without a decision do not count in it. "
+    "The shares of all customers are the bars above (and columns of the download)."
 )
-shares = {f"{s}_share": w.rate for s in ("granted", "denied", "withdrawn", "no_decision")}
+# The counts and the opt-in rate: with the four shares as well, the table is wider than a
+# laptop's page and its last columns would be out of sight.
+shares = [f"{s}_share" for s in ("granted", "denied", "withdrawn", "no_decision")]
 st.dataframe(
-    w.shown(overview, k, COUNTS | {"opt_in_rate": w.rate} | shares),
+    w.shown(overview.drop(columns=shares), k, COUNTS | {"opt_in_rate": w.rate}),
     hide_index=True,
 )
 w.download(overview, "consent_states", k)

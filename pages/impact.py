@@ -156,7 +156,10 @@ else:
     )
 
 st.subheader("Figures per group")
-st.dataframe(ic.group_table(result.groups, k, currency), hide_index=True, key="impact_group_table")
+# Conversion and revenue in two tables: in one, the table is wider than a laptop's page.
+table = ic.group_table(result.groups, k, currency)
+st.dataframe(table[ic.CONVERSION_COLUMNS], hide_index=True, key="impact_group_table")
+st.dataframe(table[ic.revenue_columns(currency)], hide_index=True, key="impact_group_revenue")
 w.meaning(
     f"{groups_text}. Counts under {k} read {WITHHELD}, and a group's rates only when enough "
     "customers and buyers stand behind them."

@@ -32,6 +32,7 @@ if not report.found:
     st.info("The store holds nothing under this identifier.")
     st.stop()
 
+
 left, right = st.columns(2)
 left.download_button(
     "Download report (HTML)",
@@ -72,14 +73,15 @@ st.dataframe(
 )
 st.subheader("Shared with or sold to")
 st.dataframe(held(report.rows["sharing"], "sharing"), hide_index=True)
+# A few rows of long text each: a static table, whose cells wrap to the page's width.
 st.subheader("Privacy requests and deadlines")
-st.dataframe(shown(report.requests, "privacy_requests"), hide_index=True)
+st.table(shown(report.requests, "privacy_requests"), hide_index=True)
 st.subheader("Everything held, table by table")
 for name, rows in report.rows.items():
     with st.expander(f"{labels.table_name(name)} ({len(rows)})"):
         st.dataframe(held(rows, name), hide_index=True)
 st.subheader("How it is used")
-st.dataframe(
+st.table(
     pd.DataFrame(
         {
             "category": c.name,

@@ -12,33 +12,8 @@ import pytest
 from data import schema
 from data.keys import key_path
 from data.store import open_store
+from tests.internal_names import INTERNAL
 
-# Stored names a reader should never meet on a dashboard.
-INTERNAL = {
-    "opt_in_rate",
-    "granted_share",
-    "denied_share",
-    "withdrawn_share",
-    "no_decision",
-    "no_decision_share",
-    "due_soon",
-    "due_later",
-    "extended_deadline",
-    "on_time_rate",
-    "median_days",
-    "acquisition_channel",
-    "prompt_variant",
-    "email_marketing",
-    "sms_marketing",
-    "third_party_sharing",
-    "value_seeker",
-    "organic_search",
-    "paid_search",
-    "email_referral",
-    "opt_out_of_sale",
-    "US_STATE",
-    "UK_GDPR",
-}
 DASHBOARDS = [
     "pages/overview.py",
     "pages/consent.py",
