@@ -1,12 +1,15 @@
 """Erasure page figure builders on hand-made published frames: withheld values are never
-drawn, never in hover text, never on an axis; colours are fixed per group and status."""
+drawn, never in hover text, never on an axis; colours are fixed per group and status; periods
+read in words on every axis, counts on whole-number axes from 0."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from pages import _charts as shared
 from pages import _erasure_charts as charts
@@ -133,6 +136,132 @@ def test_on_time_bars_show_the_deadline_and_never_a_withheld_rate():
         charts.group_colour("LGPD", charts.JURISDICTION_ORDER),
     ]
     assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def _months(first: str, n: int) -> list[str]:
+    return [str(p) for p in pd.period_range(first, periods=n, freq="M")]
+
+
+def _weeks(first: str, n: int) -> list[str]:
+    return [d.date().isoformat() for d in pd.date_range(first, periods=n, freq="7D")]
+
+
+WORDS = re.compile(r"(\d{1,2} )?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}")
+
+
+@pytest.mark.parametrize("months", [1, 2, 6, 7, 12, 13, 24, 25, 36])
+@pytest.mark.parametrize("grain", ["month", "week"])
+def test_period_axes_read_in_words_at_a_few_periods(months, grain):
+    first = "2024-11-01" if grain == "month" else "2024-11-04"
+    periods = _months("2024-11", months) if grain == "month" else _weeks(first, months * 52 // 12)
+    axis = charts.period_axis(periods)
+    assert axis["type"] == "category"
+    assert axis["categoryarray"] == periods  # every period keeps its place
+    assert axis["tickmode"] == "array" and axis["automargin"] is True
+    values, text = axis["tickvals"], axis["ticktext"]
+    assert 1 <= len(values) <= charts.MAX_TICKS
+    assert len(text) == len(values)
+    assert all(WORDS.fullmatch(t) for t in text), text
+    assert [periods.index(v) for v in values] == sorted(periods.index(v) for v in values)
+
+
+def test_period_labels_name_the_month_or_the_weeks_first_day():
+    assert charts.period_ticks(["2025-01", "2025-02"]) == (
+        ["2025-01", "2025-02"],
+        ["Jan 2025", "Feb 2025"],
+    )
+    assert charts.period_ticks(["2025-01-01", "2025-01-06"]) == (
+        ["2025-01-01", "2025-01-06"],
+        ["1 Jan 2025", "6 Jan 2025"],
+    )
+    # Three years of months: one label every six months, on January and July.
+    values, text = charts.period_ticks(_months("2023-10", 36))
+    assert text == ["Jan 2024", "Jul 2024", "Jan 2025", "Jul 2025", "Jan 2026", "Jul 2026"]
+    # A year of weeks: a label every other month, on the week each month starts in.
+    values, text = charts.period_ticks(_weeks("2025-01-06", 52))
+    assert text == ["Jan 2025", "Mar 2025", "May 2025", "Jul 2025", "Sep 2025", "Nov 2025"]
+    assert values[:2] == ["2025-01-06", "2025-03-03"]
+
+
+def test_every_period_chart_has_its_labels_in_words():
+    months = _months("2024-01", 33)
+    frame = pd.DataFrame(
+        {
+            "period": months,
+            "group": ["erasure"] * len(months),
+            "received": counts(*[20] * len(months)),
+            "completed": counts(*[0] * len(months)),
+        }
+    )
+    bars = charts.period_bars(frame, "received", "type", title="Received")
+    backlog = charts.backlog_lines(
+        pd.DataFrame(
+            {
+                "period": months,
+                "day": [pd.Period(m, freq="M").end_time.date() for m in months],
+                "open": counts(*[15] * len(months)),
+                "overdue": counts(*[0] * len(months)),
+            }
+        ),
+        title="Backlog",
+    )
+    for fig in (bars, backlog):
+        axis = fig.layout.xaxis
+        assert axis.type == "category" and axis.automargin is True
+        assert list(axis.ticktext) == charts.period_ticks(months)[1]
+        assert all(WORDS.fullmatch(t) for t in axis.ticktext)
+    # Hover labels in words too: the month, or the day a backlog was counted.
+    assert bars.data[0].customdata[0][0] == "Jan 2024"
+    assert "%{customdata[0]}" in bars.data[0].hovertemplate
+    assert backlog.data[0].customdata[0][0] == "31 Jan 2024"
+
+
+def test_count_axes_start_at_zero_with_whole_number_ticks():
+    small = pd.DataFrame(
+        {
+            "period": ["2026-01", "2026-01", "2026-02"],
+            "group": ["erasure", "access", "erasure"],
+            "received": counts(2, 1, None),
+        }
+    )
+    fig = charts.period_bars(small, "received", "type", title="Trusted view, k = 1")
+    axis = fig.layout.yaxis
+    assert axis.rangemode == "tozero" and axis.tickformat == ",d"
+    assert (axis.tick0, axis.dtick) == (0, 1)  # 0, 1, 2, 3: never 0.5
+    large = small.assign(received=counts(2_000, 150, None))
+    axis = charts.period_bars(large, "received", "type", title="Large").layout.yaxis
+    assert axis.rangemode == "tozero" and axis.tickformat == ",d" and axis.dtick is None
+    backlog = charts.backlog_lines(
+        pd.DataFrame(
+            {
+                "period": ["2026-01", "2026-02"],
+                "day": [date(2026, 1, 31), date(2026, 2, 28)],
+                "open": counts(3, None),
+                "overdue": counts(0, 1),
+            }
+        ),
+        title="Backlog",
+    )
+    assert backlog.layout.yaxis.rangemode == "tozero"
+    assert (backlog.layout.yaxis.dtick, backlog.layout.yaxis.tickformat) == (1, ",d")
+    due = charts.due_status_bars(
+        pd.DataFrame(
+            {
+                "jurisdiction": ["GDPR"],
+                "deadline": ["1 calendar month"],
+                "extended_deadline": ["3 calendar months"],
+                "open": counts(5),
+                "overdue": counts(2),
+                "due_soon": counts(3),
+                "due_later": counts(0),
+            }
+        ),
+        horizon_days=14,
+        title="Due",
+    )
+    assert due.layout.xaxis.rangemode == "tozero"
+    assert (due.layout.xaxis.dtick, due.layout.xaxis.tickformat) == (1, ",d")
+    assert due.layout.yaxis.automargin is True  # jurisdiction names are not cut
 
 
 def test_a_withheld_cell_is_not_drawn_as_zero():
