@@ -179,10 +179,11 @@ else:
         key="erasure_on_time",
     )
     w.meaning(
-        "Each bar is the share of requests to be forgotten that were completed within the "
-        "deadline of the law that applies (written under its name); 100% means none was late. "
-        f"A jurisdiction with fewer than {k} completed requests has no bar: too few to show a "
-        "fair rate."
+        "Each bar is all the requests to be forgotten one jurisdiction completed in the "
+        "period: the blue part was completed within the deadline of the law that applies "
+        "(written under its name), the red part after it, and the share on time is written "
+        "beside the bar; a bar without red means none was late. A jurisdiction with fewer "
+        f"than {k} completed requests has no bar: too few to show a fair rate."
     )
     st.dataframe(
         w.shown(

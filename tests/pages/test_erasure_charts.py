@@ -1,6 +1,7 @@
 """Erasure page figure builders on hand-made published frames: withheld values are never
 drawn, never in hover text, never on an axis; colours are fixed per group and status; periods
-read in words on every axis, counts on whole-number axes from 0."""
+read in words on every axis, counts on whole-number axes from 0, on time against late in the
+palette's two colours."""
 
 from __future__ import annotations
 
@@ -125,17 +126,51 @@ def test_on_time_bars_show_the_deadline_and_never_a_withheld_rate():
         }
     )
     fig = charts.on_time_bars(frame, title="On time")
-    (bars,) = fig.data
-    assert list(bars.x) == ["GDPR (EU and EEA)<br>(1 calendar month)", "LGPD (Brazil)<br>(15 days)"]
-    assert list(bars.y) == [0.9298, 0.8]
+    on_time, late = fig.data
+    names = ["GDPR (EU and EEA)<br>(1 calendar month)", "LGPD (Brazil)<br>(15 days)"]
+    assert list(on_time.y) == names and list(late.y) == names
+    assert list(on_time.x) == [0.9298, 0.8]
+    assert list(late.x) == pytest.approx([0.0702, 0.2])
     assert "CCPA" not in spec(fig)
-    hover = [c[0] for c in bars.customdata]
+    hover = [c[0] for c in on_time.customdata]
     assert hover == ["342 completed · median 11 days", "57 completed · median 7.5 days"]
-    assert list(bars.marker.color) == [
-        charts.group_colour("GDPR", charts.JURISDICTION_ORDER),
-        charts.group_colour("LGPD", charts.JURISDICTION_ORDER),
-    ]
-    assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_on_time_bars_read_on_time_against_late_in_one_colour_each():
+    frame = pd.DataFrame(
+        {
+            "jurisdiction": ["GDPR", "UK_GDPR", "CCPA"],
+            "deadline": ["1 calendar month", "1 calendar month", "45 days"],
+            "extended_deadline": ["3 calendar months", "3 calendar months", "90 days"],
+            "completed": counts(120, 45, 300),
+            "on_time_rate": counts(0.89, 1.0, 0.95),
+            "median_days": counts(12.0, 9.0, 20.0),
+        }
+    )
+    fig = charts.on_time_bars(frame, title="On time")
+    on_time, late = fig.data
+    # One colour per meaning, never one per jurisdiction.
+    assert (on_time.name, on_time.marker.color) == ("On time", shared.BLUE)
+    assert (late.name, late.marker.color) == ("Late", shared.WINE)
+    assert on_time.orientation == late.orientation == "h"
+    assert fig.layout.barmode == "stack"
+    # Each bar is all completed requests: on time and late add up to 100%.
+    assert [a + b for a, b in zip(on_time.x, late.x, strict=True)] == pytest.approx([1, 1, 1])
+    assert list(late.x) == pytest.approx([0.11, 0.0, 0.05])
+    # 89% and 100% differ by a late piece on an axis that honestly runs 0-100%.
+    assert list(fig.layout.xaxis.range) == [0, 1]
+    assert fig.layout.xaxis.tickformat == ".0%"
+    assert fig.layout.xaxis.dtick == 0.25
+    # The share is written beside each bar, as the table rounds it.
+    notes = {a.y: a.text for a in fig.layout.annotations}
+    assert notes == {
+        "GDPR (EU and EEA)<br>(1 calendar month)": "89.0% on time",
+        "UK GDPR<br>(1 calendar month)": "100.0% on time",
+        "CCPA (California)<br>(45 days)": "95.0% on time",
+    }
+    assert all(a.x == 1 and a.xanchor == "left" for a in fig.layout.annotations)
+    assert fig.layout.margin.r >= 100  # room for "100.0% on time"
+    assert fig.layout.yaxis.automargin is True
 
 
 def _months(first: str, n: int) -> list[str]:
