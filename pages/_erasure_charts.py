@@ -3,7 +3,8 @@
 
 Periods read in words on every axis ("Jan 2025"; a week by its first day, "6 Jan 2025"), a
 few of them whatever the period's length, with room below the plot for them. Count axes
-start at 0 and tick at whole numbers."""
+start at 0 and tick at whole numbers. A chart with nothing to draw (every count zero or
+withheld, see `drawable`) is not built by the page: it says so in a sentence instead."""
 
 from __future__ import annotations
 
@@ -40,6 +41,20 @@ MAX_TICKS = 6
 SMALL_COUNT = 10
 # Right margin of the on-time chart, for "100.0% on time" beside the longest bar.
 ON_TIME_MARGIN = 120
+
+
+def drawable(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether a chart of these count columns draws anything: a published count above zero.
+    Zeros draw no bar and withheld counts are never drawn, so otherwise the chart would be
+    an empty axis."""
+    return any(
+        v is not None and not pd.isna(v) and v > 0 for column in columns for v in frame[column]
+    )
+
+
+def any_withheld(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether any value of these columns is withheld."""
+    return any(v is None or pd.isna(v) for column in columns for v in frame[column])
 
 
 def grain_of(periods: Sequence[str]) -> str:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import erasure_views as ev
 from metrics.api import evaluate
-from metrics.params import Filters, resolve_params
+from metrics.params import MIN_CELL_ENV, Filters, resolve_params
 from metrics.suppression import WITHHELD
 from pages import _labels as labels
 
@@ -28,6 +28,35 @@ def tiles(at) -> dict[str, str]:
 
 def figures_of(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def charts_by_key(at) -> dict[str, dict]:
+    """The page's charts by their key (an element's id ends with its key)."""
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def positive(values) -> bool:
+    """Whether a chart of these published values has a bar or point above zero."""
+    return any(v is not None and not pd.isna(v) and v > 0 for v in values)
+
+
+def expected_charts(f: ev.ErasureFigures, grain: str = "month", by: str = "type") -> set[str]:
+    """The keys of the charts a view draws: those with a published value to draw."""
+    frame, backlog, status = f.requests_over_time(grain, by), f.backlog_by(grain), f.due_status()
+    drawn = {
+        "erasure_received": positive(frame["received"]),
+        "erasure_completed": positive(frame["completed"]),
+        "erasure_backlog": positive([*backlog["open"], *backlog["overdue"]]),
+        "erasure_due": positive(
+            [v for c in ("overdue", "due_soon", "due_later") for v in status[c]]
+        ),
+        "erasure_on_time": f.on_time()["on_time_rate"].notna().any(),
+    }
+    return {key for key, shown in drawn.items() if shown}
+
+
+def infos(at) -> list[str]:
+    return [i.value for i in at.info]
 
 
 COUNT_COLUMNS = ("received", "completed", "open", "overdue", "due_soon", "due_later")
@@ -63,10 +92,12 @@ def test_the_page_renders_the_figures_metrics_publish(app, demo_db):
     for label, figure in (("Received", "received"), ("Completed", "completed")):
         value = summary[figure]
         assert shown[label] == (WITHHELD if value is None else f"{value:,}")
-    assert len(at.get("plotly_chart")) == 5
+    figures = evaluate(demo_db, ev.erasure_figures, params)
+    assert set(charts_by_key(at)) == expected_charts(figures)
+    assert {"erasure_received", "erasure_backlog", "erasure_on_time"} <= set(charts_by_key(at))
     # The received chart draws exactly the published monthly counts per type.
     frame = evaluate(demo_db, ev.requests_over_time, params, "month", "type")
-    received = figures_of(at)[0]
+    received = charts_by_key(at)["erasure_received"]
     access = next(t for t in received["data"] if t["name"] == "Access")
     expected = frame[(frame.group == "access") & frame.received.notna()]
     assert access["x"] == list(expected.period)
@@ -82,13 +113,15 @@ def test_a_filter_changes_the_figures(app):
     assert tiles(at)["Received"] != before
 
 
-def test_grain_and_breakdown_switch_the_chart(app):
+def test_grain_and_breakdown_switch_the_chart(app, monkeypatch):
+    # k = 3: enough weekly counts per jurisdiction are published on the small demo to draw.
+    monkeypatch.setenv(MIN_CELL_ENV, "3")
     at = app(PAGE)
-    months = len(figures_of(at)[0]["layout"]["xaxis"]["categoryarray"])
+    months = len(charts_by_key(at)["erasure_received"]["layout"]["xaxis"]["categoryarray"])
     at.radio(key="erasure_grain").set_value("week").run()
     at.radio(key="erasure_by").set_value("jurisdiction").run()
     assert not at.exception
-    received = figures_of(at)[0]
+    received = charts_by_key(at)["erasure_received"]
     assert len(received["layout"]["xaxis"]["categoryarray"]) > months
     names = {t["name"] for t in received["data"]}
     assert names <= {labels.jurisdiction(j) for j in ev.schema.JURISDICTIONS}
@@ -183,3 +216,43 @@ def test_a_figure_withheld_to_protect_another_reads_the_same_marker(demo_db):
     text = csv_bytes(frame, params.min_cell).decode()
     assert text.splitlines()[1].endswith(f",{WITHHELD}") and "<" not in text
     assert "fewer than 11 people, or would let such a count be worked out" in withheld_note(11)
+
+
+def _view(demo_db, params, **filters) -> ev.ErasureFigures:
+    return evaluate(
+        demo_db, ev.erasure_figures, replace(params, filters=replace(params.filters, **filters))
+    )
+
+
+def test_a_jurisdiction_with_nothing_to_draw_says_why_instead_of_an_empty_chart(app, demo_db):
+    at = app(PAGE)
+    params, info = at.session_state["params"], at.session_state["summary"]
+    k = params.min_cell
+    views = {j: _view(demo_db, params, jurisdictions=(j,)) for j in info.jurisdictions}
+    chosen, f = next((j, v) for j, v in views.items() if not v.empty and not expected_charts(v))
+    at.sidebar.multiselect(key="jurisdiction").select(chosen).run()
+    assert not at.exception
+    assert not at.get("plotly_chart")  # no empty axis anywhere
+    said = infos(at)
+    frame = f.requests_over_time("month", "type")
+    for figure in ev.FIGURES:
+        (text,) = [
+            t for t in said if t.startswith(f"Nothing to show for privacy requests {figure}")
+        ]
+        if any(v is None for v in frame[figure]):
+            assert f"withheld (fewer than {k} requests" in text
+        else:
+            assert f"none was {figure} in this period" in text
+    (backlog,) = [t for t in said if t.startswith("Nothing to show for the backlog")]
+    backlog_values = [*f.backlog_by("month")["open"], *f.backlog_by("month")["overdue"]]
+    assert ("withheld" in backlog) == any(v is None for v in backlog_values)
+    if f.due_status().empty:
+        assert "No erasure request is open for the chosen filters." in said
+    else:
+        assert any(t.startswith("Nothing to show per jurisdiction and due date") for t in said)
+    if f.on_time().empty:
+        assert any(t.startswith("No erasure request was completed") for t in said)
+    else:
+        assert any(t.startswith("Nothing to show for the share completed on time") for t in said)
+    # The tables still list what is published, withheld values as the marker.
+    assert at.dataframe

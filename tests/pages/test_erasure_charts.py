@@ -299,6 +299,23 @@ def test_count_axes_start_at_zero_with_whole_number_ticks():
     assert due.layout.yaxis.automargin is True  # jurisdiction names are not cut
 
 
+def test_a_chart_of_zeros_and_withheld_counts_has_nothing_to_draw():
+    frame = pd.DataFrame(
+        {
+            "period": ["2026-01", "2026-02"],
+            "received": counts(0, None),
+            "completed": counts(0, 0),
+            "open": counts(None, 12),
+        }
+    )
+    assert not charts.drawable(frame, ["received"])
+    assert not charts.drawable(frame, ["completed"])
+    assert not charts.drawable(frame, ["received", "completed"])
+    assert charts.drawable(frame, ["open"])
+    assert charts.any_withheld(frame, ["received"])
+    assert not charts.any_withheld(frame, ["completed"])
+
+
 def test_a_withheld_cell_is_not_drawn_as_zero():
     frame = pd.DataFrame(
         {
