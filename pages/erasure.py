@@ -36,6 +36,18 @@ def days(value: float | None, k: int) -> str:
     return WITHHELD if value is None else f"{value:,.1f}".removesuffix(".0")
 
 
+def one_of(choices: list[str]) -> str:
+    """Choices as a reader lists them: "a", "a or b", "a, b or c"."""
+    if len(choices) < 3:
+        return " or ".join(choices)
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence following another (empty when there is no text)."""
+    return f" {text[:1].upper()}{text[1:]}." if text else ""
+
+
 def nothing_to_show(container, frame, columns, *, what: str, none: str) -> None:
     """In place of a chart with nothing to draw (pages/_erasure_charts.drawable), one
     sentence saying why: `none` when every count is zero, else that they are withheld."""
@@ -50,10 +62,20 @@ def nothing_to_show(container, frame, columns, *, what: str, none: str) -> None:
     container.info(f"Nothing to show {what}: {why}.")
 
 
+# Hints name only what the reader has not chosen already: a wider period when the store
+# holds more, clearing filters when some are set, the page's other controls.
+wider = bool(
+    (info.first is not None and params.start > info.first)
+    or (info.last is not None and params.end < info.last)
+)
+filtered = bool(params.filters)
+
 if figures.empty:
+    fixes = ["widen the period"] if wider else []
+    fixes += ["clear a filter"] if filtered else []
     st.info(
         "No privacy request was received or completed in this period for the chosen filters, "
-        "and no erasure request is open. Widen the period or clear a filter."
+        f"and no erasure request is open.{sentence(one_of(fixes))}"
     )
     w.how_computed(METRICS, params)
     st.stop()
@@ -73,7 +95,11 @@ w.meaning(
     "deadline, which should never happen. On time means completed within the jurisdiction's "
     "deadline."
 )
-st.markdown(f"**In plain words:** {figures.trend}")
+reading = figures.trend
+longer = ev.whole_months(params.start, params.end) < ev.TREND_NEEDS
+if longer and info.first and info.last and ev.whole_months(info.first, info.last) >= ev.TREND_NEEDS:
+    reading += " Widen the period to see one."
+st.markdown(f"**In plain words:** {reading}")
 
 st.subheader("Requests received and completed")
 left, right = st.columns(2)
@@ -99,11 +125,14 @@ by = w.control(
 )
 frame = figures.requests_over_time(grain, by)
 drawn = {figure: charts.drawable(frame, [figure]) for figure in ev.FIGURES}
-if figures.withheld_share(grain, by) > 0.5:
-    st.info(
-        f"Most of these {grain}ly counts are under {k} and withheld, so the bars show little. "
-        "Per month, or by request type, shows more."
-    )
+# Bigger counts, fewer withheld: the views not chosen yet.
+views = ["per month"] if grain != "month" else []
+views += ["by request type"] if by != "type" else []
+views += ["with fewer filters"] if filtered else []
+more = sentence(f"{one_of(views)} shows more") if views else ""
+if figures.withheld_share(grain, by) > 0.5 and (more or any(drawn.values())):
+    little = ", so the bars show little" if any(drawn.values()) else ""
+    st.info(f"Most of these {grain}ly counts are under {k} and withheld{little}.{more}")
 what = "Privacy requests" if by == "type" else "Erasure requests"
 left, right = st.columns(2)
 for container, figure in ((left, "received"), (right, "completed")):

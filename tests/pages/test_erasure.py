@@ -10,8 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from metrics import api
 from metrics import erasure_views as ev
 from metrics.api import evaluate
 from metrics.params import MIN_CELL_ENV, Filters, resolve_params
@@ -256,3 +258,77 @@ def test_a_jurisdiction_with_nothing_to_draw_says_why_instead_of_an_empty_chart(
         assert any(t.startswith("Nothing to show for the share completed on time") for t in said)
     # The tables still list what is published, withheld values as the marker.
     assert at.dataframe
+
+
+def test_the_withheld_hint_names_only_views_not_chosen(app, demo_db):
+    at = app(PAGE)
+    params = at.session_state["params"]
+    f = evaluate(demo_db, ev.erasure_figures, params)
+
+    def hint() -> str | None:
+        found = [t for t in infos(at) if t.startswith("Most of these")]
+        return found[0] if found else None
+
+    # Per month by request type, unfiltered: nothing left to recommend.
+    assert f.withheld_share("month", "type") > 0.5
+    assert any(f.requests_over_time("month", "type")["received"].dropna() > 0)
+    assert hint() == (
+        f"Most of these monthly counts are under {params.min_cell} and withheld, so the bars "
+        "show little."
+    )
+    at.radio(key="erasure_grain").set_value("week").run()
+    at.radio(key="erasure_by").set_value("jurisdiction").run()
+    assert f.withheld_share("week", "jurisdiction") > 0.5
+    assert hint().endswith(" Per month or by request type shows more.")
+    at.radio(key="erasure_grain").set_value("month").run()
+    assert f.withheld_share("month", "jurisdiction") > 0.5
+    assert hint().endswith(" By request type shows more.")
+    assert "Per month" not in hint()
+    # Filtered to a jurisdiction, per month by type: only the filters are left to change.
+    at.radio(key="erasure_by").set_value("type").run()
+    place = "GDPR"
+    assert _view(demo_db, params, jurisdictions=(place,)).withheld_share("month", "type") > 0.5
+    at.sidebar.multiselect(key="jurisdiction").select(place).run()
+    assert not at.exception
+    assert hint().endswith(" With fewer filters shows more.")
+    assert "Per month" not in hint() and "request type" not in hint()
+
+
+def test_an_empty_view_suggests_only_what_can_still_change(app, demo_db):
+    at = app(PAGE)
+    params, info = at.session_state["params"], at.session_state["summary"]
+    whole = replace(params, start=info.first, end=info.last, as_of=info.last)
+    assert (params.start, params.end) != (whole.start, whole.end)
+    # A country with nothing over the store's whole span: empty in any period.
+    empty = next(c for c in info.countries if _view(demo_db, whole, countries=(c,)).empty)
+    at.sidebar.multiselect(key="country").select(empty).run()
+    (said,) = [t for t in infos(at) if t.startswith("No privacy request")]
+    assert said.endswith(" Widen the period or clear a filter.")
+    at.sidebar.date_input(key="period").set_value((info.first, info.last)).run()
+    assert not at.exception
+    assert at.session_state["params"].start == info.first
+    (said,) = [t for t in infos(at) if t.startswith("No privacy request")]
+    assert said.endswith(" Clear a filter.")
+    assert "Widen" not in said
+
+
+def reading(at) -> str:
+    return next(m.value for m in at.markdown if "In plain words" in m.value)
+
+
+def test_the_trend_suggests_a_wider_period_only_when_the_store_has_one(app, monkeypatch):
+    at = app(PAGE)
+    info = at.session_state["summary"]
+    short = (api.period_start_before(info.last, 4), info.last)
+    at.sidebar.date_input(key="period").set_value(short).run()
+    assert not at.exception
+    assert "fewer than six whole months" in reading(at)
+    assert reading(at).endswith(" Widen the period to see one.")
+    # A store holding four months only: its whole span is already chosen.
+    real = api.summarize
+    monkeypatch.setattr(api, "summarize", lambda path: replace(real(path), first=short[0]))
+    st.cache_data.clear()
+    at = app(PAGE)
+    assert (at.session_state["params"].start, at.session_state["params"].end) == short
+    assert "fewer than six whole months" in reading(at)
+    assert "Widen" not in reading(at)
