@@ -48,9 +48,10 @@ def sentence(text: str) -> str:
     return f" {text[:1].upper()}{text[1:]}." if text else ""
 
 
-def nothing_to_show(container, frame, columns, *, what: str, none: str) -> None:
+def nothing_to_show(container, frame, columns, *, what: str, none: str, more: str = "") -> None:
     """In place of a chart with nothing to draw (pages/_erasure_charts.drawable), one
-    sentence saying why: `none` when every count is zero, else that they are withheld."""
+    sentence saying why: `none` when every count is zero, else that they are withheld;
+    `more` after it."""
     if charts.any_withheld(frame, columns):
         zero = any(v == 0 for c in columns for v in frame[c] if v is not None)
         why = (
@@ -59,7 +60,7 @@ def nothing_to_show(container, frame, columns, *, what: str, none: str) -> None:
         )
     else:
         why = none
-    container.info(f"Nothing to show {what}: {why}.")
+    container.info(f"Nothing to show {what}: {why}.{more}")
 
 
 # Hints name only what the reader has not chosen already: a wider period when the store
@@ -128,28 +129,40 @@ drawn = {figure: charts.drawable(frame, [figure]) for figure in ev.FIGURES}
 # Bigger counts, fewer withheld: the views not chosen yet.
 views = ["per month"] if grain != "month" else []
 views += ["by request type"] if by != "type" else []
-views += ["with fewer filters"] if filtered else []
 more = sentence(f"{one_of(views)} shows more") if views else ""
-if figures.withheld_share(grain, by) > 0.5 and (more or any(drawn.values())):
-    little = ", so the bars show little" if any(drawn.values()) else ""
-    st.info(f"Most of these {grain}ly counts are under {k} and withheld{little}.{more}")
+if filtered:
+    more += sentence("clearing a filter also helps" if views else "clearing a filter shows more")
 what = "Privacy requests" if by == "type" else "Erasure requests"
-left, right = st.columns(2)
-for container, figure in ((left, "received"), (right, "completed")):
-    title = f"{what} {figure} per {grain}"
-    if drawn[figure]:
-        container.plotly_chart(
-            charts.period_bars(frame, figure, by, title=title), key=f"erasure_{figure}"
+if not any(drawn.values()):
+    nothing_to_show(
+        st,
+        frame,
+        list(ev.FIGURES),
+        what=f"for {what.lower()} received or completed per {grain}",
+        none="none was received or completed in this period for the chosen filters",
+        more=more,
+    )
+else:
+    if figures.withheld_share(grain, by) > 0.5:
+        st.info(
+            f"Most of these {grain}ly counts are under {k} and withheld, so the bars show "
+            f"little.{more}"
         )
-    else:
-        nothing_to_show(
-            container,
-            frame,
-            [figure],
-            what=f"for {what.lower()} {figure} per {grain}",
-            none=f"none was {figure} in this period for the chosen filters",
-        )
-if any(drawn.values()):
+    left, right = st.columns(2)
+    for container, figure in ((left, "received"), (right, "completed")):
+        title = f"{what} {figure} per {grain}"
+        if drawn[figure]:
+            container.plotly_chart(
+                charts.period_bars(frame, figure, by, title=title), key=f"erasure_{figure}"
+            )
+        else:
+            nothing_to_show(
+                container,
+                frame,
+                [figure],
+                what=f"for {what.lower()} {figure} per {grain}",
+                none=f"none was {figure} in this period for the chosen filters",
+            )
     w.meaning(
         f"Each bar is one {grain}: how many requests came in (left) and how many were "
         "completed (right), coloured by "
@@ -254,8 +267,8 @@ elif on_time["on_time_rate"].notna().any():
         "Each bar is all the requests to be forgotten one jurisdiction completed in the "
         "period: the blue part was completed within the deadline of the law that applies "
         "(written under its name), the red part after it, and the share on time is written "
-        "beside the bar; a bar without red means none was late. A jurisdiction with fewer "
-        f"than {k} completed requests has no bar: too few to show a fair rate."
+        "beside the bar; a bar without red means none was late. A jurisdiction whose rate is "
+        f"withheld (fewer than {k} completed, on-time or late requests) has no bar."
     )
 else:
     st.info(
