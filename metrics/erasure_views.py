@@ -43,6 +43,7 @@ BREAKDOWNS = ("type", "jurisdiction")
 FIGURES = ("received", "completed")
 DEFAULT_HORIZON_DAYS = 14
 TREND_MONTHS = 3
+TREND_NEEDS = 2 * TREND_MONTHS  # whole months the trend is read from
 # Small numbers in the reading are words, so digits there are always figures.
 _WORDS = {3: "three", 6: "six"}
 STEADY = 0.05  # a change under 5% reads as "held steady"
@@ -615,6 +616,16 @@ def _month_span(labels: Sequence[str]) -> str:
     return f"{first.strftime('%b %Y')}–{last.strftime('%b %Y')}"
 
 
+def whole_months(start: date, end: date) -> int:
+    """Calendar months lying wholly inside [start, end]."""
+    return sum(
+        1
+        for m in months(start, end)
+        if pd.Period(m, freq="M").start_time.date() >= start
+        and pd.Period(m, freq="M").end_time.date() <= end
+    )
+
+
 def _trend(params: Params, summary: dict[str, Any], backlog_months: pd.DataFrame) -> str:
     k = params.min_cell
     whole = []
@@ -622,12 +633,12 @@ def _trend(params: Params, summary: dict[str, Any], backlog_months: pd.DataFrame
         p = pd.Period(m["month"], freq="M")
         if p.start_time.date() >= params.start and p.end_time.date() <= params.end:
             whole.append(m)
-    need = 2 * TREND_MONTHS
+    need = TREND_NEEDS
     three, six = _WORDS[TREND_MONTHS], _WORDS[need]
     if len(whole) < need:
         return (
             f"The period holds fewer than {six} whole months, too few to read a trend in "
-            "erasure requests; widen the period to see one."
+            "erasure requests."
         )
     before, recent = whole[-need:-TREND_MONTHS], whole[-TREND_MONTHS:]
     received = [m["received"] for m in before + recent]

@@ -1,9 +1,16 @@
 """Figure builders of the erasure page. They take published frames only: a withheld value
-(None) never becomes a bar, a point, a hover label or an axis value."""
+(None) never becomes a bar, a point, a hover label or an axis value.
+
+Periods read in words on every axis ("Jan 2025"; a week by its first day, "6 Jan 2025"), a
+few of them whatever the period's length, with room below the plot for them. Count axes
+start at 0 and tick at whole numbers. A chart with nothing to draw (every count zero or
+withheld, see `drawable`) is not built by the page: it says so in a sentence instead."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,11 +26,114 @@ OPEN_COLOUR = charts.BLUE
 OVERDUE_COLOUR = charts.WINE  # late: the colour of a refusal
 DUE_SOON_COLOUR = charts.ORANGE  # needs attention soon
 DUE_LATER_COLOUR = charts.SKY  # in hand
+ON_TIME_COLOUR = charts.BLUE  # completed within the legal deadline
+LATE_COLOUR = charts.WINE  # completed after it
 STATUS = (
     ("overdue", "Overdue", OVERDUE_COLOUR),
     ("due_soon", "Due soon", DUE_SOON_COLOUR),
     ("due_later", "Due later", DUE_LATER_COLOUR),
 )
+
+
+# At most this many period labels on an axis: "Jan 2025" fits six times in a half-width chart.
+MAX_TICKS = 6
+# Up to this largest count, a tick at every whole number (auto ticks would go fractional).
+SMALL_COUNT = 10
+# Right margin of the on-time chart, for "100.0% on time" beside the longest bar.
+ON_TIME_MARGIN = 120
+
+
+def drawable(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether a chart of these count columns draws anything: a published count above zero.
+    Zeros draw no bar and withheld counts are never drawn, so otherwise the chart would be
+    an empty axis."""
+    return any(
+        v is not None and not pd.isna(v) and v > 0 for column in columns for v in frame[column]
+    )
+
+
+def any_withheld(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether any value of these columns is withheld."""
+    return any(v is None or pd.isna(v) for column in columns for v in frame[column])
+
+
+def grain_of(periods: Sequence[str]) -> str:
+    """The grain of period labels: month for YYYY-MM, week for the ISO dates of weeks."""
+    return "month" if all(len(p) == len("YYYY-MM") for p in periods) else "week"
+
+
+def _day(period: str) -> date:
+    return date.fromisoformat(period if len(period) > len("YYYY-MM") else f"{period}-01")
+
+
+def month_words(day: date) -> str:
+    """A month as a reader says it: "Jan 2025"."""
+    return f"{day:%b} {day.year}"
+
+
+def day_words(day: date) -> str:
+    """A day as a reader says it: "6 Jan 2025"."""
+    return f"{day.day} {day:%b} {day.year}"
+
+
+def period_words(period: str) -> str:
+    """A period label in words: a month "Jan 2025", a week by its first day "6 Jan 2025"."""
+    day = _day(period)
+    return month_words(day) if grain_of([period]) == "month" else day_words(day)
+
+
+def _month_index(period: str) -> int:
+    day = _day(period)
+    return 12 * day.year + day.month - 1
+
+
+def period_ticks(periods: Sequence[str], max_ticks: int = MAX_TICKS) -> tuple[list[str], list[str]]:
+    """The periods an axis labels, and their labels: every one while at most `max_ticks`;
+    else weeks every other week, then (weeks or months) every 1, 2, 3, 6 or 12 months on
+    calendar boundaries (Jan, Apr, Jul, Oct for three), a week marking the month it starts
+    in."""
+    periods = list(periods)
+    if len(periods) <= max_ticks:
+        return periods, [period_words(p) for p in periods]
+    if grain_of(periods) == "week":
+        if len(periods) <= 2 * max_ticks:
+            shown = periods[::2]
+            return shown, [period_words(p) for p in shown]
+        # The first week of each month stands for the month.
+        marks = [p for i, p in enumerate(periods) if i == 0 or p[:7] != periods[i - 1][:7]]
+    else:
+        marks = periods
+    for step in (1, 2, 3, 6, 12, 24, 60, 120):
+        shown = [p for p in marks if _month_index(p) % step == 0]
+        if shown and len(shown) <= max_ticks:
+            break
+    else:
+        shown = marks[:: -(-len(marks) // max_ticks)]
+    return shown, [month_words(_day(p)) for p in shown]
+
+
+def period_axis(periods: Sequence[str], max_ticks: int = MAX_TICKS) -> dict[str, Any]:
+    """A category axis of periods in order (every one kept, whatever is withheld), labelled
+    in words at a few of them, with the margin the labels need."""
+    values, text = period_ticks(periods, max_ticks)
+    return {
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": list(periods),
+        "tickmode": "array",
+        "tickvals": values,
+        "ticktext": text,
+        "automargin": True,
+    }
+
+
+def count_axis(top: float) -> dict[str, Any]:
+    """An axis of counts up to `top`: from 0, whole numbers with thousands separators, a
+    tick at every whole number while the largest count is small."""
+    axis: dict[str, Any] = {"rangemode": "tozero", "tickformat": ",d", "automargin": True}
+    if top <= SMALL_COUNT:
+        axis.update(tick0=0, dtick=1)
+    return axis
 
 
 def label(name: str) -> str:
@@ -51,43 +161,53 @@ def period_bars(frame: pd.DataFrame, figure: str, by: str, *, title: str) -> go.
         rows = charts.published_only(frame[frame["group"] == group], figure)
         if rows.empty:
             continue
+        periods = list(rows["period"].astype(str))
         fig.add_trace(
             go.Bar(
-                x=list(rows["period"].astype(str)),
+                x=periods,
                 y=[int(v) for v in rows[figure]],
                 name=label(group),
                 marker_color=group_colour(group, order),
-                hovertemplate=f"%{{x}}: %{{y:,}} {figure}<extra>{label(group)}</extra>",
+                customdata=[[period_words(p)] for p in periods],
+                hovertemplate=f"%{{customdata[0]}}: %{{y:,}} {figure}<extra>{label(group)}</extra>",
             )
         )
+    published = charts.published_only(frame, figure)
+    stacks = published[figure].astype(int).groupby(published["period"].astype(str)).sum()
     periods = list(dict.fromkeys(frame["period"].astype(str)))
     fig.update_layout(barmode="stack", showlegend=True)
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
-    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    fig.update_xaxes(**period_axis(periods))
+    fig.update_yaxes(**count_axis(int(stacks.max()) if len(stacks) else 0))
     # Seven groups are listed beside the chart, top first (the shared layout's legend).
     return charts.layout(fig, title=title, height=400)
 
 
 def backlog_lines(frame: pd.DataFrame, *, title: str) -> go.Figure:
     """Open and overdue erasure requests at each period end; a withheld point is a gap."""
+    periods = list(frame["period"].astype(str))
+    ends = [[day_words(d)] for d in frame["day"]]
     fig = go.Figure()
+    top = 0
     for column, name, colour in (
         ("open", "Open", OPEN_COLOUR),
         ("overdue", "Overdue", OVERDUE_COLOUR),
     ):
+        values = [None if v is None or pd.isna(v) else int(v) for v in frame[column]]
+        top = max([top, *(v for v in values if v is not None)])
         fig.add_trace(
             go.Scatter(
-                x=[str(d) for d in frame["day"]],
-                y=[None if pd.isna(v) else int(v) for v in frame[column]],
+                x=periods,
+                y=values,
                 mode="lines+markers",
                 connectgaps=False,
                 name=name,
                 line={"color": colour},
-                hovertemplate=f"%{{x}}: %{{y:,}} {name.lower()}<extra></extra>",
+                customdata=ends,
+                hovertemplate=f"%{{customdata[0]}}: %{{y:,}} {name.lower()}<extra></extra>",
             )
         )
-    fig.update_xaxes(type="date")
-    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    fig.update_xaxes(**period_axis(periods))
+    fig.update_yaxes(**count_axis(top))
     fig.update_layout(showlegend=True)
     return charts.layout(fig, title=title)
 
@@ -115,38 +235,79 @@ def due_status_bars(frame: pd.DataFrame, *, horizon_days: int, title: str) -> go
         )
     fig.update_layout(barmode="stack", showlegend=True, legend_traceorder="normal")
     fig.update_yaxes(
-        type="category", categoryorder="array", categoryarray=jurisdictions, autorange="reversed"
+        type="category",
+        categoryorder="array",
+        categoryarray=jurisdictions,
+        autorange="reversed",
+        automargin=True,
     )
-    fig.update_xaxes(tickformat=",", rangemode="tozero")
+    parts = [c for c, _name, _colour in STATUS]
+    sums = [
+        sum(int(v) for v in row if v is not None and not pd.isna(v))
+        for row in frame[parts].itertuples(index=False)
+    ]
+    fig.update_xaxes(**count_axis(max(sums, default=0)))
     height = max(260, 100 + 40 * len(jurisdictions))
     return charts.layout(fig, title=title, height=height)
 
 
 def on_time_bars(frame: pd.DataFrame, *, title: str) -> go.Figure:
-    """On-time rate per jurisdiction, its legal deadline in the label; withheld rates are
-    left out."""
+    """Completed erasure requests per jurisdiction as one bar of 100%: the share on time in
+    the colour of "on time", the share late in the colour of "late", the on-time share
+    written beside the bar, the legal deadline under the jurisdiction's name. A whole bar
+    makes 89% and 100% look different (an 11% red piece against none) on an axis that
+    runs to 100% honestly; withheld rates are left out."""
     rows = charts.published_only(frame, "on_time_rate")
-    fig = go.Figure()
     names = [
         f"{label(j)}<br>({d})" for j, d in zip(rows["jurisdiction"], rows["deadline"], strict=True)
     ]
+    rates = [float(v) for v in rows["on_time_rate"]]
     hover = []
     for row in rows.itertuples(index=False):
         parts = [f"{row.completed:,} completed"] if row.completed is not None else []
         if row.median_days is not None and not pd.isna(row.median_days):
             parts.append(f"median {row.median_days:g} days")
         hover.append(" · ".join(parts))
-    fig.add_trace(
-        go.Bar(
-            x=names,
-            y=[float(v) for v in rows["on_time_rate"]],
-            marker_color=[group_colour(j, JURISDICTION_ORDER) for j in rows["jurisdiction"]],
-            customdata=[[h] for h in hover],
-            hovertemplate="%{x}: %{y:.1%} on time<br>%{customdata[0]}<extra></extra>",
-            name="On-time rate",
+    fig = go.Figure()
+    for name, shares, colour, what in (
+        ("On time", rates, ON_TIME_COLOUR, "on time"),
+        ("Late", [round(1 - r, 12) for r in rates], LATE_COLOUR, "late"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=shares,
+                y=names,
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                customdata=[[h] for h in hover],
+                hovertemplate=f"%{{y}}: %{{x:.1%}} {what}<br>%{{customdata[0]}}<extra></extra>",
+            )
         )
+    for name, rate in zip(names, rates, strict=True):
+        fig.add_annotation(
+            x=1,
+            y=name,
+            xref="x",
+            yref="y",
+            text=f"{rate * 100:.1f}% on time",
+            showarrow=False,
+            xanchor="left",
+            xshift=8,
+        )
+    # No legend: it would stand beside the plot where the written shares are, and each bar
+    # says what its blue part is.
+    fig.update_layout(barmode="stack", showlegend=False)
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", tick0=0, dtick=0.25, automargin=True)
+    fig.update_yaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=names,
+        autorange="reversed",
+        automargin=True,
     )
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-    fig.update_xaxes(type="category")
-    return charts.layout(fig, title=title)
+    height = max(240, 120 + 50 * len(names))
+    fig = charts.layout(fig, title=title, height=height)
+    # Room on the right for the written shares.
+    fig.update_layout(margin={"r": ON_TIME_MARGIN})
+    return fig

@@ -36,10 +36,47 @@ def days(value: float | None, k: int) -> str:
     return WITHHELD if value is None else f"{value:,.1f}".removesuffix(".0")
 
 
+def one_of(choices: list[str]) -> str:
+    """Choices as a reader lists them: "a", "a or b", "a, b or c"."""
+    if len(choices) < 3:
+        return " or ".join(choices)
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence following another (empty when there is no text)."""
+    return f" {text[:1].upper()}{text[1:]}." if text else ""
+
+
+def nothing_to_show(container, frame, columns, *, what: str, none: str, more: str = "") -> None:
+    """In place of a chart with nothing to draw (pages/_erasure_charts.drawable), one
+    sentence saying why: `none` when every count is zero, else that they are withheld;
+    `more` after it."""
+    if charts.any_withheld(frame, columns):
+        zero = any(v == 0 for c in columns for v in frame[c] if v is not None)
+        why = (
+            f"every count in it is {'zero or ' if zero else ''}withheld (fewer than {k} "
+            "requests, or would let such a count be worked out)"
+        )
+    else:
+        why = none
+    container.info(f"Nothing to show {what}: {why}.{more}")
+
+
+# Hints name only what the reader has not chosen already: a wider period when the store
+# holds more, clearing filters when some are set, the page's other controls.
+wider = bool(
+    (info.first is not None and params.start > info.first)
+    or (info.last is not None and params.end < info.last)
+)
+filtered = bool(params.filters)
+
 if figures.empty:
+    fixes = ["widen the period"] if wider else []
+    fixes += ["clear a filter"] if filtered else []
     st.info(
         "No privacy request was received or completed in this period for the chosen filters, "
-        "and no erasure request is open. Widen the period or clear a filter."
+        f"and no erasure request is open.{sentence(one_of(fixes))}"
     )
     w.how_computed(METRICS, params)
     st.stop()
@@ -60,7 +97,11 @@ w.meaning(
     "deadline, which should never happen. On time means completed within the jurisdiction's "
     "deadline."
 )
-st.markdown(f"**In plain words:** {figures.trend}")
+reading = figures.trend
+longer = ev.whole_months(params.start, params.end) < ev.TREND_NEEDS
+if longer and info.first and info.last and ev.whole_months(info.first, info.last) >= ev.TREND_NEEDS:
+    reading += " Widen the period to see one."
+st.markdown(f"**In plain words:** {reading}")
 
 st.subheader("Requests received and completed")
 left, right = st.columns(2)
@@ -85,28 +126,51 @@ by = w.control(
     horizontal=True,
 )
 frame = figures.requests_over_time(grain, by)
-if figures.withheld_share(grain, by) > 0.5:
-    st.info(
-        f"Most of these {grain}ly counts are under {k} and withheld, so the bars show little. "
-        "Per month, or by request type, shows more."
-    )
+drawn = {figure: charts.drawable(frame, [figure]) for figure in ev.FIGURES}
+# Bigger counts, fewer withheld: the views not chosen yet.
+views = ["per month"] if grain != "month" else []
+views += ["by request type"] if by != "type" else []
+more = sentence(f"{one_of(views)} shows more") if views else ""
+if filtered:
+    more += sentence("clearing a filter also helps" if views else "clearing a filter shows more")
 what = "Privacy requests" if by == "type" else "Erasure requests"
-left, right = st.columns(2)
-left.plotly_chart(
-    charts.period_bars(frame, "received", by, title=f"{what} received per {grain}"),
-    key="erasure_received",
-)
-right.plotly_chart(
-    charts.period_bars(frame, "completed", by, title=f"{what} completed per {grain}"),
-    key="erasure_completed",
-)
-w.meaning(
-    f"Each bar is one {grain}: how many requests came in (left) and how many were completed "
-    f"(right), coloured by {'type of request' if by == 'type' else 'the law that applies'}. "
-    f"A piece with fewer than {k} requests is left out to protect the people behind it, so a "
-    "bar can be shorter than the true total; the table below gives the totals for the whole "
-    "period."
-)
+if not any(drawn.values()):
+    nothing_to_show(
+        st,
+        frame,
+        list(ev.FIGURES),
+        what=f"for {what.lower()} received or completed per {grain}",
+        none="none was received or completed in this period for the chosen filters",
+        more=more,
+    )
+else:
+    if figures.withheld_share(grain, by) > 0.5:
+        st.info(
+            f"Most of these {grain}ly counts are under {k} and withheld, so the bars show "
+            f"little.{more}"
+        )
+    left, right = st.columns(2)
+    for container, figure in ((left, "received"), (right, "completed")):
+        title = f"{what} {figure} per {grain}"
+        if drawn[figure]:
+            container.plotly_chart(
+                charts.period_bars(frame, figure, by, title=title), key=f"erasure_{figure}"
+            )
+        else:
+            nothing_to_show(
+                container,
+                frame,
+                [figure],
+                what=f"for {what.lower()} {figure} per {grain}",
+                none=f"none was {figure} in this period for the chosen filters",
+            )
+    w.meaning(
+        f"Each bar is one {grain}: how many requests came in (left) and how many were "
+        "completed (right), coloured by "
+        f"{'type of request' if by == 'type' else 'the law that applies'}. A piece with fewer "
+        f"than {k} requests is left out to protect the people behind it, so a bar can be "
+        "shorter than the true total; the table below gives the totals for the whole period."
+    )
 totals = figures.totals_by(by)
 st.dataframe(
     w.shown(
@@ -122,16 +186,27 @@ w.download(totals, f"request_totals_by_{by}", k)
 
 st.subheader("Backlog of erasure requests")
 backlog = figures.backlog_by(grain)
-st.plotly_chart(
-    charts.backlog_lines(backlog, title=f"Open and overdue erasure requests at each {grain}'s end"),
-    key="erasure_backlog",
-)
-w.meaning(
-    f"The blue line counts requests to be forgotten still waiting at the end of each {grain}; "
-    "the red line counts those among them already past their legal deadline. A rising blue "
-    "line means requests arrive faster than the team completes them; the red line should stay "
-    f"at zero. A gap is a {grain} with fewer than {k} requests."
-)
+if charts.drawable(backlog, ["open", "overdue"]):
+    st.plotly_chart(
+        charts.backlog_lines(
+            backlog, title=f"Open and overdue erasure requests at each {grain}'s end"
+        ),
+        key="erasure_backlog",
+    )
+    w.meaning(
+        "The blue line counts requests to be forgotten still waiting at the end of each "
+        f"{grain}; the red line counts those among them already past their legal deadline. A "
+        "rising blue line means requests arrive faster than the team completes them; the red "
+        f"line should stay at zero. A gap is a {grain} with fewer than {k} requests."
+    )
+else:
+    nothing_to_show(
+        st,
+        backlog,
+        ["open", "overdue"],
+        what=f"for the backlog at each {grain}'s end",
+        none=f"no erasure request was open at the end of any {grain} for the chosen filters",
+    )
 w.download(backlog, f"erasure_backlog_per_{grain}", k)
 
 st.subheader(f"Open erasure requests on {params.as_of}, by due date")
@@ -142,9 +217,10 @@ columns[1].metric("Overdue", w.count(due["overdue"], k))
 columns[2].metric(f"Due within {figures.horizon_days} days", w.count(due["due_soon"], k))
 columns[3].metric("Due later", w.count(due["due_later"], k))
 status = figures.due_status()
+parts = ["overdue", "due_soon", "due_later"]
 if status.empty:
     st.info("No erasure request is open for the chosen filters.")
-else:
+elif charts.drawable(status, parts):
     st.plotly_chart(
         charts.due_status_bars(
             status,
@@ -159,6 +235,15 @@ else:
         "need attention first, blue ones have more time. Pieces with fewer than "
         f"{k} requests are left out; the table shows them as {WITHHELD}."
     )
+else:
+    nothing_to_show(
+        st,
+        status,
+        parts,
+        what="per jurisdiction and due date",
+        none="no erasure request is open for the chosen filters",
+    )
+if not status.empty:
     st.dataframe(
         w.shown(
             status,
@@ -174,17 +259,25 @@ st.subheader("Completed on time, against each jurisdiction's legal deadline")
 on_time = figures.on_time()
 if on_time.empty:
     st.info("No erasure request was completed in this period for the chosen filters.")
-else:
+elif on_time["on_time_rate"].notna().any():
     st.plotly_chart(
         charts.on_time_bars(on_time, title="Share completed within the legal deadline"),
         key="erasure_on_time",
     )
     w.meaning(
-        "Each bar is the share of requests to be forgotten that were completed within the "
-        "deadline of the law that applies (written under its name); 100% means none was late. "
-        f"A jurisdiction with fewer than {k} completed requests has no bar: too few to show a "
-        "fair rate."
+        "Each bar is all the requests to be forgotten one jurisdiction completed in the "
+        "period: the blue part was completed within the deadline of the law that applies "
+        "(written under its name), the red part after it, and the share on time is written "
+        "beside the bar; a bar without red means none was late. A jurisdiction whose rate is "
+        f"withheld (fewer than {k} completed, on-time or late requests) has no bar."
     )
+else:
+    st.info(
+        "Nothing to show for the share completed on time: in each jurisdiction here fewer "
+        f"than {k} requests were completed, or the on-time or late ones are too few to "
+        "show, so no rate would be fair to publish."
+    )
+if not on_time.empty:
     st.dataframe(
         w.shown(
             on_time,

@@ -21,6 +21,7 @@ GROUPS = {
     "consent states": list(charts.STATE_COLOURS.values()),
     "due dates": [erasure.OVERDUE_COLOUR, erasure.DUE_SOON_COLOUR, erasure.DUE_LATER_COLOUR],
     "backlog": [erasure.OPEN_COLOUR, erasure.OVERDUE_COLOUR],
+    "on time": [erasure.ON_TIME_COLOUR, erasure.LATE_COLOUR],
 }
 VISION = [None, "deuteranomaly", "protanomaly", "tritanomaly"]
 
