@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
@@ -356,8 +357,14 @@ def picture_note(info: api.StoreSummary | None, params: Params) -> str:
     folder = info is not None and "read_from" in info.info
     parts.append("ConsentLens, " + ("a Parquet folder" if folder else "the store"))
     if synthetic(info):
-        parts.append("<b>Synthetic data</b>")
+        parts.append(SYNTHETIC_NOTE)
     return " · ".join(parts)
+
+
+SYNTHETIC_NOTE = "<b>Synthetic data</b>"
+NOTE_WIDTH = 60  # characters per line of the picture note
+NOTE_SIZE, NOTE_LINE = 12, 17  # its type size and line height (px)
+NBSP = "\u00a0"
 
 
 def _day(value: date) -> str:
@@ -372,9 +379,15 @@ def chart(fig: Any, *, key: str, container: Any = st) -> None:
     params = st.session_state.get("params")
     name = key
     if params is not None:
+        # Lines short enough for a chart half a laptop's page wide (Plotly does not wrap).
+        note = picture_note(info, params).replace(SYNTHETIC_NOTE, SYNTHETIC_NOTE.replace(" ", NBSP))
+        lines = textwrap.wrap(note, NOTE_WIDTH, break_on_hyphens=False)
+        # Plotly draws the note below the title's anchor: lift the title by its height.
+        pad = fig.layout.title.pad.b or 0
         fig.update_layout(
-            title_subtitle_text=picture_note(info, params),
-            title_subtitle_font={"size": 12},
+            title_subtitle_text="<br>".join(lines).replace(NBSP, " "),
+            title_subtitle_font={"size": NOTE_SIZE},
+            title_pad_b=pad + NOTE_LINE * len(lines),
         )
     if synthetic(info):
         name += "_synthetic"

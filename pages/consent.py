@@ -27,7 +27,7 @@ if overview.empty:
     st.stop()
 
 st.subheader("Consent state per purpose")
-st.plotly_chart(cc.state_split(overview), key="consent_state_split")
+w.chart(cc.state_split(overview), key="consent_state_split")
 w.meaning(
     "Each bar is all customers, split by where they stand on that use of their data today: "
     "granted (allowed), denied (said no when asked), withdrawn (allowed, then took it back) "
@@ -58,13 +58,13 @@ by = cv.select_purposes(w.figures(cv.opted_in_by, params, dimension), purposes)
 if by.empty:
     st.info(f"No consent decisions to break down by {label.lower()} for these filters.")
 else:
-    st.plotly_chart(cc.opted_in_bars(by, dimension, label), key="consent_opted_in_by")
+    w.chart(cc.opted_in_bars(by, dimension, label), key="consent_opted_in_by")
     w.meaning(
         f"How many customers in each {label.lower()} currently allow each purpose. Bigger "
         "groups naturally have more opted-in customers; compare the rates below to see which "
         "groups are more willing. A missing bar is a group too small to show."
     )
-    st.plotly_chart(cc.opt_in_rate_bars(by, dimension, label), key="consent_rate_by")
+    w.chart(cc.opt_in_rate_bars(by, dimension, label), key="consent_rate_by")
     latest = (
         f" The {label.lower()} is that of each customer's latest choice, so someone who "
         "withdrew counts under the withdrawal's, which is often unknown."
@@ -96,7 +96,7 @@ grain = w.control(
     horizontal=True,
 )
 opted = cv.select_purposes(w.figures(cv.opted_in_trend, params, grain), purposes)
-st.plotly_chart(cc.opted_in_share(opted, grain), key="consent_opted_in_share")
+w.chart(cc.opted_in_share(opted, grain), key="consent_opted_in_share")
 w.meaning(
     f"Of all customers at the end of each {grain}, the share who allow each purpose: the "
     f"Overview's opted-in share, taken every {grain}. It moves as customers decide, withdraw "
@@ -108,14 +108,14 @@ st.dataframe(
 )
 w.download(opted, f"opted_in_share_{grain}ly", k)
 trend = cv.select_purposes(w.figures(cv.consent_trend, params, grain), purposes)
-st.plotly_chart(cc.trend_rate(trend, grain), key="consent_trend_rate")
+w.chart(cc.trend_rate(trend, grain), key="consent_trend_rate")
 w.meaning(
     f"Of the choices customers made in each {grain}, the share that were a yes. A rising "
     "line means new visitors and customers are more willing to opt in than before; a gap "
     f"means too few choices that {grain} to show a rate. The first and last {grain} may be "
     "partly outside the selected period."
 )
-st.plotly_chart(cc.withdrawals(trend, grain), key="consent_withdrawals")
+w.chart(cc.withdrawals(trend, grain), key="consent_withdrawals")
 w.meaning(
     f"How many customers took back a permission they had given, per {grain}. A spike after "
     "a campaign or a change in mailing frequency is a warning sign. A gap is a "

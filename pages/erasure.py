@@ -153,8 +153,10 @@ else:
     for container, figure in ((left, "received"), (right, "completed")):
         title = f"{what} {figure} per {grain}"
         if drawn[figure]:
-            container.plotly_chart(
-                charts.period_bars(frame, figure, by, title=title), key=f"erasure_{figure}"
+            w.chart(
+                charts.period_bars(frame, figure, by, title=title),
+                key=f"erasure_{figure}",
+                container=container,
             )
         else:
             nothing_to_show(
@@ -187,7 +189,7 @@ w.download(totals, f"request_totals_by_{by}", k)
 st.subheader("Backlog of erasure requests")
 backlog = figures.backlog_by(grain)
 if charts.drawable(backlog, ["open", "overdue"]):
-    st.plotly_chart(
+    w.chart(
         charts.backlog_lines(
             backlog, title=f"Open and overdue erasure requests at each {grain}'s end"
         ),
@@ -221,7 +223,7 @@ parts = ["overdue", "due_soon", "due_later"]
 if status.empty:
     st.info("No erasure request is open for the chosen filters.")
 elif charts.drawable(status, parts):
-    st.plotly_chart(
+    w.chart(
         charts.due_status_bars(
             status,
             horizon_days=figures.horizon_days,
@@ -260,7 +262,7 @@ on_time = figures.on_time()
 if on_time.empty:
     st.info("No erasure request was completed in this period for the chosen filters.")
 elif on_time["on_time_rate"].notna().any():
-    st.plotly_chart(
+    w.chart(
         charts.on_time_bars(on_time, title="Share completed within the legal deadline"),
         key="erasure_on_time",
     )

@@ -96,7 +96,7 @@ if not result.any_published:
     )
 else:
     st.subheader("Conversion rate")
-    st.plotly_chart(
+    w.chart(
         ic.estimates(result.groups, measure=RATE, title="Share of customers who ordered"),
         key="impact_rate",
     )
@@ -109,7 +109,7 @@ else:
     )
 
     st.subheader("Revenue per customer")
-    st.plotly_chart(
+    w.chart(
         ic.estimates(
             result.groups,
             measure=REVENUE,
@@ -126,11 +126,12 @@ else:
 
     st.subheader("Gaps between groups")
     rate_gaps, revenue_gaps = st.columns(2)
-    rate_gaps.plotly_chart(
+    w.chart(
         ic.gaps(result.gaps, measure=RATE, title="Conversion gap (percentage points)"),
         key="impact_rate_gaps",
+        container=rate_gaps,
     )
-    revenue_gaps.plotly_chart(
+    w.chart(
         ic.gaps(
             result.gaps,
             measure=REVENUE,
@@ -138,6 +139,7 @@ else:
             currency=currency,
         ),
         key="impact_revenue_gaps",
+        container=revenue_gaps,
     )
     w.meaning(
         "Each row compares two groups: right of the dotted zero line the first group does "

@@ -21,6 +21,13 @@ tiles = {t.key: t for t in w.figures(headline, params)}
 FORMAT = {"count": w.count, "rate": w.rate, "money": w.in_currency(currency)}
 
 
+def label(key: str) -> str:
+    """A tile's name, its purpose in the words every page uses."""
+    if key.startswith("opted_in_"):
+        return f"Opted in: {labels.words(key.removeprefix('opted_in_'))}"
+    return tiles[key].label
+
+
 def tile(column, key: str) -> None:
     t = tiles[key]
     fmt = FORMAT[t.unit]
@@ -30,7 +37,7 @@ def tile(column, key: str) -> None:
         if t.unit == "money" and currency:
             delta = f"{delta} {currency}"
     column.metric(
-        t.label,
+        label(key),
         fmt(t.value, k),
         delta,
         delta_color="off" if "overdue" not in key else "inverse",
@@ -68,11 +75,12 @@ classes = pd.DataFrame(
     }
 )
 left, right = st.columns(2)
-left.plotly_chart(
+w.chart(
     charts.bars(classes, x="class", y="customers", series="class", title="Customers by class"),
     key="overview_classes",
+    container=left,
 )
-right.plotly_chart(
+w.chart(
     charts.bars(
         classes,
         x="class",
@@ -81,6 +89,7 @@ right.plotly_chart(
         title=f"Revenue by class ({currency})" if currency else "Revenue by class",
     ),
     key="overview_revenue",
+    container=right,
 )
 
 st.subheader("Erasure requests")
@@ -94,7 +103,7 @@ w.meaning(
 
 table = pd.DataFrame(
     {
-        "figure": [t.label for t in tiles.values()],
+        "figure": [label(key) for key in tiles],
         "value": [t.value for t in tiles.values()],
         "previous_period": [t.previous for t in tiles.values()],
         "unit": [t.unit for t in tiles.values()],

@@ -33,7 +33,7 @@ if not any(counts):
     st.stop()
 
 st.subheader("Funnels by class")
-st.plotly_chart(
+w.chart(
     ymn_charts.class_funnels(funnel, k=k, title="From customer to buyer, per class"),
     key="ymn_funnels",
 )
@@ -82,7 +82,7 @@ if not any(n for n in flows["customers"] if n is not None):
         f"smaller than {k} customers."
     )
 else:
-    st.plotly_chart(
+    w.chart(
         ymn_charts.class_sankey(
             flows,
             before=earlier.isoformat(),
