@@ -28,6 +28,20 @@ from data.templates import (
     samples_held,
 )
 
+# Each sample's rows, all of which an import into the demo writes.
+SAMPLE_ROWS = {
+    "customers": 59,
+    "consent_events": 240,
+    "touchpoints": 433,
+    "orders": 95,
+    "privacy_requests": 4,
+    "sharing": 34,
+}
+
+
+def test_the_sample_rows_are_the_samples():
+    assert {t: sample_tables()[t].num_rows for t in TABLE_ORDER} == SAMPLE_ROWS
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
@@ -86,14 +100,7 @@ def test_each_sample_imports_into_a_fresh_demo_with_nothing_refused(store, tmp_p
             assert outcome.kept_existing == outcome.kept_decisions == 0
             assert outcome.written and outcome.rows == {table: expected}
         after = opened.row_counts()
-        assert {t: after[t] - before[t] for t in TABLE_ORDER} == {
-            "customers": 59,
-            "consent_events": 240,
-            "touchpoints": 433,
-            "orders": 95,
-            "privacy_requests": 4,
-            "sharing": 34,
-        }
+        assert {t: after[t] - before[t] for t in TABLE_ORDER} == SAMPLE_ROWS
         # The store now holds them: every key of the samples is known.
         assert samples_held(opened) == SamplesHeld((59, 59), (95, 95), (4, 4), 0)
         # Imported again, the keyed rows are refused as existing.

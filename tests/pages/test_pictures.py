@@ -9,14 +9,7 @@ import json
 import pytest
 
 from pages import _widgets as w
-
-DASHBOARDS = [
-    "pages/overview.py",
-    "pages/consent.py",
-    "pages/ymn.py",
-    "pages/erasure.py",
-    "pages/impact.py",
-]
+from tests.pages.test_wording import DASHBOARDS
 
 
 def charts(at) -> list[tuple[dict, dict, str]]:
