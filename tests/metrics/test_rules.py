@@ -73,3 +73,29 @@ def test_jurisdiction_is_derived_from_country_and_state(con):
     )
     got = con.to_pyarrow(t.select(j=derived_jurisdiction(t.country, t.state)))
     assert got["j"].to_pylist() == [j for *_, j in pairs]
+
+
+def test_the_python_form_of_the_jurisdiction_rule_agrees_with_the_query_everywhere(con):
+    """Erasure stamps a request's jurisdiction in Python (data.schema.derive_jurisdiction);
+    the figures derive it in the query (derived_jurisdiction): every ISO country, with no
+    state, with every US state and subdivision code, and unknown or missing values."""
+    import pycountry
+
+    from data.schema import derive_jurisdiction
+
+    countries = [c.alpha_2 for c in pycountry.countries] + ["XX", "", None]
+    states = [None, "", "ca", "XX"] + sorted(
+        {s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code="US")}
+    )
+    pairs = [(c, s) for c in countries for s in states]
+    t = ibis.memtable(
+        pa.table(
+            {"country": [c for c, _ in pairs], "state": [s for _, s in pairs]},
+            schema=pa.schema({"country": pa.string(), "state": pa.string()}),
+        )
+    )
+    got = con.to_pyarrow(t.select(j=derived_jurisdiction(t.country, t.state)))["j"]
+    python = [derive_jurisdiction(c, s) for c, s in pairs]
+    assert len(pairs) > 249 * 50
+    assert got.to_pylist() == python
+    assert set(python) == {"GDPR", "UK_GDPR", "CCPA", "US_STATE", "LGPD", "PIPEDA", "OTHER"}
