@@ -7,7 +7,6 @@ The identifier is matched exactly: no trimming, no case folding, no merging of l
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -15,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import ibis
+import jinja2
+import markupsafe
 
 from data import schema
 from data.policy import CATEGORIES, Category
@@ -256,96 +257,32 @@ th,td{border-color:#444}.note{color:#aaa}}
 
 
 def _cell(value: Any) -> str:
+    """A value as a report's table shows it (escaped by the template)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return html.escape(str(_plain(value)))
+    return str(_plain(value))
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
-    if not rows:
-        return '<p class="note">None.</p>'
-    columns = columns or list(rows[0])
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+# Every value from the store is escaped on the way into the page (autoescape), wherever the
+# template places it.
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("metrics", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+TEMPLATES.filters["cell"] = _cell
 
 
 def report_html(report: PersonReport) -> str:
-    """A self-contained HTML document a privacy officer can send to the person."""
-    e = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        f"<title>What we hold about you: {e(report.customer_id)}</title>",
-        f"<style>{STYLE}</style></head><body>",
-        "<h1>What we hold about you</h1>",
-        f"<p>Customer reference <strong>{e(report.customer_id)}</strong>. Report as of "
-        f"{e(report.as_of.isoformat())}, generated {e(report.generated_at)}.</p>",
-    ]
-    if not report.found:
-        parts.append("<p>We hold no data under this reference.</p></body></html>")
-        return "".join(parts)
-    if report.ymn:
-        parts.append(
-            f"<h2>How our dashboards count you</h2><p class='{e(report.ymn)}'>"
-            f"{e(CLASS_TEXT[report.ymn])}.</p><p class='note'>Because: "
-            f"{e(report.ymn_reason)}. Dashboards only ever show counts of at least "
-            f"{report.min_cell} people, never you alone.</p>"
-        )
-    parts.append("<h2>Your consent</h2>")
-    parts.append(
-        _table(
-            [{k: v for k, v in c.items() if k != "history"} for c in report.consent],
-            ["purpose", "state", "since", "method", "notice_version"],
-        )
+    """A self-contained HTML document a privacy officer can send to the person
+    (metrics/templates/person_report.html)."""
+    return TEMPLATES.get_template("person_report.html").render(
+        report=report,
+        style=markupsafe.Markup(STYLE),
+        class_text=CLASS_TEXT,
+        consent=[{k: v for k, v in c.items() if k != "history"} for c in report.consent],
+        history=[h for c in report.consent for h in c["history"]],
+        usage=usage(report) if report.found else [],
     )
-    parts.append("<h3>Full history</h3>")
-    parts.append(
-        _table(
-            [h for c in report.consent for h in c["history"]],
-            [
-                "purpose",
-                "decision",
-                "occurred_at",
-                "source",
-                "method",
-                "notice_version",
-                "prompt_variant",
-            ],
-        )
-    )
-    parts.append("<h2>With whom your data was shared or sold</h2>")
-    parts.append(
-        _table(
-            report.rows.get("sharing", []),
-            ["recipient", "recipient_category", "purpose", "sold", "shared_at"],
-        )
-    )
-    parts.append("<h2>Your privacy requests and their deadlines</h2>")
-    parts.append(
-        _table(
-            report.requests,
-            [
-                "request_id",
-                "type",
-                "received",
-                "status",
-                "completed_on",
-                "jurisdiction",
-                "legal_period",
-                "due",
-                "overdue",
-            ],
-        )
-    )
-    parts.append("<h2>Everything we hold, table by table</h2>")
-    for name, rows in report.rows.items():
-        parts.append(f"<h3>{e(name.replace('_', ' '))} ({len(rows)})</h3>{_table(rows)}")
-    parts.append("<h2>How we use it</h2>")
-    parts.append(_table(usage(report)))
-    parts.append("</body></html>")
-    return "".join(parts)
