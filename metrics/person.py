@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -268,7 +269,7 @@ def _cell(value: Any) -> str:
 # Every value from the store is escaped on the way into the page (autoescape), wherever the
 # template places it.
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("metrics", "templates"),
+    loader=jinja2.FileSystemLoader(Path(__file__).parent),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
@@ -277,7 +278,7 @@ TEMPLATES.filters["cell"] = _cell
 
 def report_html(report: PersonReport) -> str:
     """A self-contained HTML document a privacy officer can send to the person
-    (metrics/templates/person_report.html)."""
+    (metrics/person_report.html)."""
     return TEMPLATES.get_template("person_report.html").render(
         report=report,
         style=markupsafe.Markup(STYLE),
