@@ -12,11 +12,12 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import ibis
+from dateutil.relativedelta import relativedelta
 
 from data import schema, snapshots
 from data.engines import ParquetSource, Source, StoreSource, folder_version
@@ -181,14 +182,5 @@ def default_params(
 
 def period_start_before(end: date, months: int) -> date:
     """The first day of the `months` whole months that end on `end` (the day after the same
-    date `months` months earlier)."""
-    year, month = divmod(end.month - 1 - months, 12)
-    first = date(end.year + year, month + 1, 1)
-    day = min(end.day, _month_days(first.year, first.month))
-    anchor = date(first.year, first.month, day)
-    return date.fromordinal(anchor.toordinal() + 1)
-
-
-def _month_days(year: int, month: int) -> int:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return (nxt - date(year, month, 1)).days
+    date `months` months earlier, the month's last day where it has no such date)."""
+    return end - relativedelta(months=months) + timedelta(days=1)

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute
 from metrics.rules import Tables
@@ -54,7 +56,7 @@ def views(tables: Tables, span: tuple) -> list[tuple[Params, Params, Params]]:
             out.append((base, replace(base, filters=rest), replace(base, filters=alone)))
     month = date(base.end.year - 1, base.end.month, 1)
     while True:
-        nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        nxt = month + relativedelta(months=1)
         up_to = resolve_params(span, start=base.start, end=nxt + timedelta(days=27))
         if up_to.end > base.end:
             break
