@@ -53,14 +53,15 @@ def banner(identity: Identity) -> None:
     """The sidebar line saying who is signed in, or that this is local mode."""
     if identity.mode == "local":
         st.sidebar.warning(
-            f"Local mode: no sign-in, single user with the **{identity.role}** role. "
-            "Configure [auth] in secrets.toml to require sign-in."
-            + (
-                " Counts carry a small fixed noise (CONSENTLENS_LOCAL_EXACT=1 for exact ones)."
-                if identity.perturbed
-                else ""
-            ),
+            f"Local mode: no sign-in, single user with the **{identity.role}** role."
+            + (" Counts carry a small fixed noise." if identity.perturbed else ""),
             icon=":material/person_off:",
+        )
+        # How to change either, in words that wrap: the setting names go in code spans of
+        # their own line, not in the middle of a sentence a narrow sidebar breaks.
+        st.sidebar.caption(
+            "Sign-in: an `[auth]` section in secrets.toml."
+            + ("  \nExact counts: `CONSENTLENS_LOCAL_EXACT=1`." if identity.perturbed else "")
         )
     else:
         name = st.user.get("name") or identity.name
