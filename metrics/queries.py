@@ -86,6 +86,20 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
             intent=first(a.intent, a.previous_intent),
             converted=first(a.ordered, a.previous_order),
         )
+        if p.currency is not None:
+            # Revenue in one currency: from the orders, as rows beside the day rows (which
+            # then bring none), so the customers' classes are joined once.
+            money = a.revenue.type()
+            r = customer_revenue(t, p)
+            a = a.mutate(revenue=ibis.literal(0).cast(money)).union(
+                r.select(
+                    "customer_id",
+                    revenue=r.revenue.cast(money),
+                    engaged=ibis.literal(False),
+                    intent=ibis.literal(False),
+                    converted=ibis.literal(False),
+                )
+            )
         # Only rows that count someone or bring revenue need their customer's class.
         a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0)).join(c, "customer_id")
         active = a.group_by("cls").aggregate(
@@ -130,7 +144,7 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
                 **{stage: (c.customer_id, flag) for stage, flag in flags.items()},
             ),
         )
-    if p.currency is not None:
+    if p.currency is not None and facts.ACTIVITY_DAYS not in t.facts:
         # Revenue in one currency: from the orders, beside counts that never depend on it.
         r = customer_revenue(t, p).join(c, "customer_id")
         in_currency = r.group_by("cls").aggregate(revenue=r.revenue.sum())
