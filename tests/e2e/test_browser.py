@@ -15,7 +15,7 @@ from data.keys import key_path
 from data.store import open_store
 from pages import _labels as labels
 from pages import _links as links
-from tests.e2e.conftest import streamlit_server, wait_for_app
+from tests.e2e.conftest import DEMO_ACTOR, streamlit_server, wait_for_app
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGES = {  # url path -> (heading, screenshot name)
@@ -27,10 +27,10 @@ PAGES = {  # url path -> (heading, screenshot name)
 }
 
 
-RIGHTS = {  # pages without charts: load and show no error
-    "person-report": "What we know about you",
-    "right-to-be-forgotten": "Right to be forgotten",
-    "audit-trail": "Audit",
+RIGHTS = {  # pages without charts: load and show no error; url path -> (heading, screenshot)
+    "person-report": ("What we know about you", "person"),
+    "right-to-be-forgotten": ("Right to be forgotten", "forget"),
+    "audit-trail": ("Audit", "audit"),
 }
 
 
@@ -57,10 +57,28 @@ def test_each_page_loads_draws_its_charts_and_shows_no_error(page: Page, server:
 
 @pytest.mark.parametrize("path", list(RIGHTS))
 def test_rights_pages_load_in_local_mode(page: Page, server: str, path: str):
+    heading, shot = RIGHTS[path]
     page.goto(f"{server}/{path}")
     wait_for_app(page)
-    expect(page.get_by_role("heading", name=RIGHTS[path], exact=True).first).to_be_visible()
+    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+    main = page.locator('[data-testid="stMain"]')
+    if path == "audit-trail":
+        expect(main).to_contain_text("The log is intact")
+        expect(main.locator('[data-testid="stDataFrame"]')).to_be_visible()
+        # The demo's entry names the test's own actor, not the person running the tests.
+        actors = main.locator('[data-testid="stMultiSelect"]').filter(has_text="Actors")
+        expect(actors).to_contain_text(DEMO_ACTOR)
+    else:
+        # Before any look-up: the field is empty and says what an id looks like, never one.
+        field = main.get_by_label(re.compile(r"^Customer ID"))
+        expect(field).to_have_value("")
+        expect(field).to_have_attribute("placeholder", re.compile(r"^Format: "))
+        expect(main).to_contain_text("Customer IDs in this store look like")
     no_errors(page)
+    # As the dashboards' shots: 1400 px wide, a tall window.
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
 
 
 def customers_tile(page: Page) -> str:
