@@ -14,6 +14,20 @@ from pages import _upload_widgets as uw
 from pages import _widgets as w
 
 PROBLEMS_SHOWN = 2_000
+HISTORY_ROW_HEIGHT = 72  # px: three lines (a row wraps its text only above 64 px)
+# The import history's columns (px), by header: together within a laptop's page (about
+# 900 px beside the sidebar at 1366 x 768).
+HISTORY_WIDTHS = {
+    "Import": 60,
+    "When (UTC)": 95,
+    "By": 90,
+    "Mode": 70,
+    "Files": 200,
+    "Rows read": 80,
+    "Rejected": 75,
+    "Rows written": 110,
+    "State": 110,
+}
 
 identity = access.require("upload")
 w.header(
@@ -356,7 +370,17 @@ except actions.StoreError as error:
 if not records:
     st.caption("No import has been recorded yet.")
 else:
-    st.dataframe(uw.history_table(records), hide_index=True, key="upload_history")
+    # Sized to a laptop's page: the long columns wrap onto three lines, so that every
+    # column shows without scrolling sideways and no text ends cut off.
+    st.dataframe(
+        uw.history_table(records),
+        hide_index=True,
+        key="upload_history",
+        row_height=HISTORY_ROW_HEIGHT,
+        column_config={
+            header: st.column_config.Column(width=width) for header, width in HISTORY_WIDTHS.items()
+        },
+    )
     last = next((r for r in records if r.undone_at is None), None)
     if last is not None and last.undoable:
         st.caption(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from data.keys import key_path
-from tests.e2e.conftest import streamlit_server, wait_for_app
+from data.store import open_store
+from pages import _labels as labels
+from pages import _links as links
+from tests.e2e.conftest import DEMO_ACTOR, streamlit_server, wait_for_app
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGES = {  # url path -> (heading, screenshot name)
@@ -22,10 +27,10 @@ PAGES = {  # url path -> (heading, screenshot name)
 }
 
 
-RIGHTS = {  # pages without charts: load and show no error
-    "person-report": "What we know about you",
-    "right-to-be-forgotten": "Right to be forgotten",
-    "audit-trail": "Audit",
+RIGHTS = {  # pages without charts: load and show no error; url path -> (heading, screenshot)
+    "person-report": ("What we know about you", "person"),
+    "right-to-be-forgotten": ("Right to be forgotten", "forget"),
+    "audit-trail": ("Audit", "audit"),
 }
 
 
@@ -52,10 +57,28 @@ def test_each_page_loads_draws_its_charts_and_shows_no_error(page: Page, server:
 
 @pytest.mark.parametrize("path", list(RIGHTS))
 def test_rights_pages_load_in_local_mode(page: Page, server: str, path: str):
+    heading, shot = RIGHTS[path]
     page.goto(f"{server}/{path}")
     wait_for_app(page)
-    expect(page.get_by_role("heading", name=RIGHTS[path], exact=True).first).to_be_visible()
+    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+    main = page.locator('[data-testid="stMain"]')
+    if path == "audit-trail":
+        expect(main).to_contain_text("The log is intact")
+        expect(main.locator('[data-testid="stDataFrame"]')).to_be_visible()
+        # The demo's entry names the test's own actor, not the person running the tests.
+        actors = main.locator('[data-testid="stMultiSelect"]').filter(has_text="Actors")
+        expect(actors).to_contain_text(DEMO_ACTOR)
+    else:
+        # Before any look-up: the field is empty and says what an id looks like, never one.
+        field = main.get_by_label(re.compile(r"^Customer ID"))
+        expect(field).to_have_value("")
+        expect(field).to_have_attribute("placeholder", re.compile(r"^Format: "))
+        expect(main).to_contain_text("Customer IDs in this store look like")
     no_errors(page)
+    # As the dashboards' shots: 1400 px wide, a tall window.
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
 
 
 def customers_tile(page: Page) -> str:
@@ -132,41 +155,163 @@ def test_a_link_with_unusable_settings_opens_with_a_notice_and_the_rest_applied(
     no_errors(page)
 
 
-def test_link_to_this_view_restores_every_control_in_a_fresh_browser(
-    page: Page, browser, server: str
-):
-    page.goto(f"{server}/consent-and-segments?country=FR")
-    wait_for_app(page)
+@dataclass(frozen=True)
+class Change:
+    """A page's own control set to a value other than its default, as a reader sets it."""
+
+    key: str  # the widget's key: the link's parameter (pages/_links.PAGE_CONTROLS)
+    label: str  # the control's label
+    widget: str  # "select" (a select box) or "radio"
+    default: str  # what the page shows before the change
+    shown: str  # what the page shows after it
+    value: str  # how the link carries it
+    options: tuple[str, ...] = ()  # every choice a select box lists, in order, when checked
+
+
+@pytest.fixture(scope="module")
+def currencies(demo_store: Path) -> list[str]:
+    """The currencies the demo's orders are recorded in, the commonest first."""
+    with open_store(demo_store, read_only=True) as store:
+        rows = store.con.execute(
+            "SELECT currency FROM orders WHERE currency IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1"
+        ).fetchall()
+    return [code for (code,) in rows]
+
+
+def changes(page: str, currencies: list[str]) -> list[Change]:
+    """Every control of a dashboard (by its key in PAGE_CONTROLS), in the order a reader meets
+    them, each moved off its default."""
+    commonest, other = currencies[0], currencies[1]
+    currency = Change(
+        "currency",
+        "Currency",
+        "select",
+        labels.currency(commonest),
+        labels.currency(other),
+        other,
+        # Every currency of the store's orders, by name, the commonest first.
+        tuple(labels.currency(code) for code in currencies),
+    )
+    return {
+        "home": [currency],
+        "consent-and-segments": [
+            Change("consent_dimension", "Break down by", "select", "Segment", "Country", "country"),
+            Change("consent_grain", "Per", "radio", "Month", "Week", "week"),
+        ],
+        "yes-maybe-no": [currency],
+        "erasure-and-requests": [
+            Change("erasure_grain", "Per", "radio", "Month", "Week", "week"),
+            Change(
+                "erasure_by",
+                "Broken down by",
+                "radio",
+                "Request type",
+                "Jurisdiction (erasure requests)",
+                "jurisdiction",
+            ),
+        ],
+        "conversion-impact": [
+            Change(
+                "impact_by",
+                "Group customers by",
+                "radio",
+                "Yes / maybe / no",
+                "Consent to one purpose",
+                "state",
+            ),
+            # Shown once customers are grouped by one purpose; the first marketing one first.
+            Change(
+                "impact_purpose",
+                "Purpose",
+                "select",
+                "Email marketing",
+                "SMS marketing",
+                "sms_marketing",
+            ),
+            currency,
+        ],
+    }[page]
+
+
+def showing(page: Page, change: Change, text: str) -> None:
+    """The control shows `text` as its value."""
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_role("combobox", name=re.compile("Break down by")).click()
-    page.keyboard.type("Country")
-    page.keyboard.press("Enter")
+    if change.widget == "select":
+        expect(main.get_by_role("combobox", name=change.label, exact=True)).to_have_value(text)
+    else:
+        group = main.get_by_role("radiogroup", name=change.label, exact=True)
+        expect(group.get_by_role("radio", name=text, exact=True)).to_be_checked()
+
+
+def make(page: Page, change: Change) -> None:
+    """Set the control as a reader does: open the box and click the option, or click the
+    radio's label."""
+    main = page.locator('[data-testid="stMain"]')
+    if change.widget == "select":
+        box = main.get_by_role("combobox", name=change.label, exact=True)
+        # A list opened while the page still scrolls to the box closes again: scroll first.
+        box.scroll_into_view_if_needed()
+        box.click()
+        if change.options:
+            expect(page.get_by_role("option")).to_have_text(list(change.options))
+        page.get_by_role("option", name=change.shown, exact=True).click()
+    else:
+        group = main.get_by_role("radiogroup", name=change.label, exact=True)
+        group.get_by_text(change.shown, exact=True).click()
     wait_for_app(page)
-    main.get_by_text("Week", exact=True).click()
+    showing(page, change, change.shown)
+
+
+# pages/_links.PAGE_CONTROLS names the Overview "home"; it is served at the root.
+PAGES_BY_KEY = {key: key if key != "home" else "" for key in links.PAGE_CONTROLS}
+
+
+def test_every_dashboard_has_its_controls_checked_below():
+    assert set(links.PAGE_CONTROLS) == {p or "home" for p in PAGES}
+
+
+@pytest.mark.parametrize("key", list(links.PAGE_CONTROLS))
+def test_link_to_this_view_restores_every_control_in_a_fresh_browser(
+    page: Page, browser, server: str, currencies: list[str], key: str
+):
+    path = PAGES_BY_KEY[key]
+    made = changes(key, currencies)
+    assert [c.key for c in made] == list(links.PAGE_CONTROLS[key])
+    page.goto(f"{server}/{path}?country=FR")
     wait_for_app(page)
+    expect(page.get_by_role("heading", name=PAGES[path][0], exact=True).first).to_be_visible()
+    for change in made:
+        # Each starts at its default (the Currency box at the commonest currency) and moves.
+        showing(page, change, change.default)
+        make(page, change)
     page.get_by_role("button", name="Link to this view").click()
     link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text()
     link = link.strip()
-    assert link.startswith(f"{server}/consent-and-segments?"), link
-    for part in ("country=FR", "consent_dimension=country", "consent_grain=week"):
-        assert part in link, link
+    base = f"{server}/{path}" if path else server
+    assert link.startswith(f"{base}?"), link
+    carried = parse_qs(urlsplit(link).query)
+    assert carried == {"country": ["FR"], **{c.key: [c.value] for c in made}}, link
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         other = fresh.new_page()
+        other.set_default_timeout(60_000)
         other.goto(link)
         wait_for_app(other)
-        again = other.locator('[data-testid="stMain"]')
-        expect(again.get_by_role("combobox", name=re.compile("Break down by"))).to_have_value(
-            "Country"
-        )
-        expect(again.get_by_role("radio", name="Week")).to_be_checked()
+        expect(other.get_by_role("heading", name=PAGES[path][0], exact=True).first).to_be_visible()
+        for change in made:
+            showing(other, change, change.shown)
         expect(
             other.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
                 has_text="Country"
             )
         ).to_contain_text("France (FR)")
-        # A value the link did not carry would have been written back as the default.
-        expect(other).to_have_url(re.compile(r"consent_dimension=country"))
+        # A value the link did not carry would have been written back as the default, and one
+        # the page could not use named in a notice.
+        main = other.locator('[data-testid="stMain"]')
+        expect(main).not_to_contain_text("could not be used")
+        expect(main).not_to_contain_text("is not one this page offers")
+        assert parse_qs(urlsplit(other.url).query) == carried, other.url
         no_errors(other)
     finally:
         fresh.close()

@@ -15,10 +15,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from data.store import open_store
 from tests.e2e.conftest import wait_for_app
+from tests.e2e.layout import VIEWPORTS, assert_fits, settle
 from tests.e2e.test_browser import no_errors
-from tests.internal_names import INTERNAL
 
-VIEWPORTS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 PAGES = {  # url path -> heading; every page of the app's navigation (app.py)
     "": "Overview",
     "consent-and-segments": "Consent & segments",
@@ -30,7 +29,6 @@ PAGES = {  # url path -> heading; every page of the app's navigation (app.py)
     "right-to-be-forgotten": "Right to be forgotten",
     "audit-trail": "Audit",
 }
-CHECKS = (Path(__file__).with_name("layout.js")).read_text(encoding="utf-8")
 # An extract to check on the Upload page (checked, not imported): its report's tables.
 EXTRACT = (
     b"Customer ID;E-mail;created;Country\n"
@@ -69,19 +67,6 @@ def tabs(browser: Browser) -> Iterator[dict[str, Page]]:
         context.close()
 
 
-def settle(page: Page) -> None:
-    """Until the run is over, every chart is drawn and the fonts are in."""
-    wait_for_app(page)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".every(p => p.querySelector('.main-svg .gtitle, .main-svg .cartesianlayer, "
-        ".main-svg .sankey, .main-svg .funnellayer'))"
-    )
-    page.evaluate("() => document.fonts.ready.then(() => true)")
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-
-
 def open_page(page: Page, server: str, path: str, person: str) -> None:
     page.goto(f"{server}/{path}")
     wait_for_app(page)
@@ -112,7 +97,4 @@ def test_nothing_cut_off_spilling_overlapping_or_named_by_its_stored_name(
     page = tabs[size]
     open_page(page, server, path, person)
     no_errors(page)
-    found = page.evaluate(CHECKS, sorted(INTERNAL))
-    where = f"{PAGES[path]} at {size}"
-    assert found["checked"]["text"] > 0, f"{where}: no text measured"
-    assert not found["problems"], f"{where}:\n" + "\n".join(found["problems"])
+    assert_fits(page, f"{PAGES[path]} at {size}")

@@ -4,6 +4,7 @@ report checked, the valid rows imported, and the Overview counting the new custo
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from consentlens.access import LOCAL_EXACT_ENV
 from data.keys import key_path
 from data.store import open_store
 from tests.e2e.conftest import streamlit_server, wait_for_app
+from tests.e2e.layout import VIEWPORTS, assert_fits, settle
 from tests.e2e.test_browser import SCREENSHOTS, customers_tile, no_errors
 
 # Five new customers under an analyst's headers, and one whose sign-up date is no date.
@@ -191,3 +193,55 @@ def test_upload_a_shopify_and_a_mailchimp_export_as_they_are(
         ).fetchall()
     # Ada is one customer, from both exports.
     assert people == [("ada@shop.example", 1), ("bob@shop.example", 1), ("new@shop.example", 1)]
+
+
+def layout_extract(size: str) -> bytes:
+    """Two new customers under an analyst's headers, their ids apart for each window size."""
+    tag = size.replace("x", "")
+    return (
+        b"Customer ID;E-mail;created;Country\n"
+        + f"H{tag}1;h1.{tag}@example.com;2024-05-01;DE\n".encode()
+        + f"H{tag}2;h2.{tag}@example.com;2024-05-02;FR\n".encode()
+    )
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_the_import_report_and_history_fit_the_window(
+    browser: Browser, upload_server: tuple[str, Path], size: str
+):
+    """After an import through the page, its report and the import history (a table of nine
+    columns) fit a laptop's and a desktop's window: nothing cut off or spilling."""
+    url, _ = upload_server
+    width, height = VIEWPORTS[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/upload-data")
+        wait_for_app(page)
+        name = f"crm_contacts_{size}.csv"
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            [{"name": name, "mimeType": "text/csv", "buffer": layout_extract(size)}]
+        )
+        wait_for_app(page)
+        page.get_by_role("button", name="Check", exact=True).click()
+        wait_for_app(page)
+        main = page.locator('[data-testid="stMain"]')
+        expect(main).to_contain_text("Rows read 2 = accepted 2 + rejected 0")
+        page.get_by_role("button", name="Import", exact=True).click()
+        wait_for_app(page)
+        expect(main).to_contain_text("2 customers")
+        # The history table (the one with a "When (UTC)" column) lists this import's file.
+        # (The grid is drawn on a canvas; its cells are kept in a table hidden from sight.)
+        history = main.locator('[data-testid="stDataFrame"]').filter(
+            has=page.locator('[role="columnheader"]', has_text="When (UTC)")
+        )
+        expect(history.locator('[role="gridcell"]').filter(has_text=name)).to_have_count(1)
+        expect(
+            page.get_by_role("checkbox", name=re.compile(r"^Yes, take import \d+ back out"))
+        ).to_be_visible()
+        no_errors(page)
+        settle(page)
+        assert_fits(page, f"Upload data after an import at {size}")
+    finally:
+        context.close()
