@@ -19,8 +19,8 @@ STATE_LABELS = {
 
 
 def purpose_label(purpose: str) -> str:
-    """A purpose as readers say it: email_marketing -> email marketing."""
-    return purpose.replace("_", " ")
+    """A purpose as every page says it: sms_marketing -> SMS marketing."""
+    return labels.words(purpose)
 
 
 def purpose_colour(purpose: str) -> str:

@@ -276,7 +276,7 @@ def history_table(records: Sequence[ImportRecord]) -> pd.DataFrame:
             "import_id": [r.import_id for r in records],
             "imported_at": [f"{r.imported_at:%Y-%m-%d %H:%M:%S}" for r in records],
             "actor": [r.actor for r in records],
-            "mode": [r.mode for r in records],
+            "mode": [labels.words(r.mode) for r in records],
             "files": [", ".join(f["name"] for f in r.files) for r in records],
             "rows_read": [sum(f.get("rows_read", 0) for f in r.files) for r in records],
             "rejected": [sum(f.get("rejected", 0) for f in r.files) for r in records],

@@ -27,7 +27,10 @@ w.header(
 )
 entries, verdict = actions.audit_entries(identity)
 if verdict.ok:
-    st.success(f"The log is intact: {verdict.checked} entries, every link of the chain verified.")
+    st.success(
+        f"The log is intact: {verdict.checked} {'entry' if verdict.checked == 1 else 'entries'}, "
+        "every link of the chain verified."
+    )
 else:
     st.error(f"The log was altered: {verdict.problem}.")
 if not entries:

@@ -78,7 +78,7 @@ def test_state_split_draws_published_shares_in_state_colours():
     for state, label in cc.STATE_LABELS.items():
         assert by_name[label].marker.color == charts.STATE_COLOURS[state]
     # email's denied and withdrawn are withheld: only sms has those parts.
-    assert list(by_name["Denied"].y) == ["sms marketing"]
+    assert list(by_name["Denied"].y) == ["SMS marketing"]
     assert list(by_name["Denied"].customdata) == [60]
     assert list(by_name["Granted"].x) == [0.6, 0.45]
     assert list(by_name["Granted"].customdata) == [120, 90]
@@ -89,12 +89,12 @@ def test_state_split_draws_published_shares_in_state_colours():
 def test_opted_in_bars_leave_withheld_values_out():
     fig = cc.opted_in_bars(BY, "country", "Country")
     email, sms = fig.data
-    assert email.name == "email marketing" and sms.name == "sms marketing"
+    assert email.name == "Email marketing" and sms.name == "SMS marketing"
     # Countries by name, with their code.
     assert list(email.x) == ["Germany (DE)"] and list(email.y) == [321.0]
     assert list(sms.x) == ["Germany (DE)", "Namibia (NA)"] and list(sms.y) == [47.0, 0.0]
     assert email.marker.color == cc.purpose_colour("email_marketing")
-    assert "email marketing" in email.hovertemplate
+    assert "Email marketing" in email.hovertemplate
     assert all(v is not None for v in drawn(fig))
 
 
@@ -108,13 +108,13 @@ def test_rate_bars_only_show_published_rates():
 
 def test_trend_lines_leave_gaps_for_withheld_values():
     rate = cc.trend_rate(TREND, "month")
-    email = next(t for t in rate.data if t.name == "email marketing")
+    email = next(t for t in rate.data if t.name == "Email marketing")
     assert list(email.x) == ["2026-01", "2026-02"]
     assert email.y[1] is None and email.y[0] == pytest.approx(400 / 537)
     assert email.connectgaps is False
     withdrawals = cc.withdrawals(TREND, "month")
-    email = next(t for t in withdrawals.data if t.name == "email marketing")
-    analytics = next(t for t in withdrawals.data if t.name == "analytics")
+    email = next(t for t in withdrawals.data if t.name == "Email marketing")
+    analytics = next(t for t in withdrawals.data if t.name == "Analytics")
     assert list(email.y) == [37.0, None]
     assert list(analytics.y) == [0.0, 13.0]
     assert analytics.line.color == cc.purpose_colour("analytics")

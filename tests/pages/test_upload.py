@@ -131,7 +131,7 @@ def test_upload_map_check_import_and_the_overview_counts_the_new_customers(app, 
     assert counts(store)["customers"] == before["customers"] + 5
     history = table(at, "Import", "State")
     assert history[["Import", "Mode", "Files", "Rows read", "Rejected"]].values.tolist() == [
-        [1, "append", "crm_contacts.csv", 6, 1]
+        [1, "Append", "crm_contacts.csv", 6, 1]
     ]
     assert customers_tile(at) == tile_before + 5
 
