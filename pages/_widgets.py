@@ -355,7 +355,7 @@ def picture_note(info: api.StoreSummary | None, params: Params) -> str:
     if info is not None and shown and tuple(shown) != tuple(info.purposes):
         parts.append("purposes: " + ", ".join(labels.words(p) for p in shown))
     folder = info is not None and "read_from" in info.info
-    parts.append("ConsentLens, " + ("a Parquet folder" if folder else "the store"))
+    parts.append("source: " + ("a Parquet folder" if folder else "the ConsentLens store"))
     if synthetic(info):
         parts.append(SYNTHETIC_NOTE)
     return " · ".join(parts)

@@ -46,7 +46,7 @@ def test_every_chart_names_its_view_and_says_synthetic(app, page):
         assert f"{start.day} {start:%b %Y} to {end.day} {end:%b %Y}" in note
         for shown in ["all customers"] if wider else SHOWN:
             assert shown in note, page
-        assert "ConsentLens, the store" in note
+        assert "source: the ConsentLens store" in note
         assert "Synthetic data" in note
         image = config["toImageButtonOptions"]
         assert image["format"] == "png" and image["scale"] == 2
