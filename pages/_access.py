@@ -60,8 +60,8 @@ def banner(identity: Identity) -> None:
         # How to change either, in words that wrap: the setting names go in code spans of
         # their own line, not in the middle of a sentence a narrow sidebar breaks.
         st.sidebar.caption(
-            "Sign-in: an `[auth]` section in secrets.toml."
-            + ("  \nExact counts: `CONSENTLENS_LOCAL_EXACT=1`." if identity.perturbed else "")
+            "Sign-in: an `[auth]` section in secrets.toml"
+            + ("  \nExact counts: `CONSENTLENS_LOCAL_EXACT=1`" if identity.perturbed else "")
         )
     else:
         name = st.user.get("name") or identity.name
