@@ -10,6 +10,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from data import audit
@@ -372,6 +373,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             )
         except ParamsError as error:
             raise UsageError(str(error)) from None
+        if args.currency:
+            params = replace(params, currency=args.currency.strip().upper())
         result = compute(Tables.from_source(source), params)
         print(json.dumps(to_json(result), indent=2))
     return EXIT_OK
@@ -600,6 +603,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="minimum cell size k (default: $CONSENTLENS_MIN_CELL, else 11)",
     )
     met.add_argument("--marketing-purposes", help="comma-separated purposes M")
+    met.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="revenue of orders in this currency only (ISO code; default: every order)",
+    )
     for flag, what in (
         ("--jurisdiction", "jurisdiction"),
         ("--country", "country code"),

@@ -133,3 +133,32 @@ def test_each_currency_on_a_demo_equals_its_orders_summed_by_class(tmp_path):
             n = groups.loc[cls, "customers"]
             want = expected.get((codes[0], cls), 0.0) / n
             assert groups.loc[cls, "revenue_per_customer"] == pytest.approx(want, rel=1e-9)
+
+
+def test_the_metrics_command_counts_one_currency_when_asked(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "demo.duckdb"
+
+    def run(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "consentlens", "--db", str(path), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout) if args[0] == "metrics" else {}
+
+    run("demo", "--customers", "2000", "--seed", "3")
+    every, euros = run("metrics"), run("metrics", "--currency", " eur ")
+    summary = api.summarize(path)
+    # The command's default period: the whole span of the data.
+    params = replace(resolve_params((summary.first, summary.last)), currency="EUR")
+    assert euros == api.evaluate(path, api.published, params)
+    assert euros != every
+    for cls in ("yes", "maybe", "no"):
+        for count in ("customers", "converters", "rate"):
+            assert euros["conversion"][cls][count] == every["conversion"][cls][count]
+    assert euros["conversion"]["yes"]["revenue"] < every["conversion"]["yes"]["revenue"]
