@@ -71,15 +71,10 @@ def month_words(day: date) -> str:
     return f"{day:%b} {day.year}"
 
 
-def day_words(day: date) -> str:
-    """A day as a reader says it: "6 Jan 2025"."""
-    return f"{day.day} {day:%b} {day.year}"
-
-
 def period_words(period: str) -> str:
     """A period label in words: a month "Jan 2025", a week by its first day "6 Jan 2025"."""
     day = _day(period)
-    return month_words(day) if grain_of([period]) == "month" else day_words(day)
+    return month_words(day) if grain_of([period]) == "month" else labels.day(day)
 
 
 def _month_index(period: str) -> int:
@@ -185,7 +180,7 @@ def period_bars(frame: pd.DataFrame, figure: str, by: str, *, title: str) -> go.
 def backlog_lines(frame: pd.DataFrame, *, title: str) -> go.Figure:
     """Open and overdue erasure requests at each period end; a withheld point is a gap."""
     periods = list(frame["period"].astype(str))
-    ends = [[day_words(d)] for d in frame["day"]]
+    ends = [[labels.day(d)] for d in frame["day"]]
     fig = go.Figure()
     top = 0
     for column, name, colour in (

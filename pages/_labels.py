@@ -5,6 +5,7 @@ every filter, table and chart."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pandas as pd
 import pycountry
@@ -41,6 +42,11 @@ def currency(code: str) -> str:
     """A currency by its name with its ISO code: "Euro (EUR)"; an unknown code as it is."""
     found = pycountry.currencies.get(alpha_3=code.upper()) if len(code) == 3 else None
     return code if found is None else f"{found.name} ({found.alpha_3})"
+
+
+def day(value: date) -> str:
+    """A day as a reader says it: "6 Jan 2025"."""
+    return f"{value.day} {value:%b} {value.year}"
 
 
 def words(value: str) -> str:

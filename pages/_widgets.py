@@ -343,7 +343,7 @@ def picture_note(info: api.StoreSummary | None, params: Params) -> str:
     """What a chart says under its title, on screen and in the PNG its toolbar downloads:
     the period, the filters and purposes chosen, the data's source and, while the data is
     generated, "Synthetic data"."""
-    parts = [f"{_day(params.start)} to {_day(params.end)}"]
+    parts = [f"{labels.day(params.start)} to {labels.day(params.end)}"]
     chosen = []
     for key, (label, _attr, name) in links.FILTERS.items():
         values = getattr(params.filters, name)
@@ -365,10 +365,6 @@ SYNTHETIC_NOTE = "<b>Synthetic data</b>"
 NOTE_WIDTH = 60  # characters per line of the picture note
 NOTE_SIZE, NOTE_LINE = 12, 17  # its type size and line height (px)
 NBSP = "\u00a0"
-
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 def chart(fig: Any, *, key: str, container: Any = st) -> None:
