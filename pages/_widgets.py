@@ -63,6 +63,21 @@ def _identifier_forms(path: str, version: str, _identity: Any, permission: str) 
     return actions.identifier_forms(_identity, permission)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _samples_held(path: str, version: str, _identity: Any) -> Any:
+    # Counts of the samples' own keys in the store: no person's data; once per store version,
+    # not on every run of the Upload page.
+    return actions.samples_held(_identity)
+
+
+def samples_held(identity: Any) -> Any:
+    """What of the upload samples the store holds (None without a store), per store version."""
+    path = store_path()
+    if not path.exists():
+        return None
+    return _samples_held(str(path), api.store_version(path), identity)
+
+
 ID_SYMBOLS = {
     "digits": "# stands for a digit",
     "letters": "A for a letter",

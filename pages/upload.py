@@ -417,7 +417,7 @@ st.markdown(
     "store that does not hold them already."
 )
 try:
-    held = actions.samples_held(identity)
+    held = w.samples_held(identity)
 except actions.StoreError as error:
     st.error(str(error))
     held = None
