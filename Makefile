@@ -30,6 +30,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # Every test but the browser tests, the Spark parity suite included (`make parity` alone).
 test: lint $(SPARK_STAMP) java

@@ -52,10 +52,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from data.engines import StoreSource
-from data.generator import DEMO_END, DEMO_START
-from data.schema import PURPOSES
-from data.store import open_store
+from data.storage.engines import StoreSource
+from data.storage.schema import PURPOSES
+from data.storage.store import open_store
+from data.synthetic.generator import DEMO_END, DEMO_START
 from metrics.params import resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables
@@ -65,8 +65,8 @@ HERE = Path(__file__).resolve().parent
 CHILD = """
 import json, sys, time
 from consentlens import cli
-from data.engines import StoreSource
-from data.generator import generate_chunks
+from data.storage.engines import StoreSource
+from data.synthetic.generator import generate_chunks
 customers, db = int(sys.argv[1]), sys.argv[2]
 started = time.perf_counter()
 for _chunk in generate_chunks(customers, 42, "baseline"):
@@ -115,8 +115,8 @@ IMPORT_CHILD = (
     + """
 import json, sys, time
 started = time.perf_counter()
-from data.importer import Extract, run_import
-from data.store import open_store
+from data.intake.importer import Extract, run_import
+from data.storage.store import open_store
 loaded = time.perf_counter()
 with open_store(sys.argv[2], bulk_load=True) as store:  # as `consentlens import` opens it
     report = run_import(store, [Extract.from_path(sys.argv[1], table="customers")], actor="bench")
@@ -415,7 +415,7 @@ def write_customer_extract(path: Path, rows: int) -> None:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from data.generator import generate
+    from data.synthetic.generator import generate
 
     # The demo leaves some generated people out of customers: ask for a few more.
     customers = generate(rows + rows // 20 + 100, 42)["customers"].slice(0, rows)
@@ -488,7 +488,7 @@ def report_import(rows: int, repeat: int, tmp: Path) -> None:
 
 ENGINE_CHILD = """
 import json, sys, time
-from data.engines import open_source
+from data.storage.engines import open_source
 from metrics.params import resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables
@@ -686,7 +686,7 @@ def report_readers(db: Path, label: str) -> None:
     """Section 5 on the store at `db`."""
     import shutil
 
-    from data import locking, snapshots
+    from data.storage import locking, snapshots
 
     print(f"\nReads beside writes, {label} ({db.stat().st_size / 2**20:,.0f} MiB store file)")
     shutil.rmtree(snapshots.folder(db), ignore_errors=True)
@@ -801,7 +801,7 @@ def report_disclosure(db: Path, label: str) -> None:
         line("audit findings in the metrics JSON", f"{found[False]} -> {found[True]}", "target 0")
         # The scripted differencing attack against the noise roles without person-level
         # access see (metrics/differencing.py): exact figures give every target away.
-        from data.keys import noise_key
+        from data.storage.keys import noise_key
         from metrics import differencing, perturbation
 
         report._computed.clear()

@@ -10,18 +10,21 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
-from data import audit
-from data.engines import ENGINES, SourceError
-from data.keys import StoreKeyError
-from data.locking import DEFAULT_WAIT, WAIT_ENV
-from data.schema import TABLES
-from data.store import ENV_VAR, StoreError, open_store
+from consentlens import service
+from consentlens.service import USER_ERRORS, Turn
+from data.storage.audit import default_actor
+from data.storage.engines import ENGINES
+from data.storage.locking import DEFAULT_WAIT, WAIT_ENV
+from data.storage.schema import TABLES
+from data.storage.store import ENV_VAR, resolve_path
 from metrics.params import default_min_cell
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+# Errors in what was asked (exit status 2), rather than in the store or the machine (1).
+REJECTED = (service.SourceError, service.UndoError, service.ParamsError)
 DEMO_MEMORY = "1GB"  # DuckDB's share of a demo's memory (the generator's block is the rest)
 
 
@@ -66,20 +69,28 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _writing(args: argparse.Namespace) -> dict:
-    """How a writing command opens the store: named, waiting its turn as asked, and saying
-    whom it waits for."""
-    return {
-        "task": f"consentlens {args.command}" + (f" {args.action}" if "action" in args else ""),
-        "wait": args.wait,
-        "on_wait": lambda message: _say(f"consentlens: {message}"),
-    }
+def _turn(args: argparse.Namespace) -> Turn:
+    """How a writing command takes its turn: named, waiting as asked, and saying whom it
+    waits for."""
+    return Turn(
+        command=f"consentlens {args.command}" + (f" {args.action}" if "action" in args else ""),
+        wait=args.wait,
+        on_wait=lambda message: _say(f"consentlens: {message}"),
+    )
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return resolve_path(args.db)
+
+
+def _me() -> service.Identity:
+    return service.command_line(default_actor())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
-    from data import history
-    from data.generator import SCENARIOS, ahead, generate_chunks
+    from data.storage import history
+    from data.synthetic.generator import SCENARIOS, ahead, generate_chunks
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
@@ -100,62 +111,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         done=done,
     )
     # DuckDB keeps what it wrote in memory up to its limit: a demo of millions needs none.
-    with open_store(args.db, memory_limit=DEMO_MEMORY, **_writing(args)) as store:
-        _say(f"writing to {store.path}, block by block")
-        written = store.replace_all(
-            ahead(chunks),
-            info={
-                "source": "demo",
-                "seed": str(args.seed),
-                "scenario": args.scenario,
-                "customers": str(args.customers),
-            },
-        )
-    audit.record(
-        store.path,
-        "demo",
-        {
-            "customers": args.customers,
-            "seed": args.seed,
-            "scenario": args.scenario,
-            "rows": written,
-        },
+    written = service.demo(
+        _me(),
+        ahead(chunks),
+        customers=args.customers,
+        seed=args.seed,
+        scenario=args.scenario,
+        memory_limit=DEMO_MEMORY,
+        progress=_say,
+        turn=_turn(args),
+        db=args.db,
     )
     rows = history.per_table(written)
     print(f"demo store written in {time.perf_counter() - started:.1f} s: {rows}")
     return EXIT_OK
-
-
-def _canonical(paths: Sequence[str]) -> bool:
-    """Whether every path is a canonical table file or a folder (the engine's strict path)."""
-    from pathlib import Path
-
-    from data.loader import SUFFIXES
-
-    return all(
-        Path(p).is_dir() or (Path(p).suffix.lower() in SUFFIXES and Path(p).stem in TABLES)
-        for p in paths
-    )
-
-
-def _extract_files(paths: Sequence[str]) -> list[str]:
-    """The files given, and a folder's extract files (others, such as a mapping's JSON
-    beside them, are said to be skipped)."""
-    from pathlib import Path
-
-    from data.readers import EXTRACT_SUFFIXES
-
-    files: list[str] = []
-    for given in map(Path, paths):
-        if not given.is_dir():
-            files.append(str(given))
-            continue
-        for path in sorted(p for p in given.iterdir() if p.is_file()):
-            if path.suffix.lower().lstrip(".") in EXTRACT_SUFFIXES:
-                files.append(str(path))
-            else:
-                _say(f"{path}: skipped (not an extract file: {', '.join(EXTRACT_SUFFIXES)})")
-    return files
 
 
 def _print_report(report, mapping_shown: bool) -> None:
@@ -181,7 +150,7 @@ def _print_report(report, mapping_shown: bool) -> None:
 
 
 def _write_problems(path: str, problems) -> None:
-    from data.problems import problems_csv
+    from data.intake.problems import problems_csv
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
         handle.write(problems_csv(problems))
@@ -189,14 +158,9 @@ def _write_problems(path: str, problems) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import files in one transaction: canonical files strictly, other extracts mapped."""
-    import getpass
+    from data.intake.mapping import read_mapping_file
+    from data.storage import history
 
-    from data import history
-    from data.importer import Extract, run_import
-    from data.loader import ImportRejected, import_files
-    from data.mapping import read_mapping_file
-
-    actor = f"cli:{getpass.getuser()}"
     mapping = None
     if args.mapping:
         try:
@@ -205,81 +169,43 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
         if args.table and args.table != mapping.table:
             raise UsageError(f"--table {args.table} but the mapping is for {mapping.table}")
-    canonical = _canonical(args.paths) and not (args.table or mapping)
-    with open_store(args.db, bulk_load=True, **_writing(args)) as store:
-        if canonical:
-            try:
-                result = import_files(
-                    store,
-                    args.paths,
-                    replace=args.replace,
-                    actor=actor,
-                    dry_run=args.dry_run,
-                    accept_valid=args.accept_valid,
-                )
-                outcome, notes = result.outcome, result.notes
-            except ImportRejected as rejected:
-                outcome, notes = None, []
-                problems, checksums = rejected.problems, rejected.checksums
-        else:
-            extracts = [
-                Extract.from_path(p, table=args.table, mapping=mapping)
-                for p in _extract_files(args.paths)
-            ]
-            report = run_import(
-                store,
-                extracts,
-                replace=args.replace,
-                accept_valid=args.accept_valid,
-                dry_run=args.dry_run,
-                actor=actor,
-                max_bytes=args.max_size * 1024 * 1024,
-                progress=lambda message: _say(f"  {message}"),
-                guess=False,
-                decided_at=args.decided_at,
-            )
-            outcome, notes = report.outcome, report.notes
-            _print_report(report, mapping_shown=True)
-        if outcome is not None:
-            problems, checksums = outcome.problems, outcome.checksums
-            if canonical:
-                print(
-                    f"rows read {outcome.rows_read:,} = accepted {outcome.accepted:,} "
-                    f"+ rejected {outcome.rejected:,}"
-                )
-        for note in notes:
-            _say(note)
-        for problem in problems:
-            _say(str(problem))
-        if args.problems_csv:
-            _write_problems(args.problems_csv, problems)
-        written = outcome is not None and outcome.written
-        if args.dry_run:
-            refused = outcome is None or bool(outcome.blocked and problems)
-            refused = refused or bool(problems and not args.accept_valid)
-            verdict = "would be refused" if refused else "would go in"
-            if outcome is not None and outcome.blocked and not problems:
-                verdict = f"has nothing to write ({outcome.blocked})"
-            print(f"dry run: nothing written; the import {verdict}")
-            return EXIT_REJECTED if refused else EXIT_OK
-        if not written:
-            if outcome is not None and not problems:
-                print("nothing to import")
-                return EXIT_OK
-            _say(f"import refused: {len(problems)} problem(s); the store is unchanged")
-            history.audit_refusal(store.path, checksums, len(problems), actor=actor)
-            return EXIT_REJECTED
-        history.audit_import(
-            store.path,
-            checksums,
-            outcome.import_id,
-            outcome.rows,
-            outcome.rejected,
-            replace=args.replace,
-            actor=actor,
-        )
+    report = service.import_paths(
+        _me(),
+        args.paths,
+        table=args.table,
+        mapping=mapping,
+        replace=args.replace,
+        accept_valid=args.accept_valid,
+        dry_run=args.dry_run,
+        max_bytes=args.max_size * 1024 * 1024,
+        decided_at=args.decided_at,
+        progress=lambda message: _say(f"  {message}"),
+        turn=_turn(args),
+        db=args.db,
+    )
+    outcome, problems = report.outcome, report.problems
+    _print_report(report, mapping_shown=True)
+    for note in report.notes:
+        _say(note)
+    for problem in problems:
+        _say(str(problem))
+    if args.problems_csv:
+        _write_problems(args.problems_csv, problems)
+    if args.dry_run:
+        refused = bool(outcome.blocked and problems) or bool(problems and not args.accept_valid)
+        verdict = "would be refused" if refused else "would go in"
+        if outcome.blocked and not problems:
+            verdict = f"has nothing to write ({outcome.blocked})"
+        print(f"dry run: nothing written; the import {verdict}")
+        return EXIT_REJECTED if refused else EXIT_OK
+    if not outcome.written:
+        if not problems:
+            print("nothing to import")
+            return EXIT_OK
+        _say(f"import refused: {len(problems)} problem(s); the store is unchanged")
+        return EXIT_REJECTED
     rows = history.per_table(outcome.rows, "nothing")
-    print(f"imported into {store.path} as import {outcome.import_id}: {rows}")
+    print(f"imported into {_store_path(args)} as import {outcome.import_id}: {rows}")
     if problems:
         _say(f"{outcome.rejected:,} rejected row(s) left out (listed above)")
     return EXIT_OK
@@ -287,18 +213,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_imports(args: argparse.Namespace) -> int:
     """List recorded imports, or undo the last one."""
-    import getpass
-
-    from data import history
+    from data.storage import history
 
     if args.action == "list":
         return _list_imports(args)
-    with open_store(args.db, **_writing(args)) as store:
-        try:
-            undone = history.undo_last(store.con)
-        except history.UndoError as error:
-            raise UsageError(str(error)) from None
-        history.audit_undo(store.path, undone, actor=f"cli:{getpass.getuser()}")
+    undone = service.undo_last_import(_me(), turn=_turn(args), db=args.db)
     rows = history.per_table(undone.rows)
     restored = " and restored what it replaced" if undone.mode == "replace" else ""
     print(f"undid import {undone.import_id}: removed {rows}{restored}")
@@ -307,38 +226,33 @@ def cmd_imports(args: argparse.Namespace) -> int:
 
 def _list_imports(args: argparse.Namespace) -> int:
     """Print every recorded import, newest first, with its files."""
-    from data import history
+    from data.storage import history
 
-    with open_store(args.db, read_only=True) as store:
-        for record in history.entries(store.con):
-            state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
-            if record.note and not record.undone_at:
-                state += f" ({record.note})"
-            rows = history.per_table(record.rows)
-            print(
-                f"import {record.import_id}  {record.imported_at:%Y-%m-%d %H:%M:%S} UTC  "
-                f"{record.actor or '-'}  {record.mode}  {rows}  [{state}]"
+    for record in service.import_history(_me(), db=args.db, missing_ok=False):
+        state = "undone" if record.undone_at else ("undoable" if record.undoable else "kept")
+        if record.note and not record.undone_at:
+            state += f" ({record.note})"
+        rows = history.per_table(record.rows)
+        print(
+            f"import {record.import_id}  {record.imported_at:%Y-%m-%d %H:%M:%S} UTC  "
+            f"{record.actor or '-'}  {record.mode}  {rows}  [{state}]"
+        )
+        for f in record.files:
+            counts = ", ".join(
+                f"{key.replace('_', ' ')} {f[key]:,}"
+                for key in ("rows_read", "accepted", "rejected")
+                if key in f
             )
-            for f in record.files:
-                counts = ", ".join(
-                    f"{key.replace('_', ' ')} {f[key]:,}"
-                    for key in ("rows_read", "accepted", "rejected")
-                    if key in f
-                )
-                print(
-                    f"  {f['name']}  sha256 {f.get('sha256') or '-'}  "
-                    f"{f.get('bytes', 0):,} bytes  {counts}"
-                )
+            print(
+                f"  {f['name']}  sha256 {f.get('sha256') or '-'}  "
+                f"{f.get('bytes', 0):,} bytes  {counts}"
+            )
     return EXIT_OK
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
     """Write a canonical template and a small sample extract for every table."""
-    from pathlib import Path
-
-    from data.templates import write_templates
-
-    written = write_templates(Path(args.folder))
+    written = service.write_templates(_me(), args.folder)
     for path in written:
         print(path)
     return EXIT_OK
@@ -346,10 +260,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the metrics JSON of the spec, from the store or a Parquet folder."""
-    from data.engines import open_source
-    from metrics.params import Filters, ParamsError, resolve_params
-    from metrics.report import compute, to_json
-    from metrics.rules import Tables
+    from metrics.params import Filters
 
     purposes = tuple(args.marketing_purposes.split(",")) if args.marketing_purposes else None
     filters = Filters(
@@ -358,52 +269,47 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         channels=tuple(args.channel or ()),
         segments=tuple(args.segment or ()),
     )
-    with open_source(
-        args.db, source=args.source, engine=args.engine, spark_master=args.spark_master
-    ) as source:
-        try:
-            params = resolve_params(
-                source.date_range(),
-                as_of=args.as_of,
-                start=args.start,
-                end=args.end,
-                min_cell=args.min_cell,
-                marketing_purposes=purposes,
-                filters=filters,
-            )
-        except ParamsError as error:
-            raise UsageError(str(error)) from None
-        if args.currency:
-            params = replace(params, currency=args.currency.strip().upper())
-        result = compute(Tables.from_source(source), params)
-        print(json.dumps(to_json(result), indent=2))
+    figures = service.metrics_json(
+        _me(),
+        db=args.db,
+        source=args.source,
+        engine=args.engine,
+        spark_master=args.spark_master,
+        as_of=args.as_of,
+        start=args.start,
+        end=args.end,
+        min_cell=args.min_cell,
+        marketing_purposes=purposes,
+        filters=filters,
+        currency=args.currency,
+    )
+    print(json.dumps(figures, indent=2))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the store's canonical tables as Parquet, one file per table."""
-    from data.export import export
-    from data.store import resolve_path
 
     def told(name: str, rows: int) -> None:
         _say(f"consentlens: {name}: {rows:,} row(s)")
 
-    written = export(resolve_path(args.db), args.folder, progress=told, **_writing(args))
+    written = service.export_parquet(
+        _me(), args.folder, progress=told, turn=_turn(args), db=args.db
+    )
     print(f"exported {sum(written.values()):,} row(s) in {len(written)} table(s) to {args.folder}")
     return EXIT_OK
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """Build the fact tables of a Parquet folder, on DuckDB or Spark, into its `_facts/`."""
-    from data.engines import FACTS_FOLDER, open_source
+    from data.storage.engines import FACTS_FOLDER
 
     def told(name: str) -> None:
         _say(f"consentlens: building {name}")
 
-    with open_source(
-        source=args.folder, engine=args.engine, spark_master=args.spark_master
-    ) as source:
-        written = source.write_facts(progress=told)
+    written = service.build_facts(
+        _me(), args.folder, engine=args.engine, spark_master=args.spark_master, progress=told
+    )
     for name, rows in written.items():
         print(f"  {name:<24} {rows:>12,} row(s)")
     print(f"built {len(written)} fact table(s) on {args.engine} in {args.folder}/{FACTS_FOLDER}")
@@ -412,12 +318,11 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase people (right to be forgotten), compact the store and verify."""
-    from data.erasure import ErasureError, erase
-    from data.store import resolve_path
+    from data.rights.erasure import ErasureError
 
     try:
-        result = erase(
-            resolve_path(args.db), args.customer_ids, request_id=args.request_id, **_writing(args)
+        result = service.forget(
+            _me(), args.customer_ids, args.request_id, turn=_turn(args), db=args.db
         )
     except ErasureError as error:
         _say(f"consentlens: {error}")
@@ -447,50 +352,28 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print what the store holds about one person (JSON or self-contained HTML)."""
-    from consentlens.actions import report_params
-    from data.engines import StoreSource
-    from data.keys import keyed_hash, require_key
-    from metrics.person import person_report, report_html, report_json
-    from metrics.rules import Tables
-
-    with StoreSource(args.db) as source:
-        params = report_params(source.date_range())
-        report = person_report(Tables.from_source(source), params, args.customer_id)
-        path = source.path
-    key = require_key(path)
-    audit.record(
-        path,
-        "report",
-        {
-            "subject": keyed_hash(key, args.customer_id),
-            "format": args.format,
-            "found": report.found,
-        },
-    )
+    """Print what the store holds about one person (JSON or self-contained HTML); audited
+    as the person page's look-up and download are."""
+    me = _me()
+    report = service.look_up(me, args.customer_id, db=args.db)
     if not report.found:
         _say("consentlens: the store holds nothing under this identifier (exact match)")
-    if args.format == "html":
-        print(report_html(report))
-    else:
-        print(json.dumps(report_json(report), indent=2))
+    text = service.export_report(me, report, args.format, db=args.db).decode("utf-8")
+    print(text)
     return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Verify or list the audit trail."""
-    from data import audit
-    from data.store import resolve_path
-
-    path = resolve_path(args.db)
     if args.action == "verify":
-        verdict = audit.verify(path)
+        verdict = service.verify_audit(_me(), db=args.db)
         if verdict.ok:
             print(f"audit log intact: {verdict.checked} entries, chain and head verified")
             return EXIT_OK
         _say(f"consentlens: audit log altered: {verdict.problem}")
         return EXIT_ERROR
-    for entry in audit.entries(path):
+    entries, _ = service.audit_entries(_me(), db=args.db)
+    for entry in entries:
         print(json.dumps(entry, sort_keys=True))
     return EXIT_OK
 
@@ -668,13 +551,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         _say(f"consentlens: {error}")
         return EXIT_REJECTED
-    except SourceError as error:
+    except USER_ERRORS as error:
         for problem in str(error).splitlines():
             _say(f"consentlens: {problem}")
-        return EXIT_REJECTED
-    except (StoreError, StoreKeyError) as error:
-        _say(f"consentlens: {error}")
-        return EXIT_ERROR
+        return EXIT_REJECTED if isinstance(error, REJECTED) else EXIT_ERROR
     except KeyboardInterrupt:
         _say("consentlens: interrupted; nothing was committed")
         return EXIT_ERROR

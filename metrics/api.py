@@ -1,7 +1,7 @@
 """What the dashboard asks of the metrics layer: the data's shape and evaluated figures.
 
 Pages never open the data themselves; they call these, which read the store's current copy
-(see data/snapshots.py), or the Parquet folder $CONSENTLENS_SOURCE names (with the facts
+(see data/storage/snapshots.py), or the Parquet folder $CONSENTLENS_SOURCE names (with the facts
 `consentlens facts` built for it, on DuckDB in process), run one metric function over the
 canonical tables and end the read.
 """
@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 import ibis
 from dateutil.relativedelta import relativedelta
 
-from data import schema, snapshots
-from data.engines import ParquetSource, Source, StoreSource, folder_version
-from data.keys import noise_key
-from data.store import StoreError, resolve_path
+from data.storage import schema, snapshots
+from data.storage.engines import ParquetSource, Source, StoreSource, folder_version
+from data.storage.keys import noise_key
+from data.storage.store import StoreError, resolve_path
 from metrics import perturbation
 from metrics.params import Filters, Params, resolve_params
 from metrics.report import compute, to_json

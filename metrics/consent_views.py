@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from data import facts, schema
+from data.storage import facts, schema
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric

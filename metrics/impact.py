@@ -49,7 +49,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from data import schema
+from data.storage import schema
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
 from metrics.registry import Metric

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data import schema
+from data.storage import schema
 from metrics.params import Params, previous_period
 from metrics.report import CUSTOMERS, Computed, compute, to_json
 from metrics.rules import Tables

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from data.schema import DEFAULT_MARKETING_PURPOSES
+from data.storage.schema import DEFAULT_MARKETING_PURPOSES
 
 DEFAULT_MIN_CELL = 11
 MIN_CELL_ENV = "CONSENTLENS_MIN_CELL"

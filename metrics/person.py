@@ -18,8 +18,8 @@ import ibis
 import jinja2
 import markupsafe
 
-from data import schema
-from data.policy import CATEGORIES, Category
+from data.rights.policy import CATEGORIES, Category
+from data.storage import schema
 from metrics.params import Filters, Params
 from metrics.rules import Tables, classes, consent_states, open_on, overdue_on, requests
 

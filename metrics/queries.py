@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from data import facts, schema
+from data.storage import facts, schema
 from metrics.params import Params
 from metrics.perturbation import key_sums
 from metrics.rules import (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from data import facts, schema
+from data.storage import facts, schema
 from metrics.params import Params
 from metrics.perturbation import key_in
 from metrics.registry import METRICS, Query

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 import ibis
 import ibis.expr.types as ir
 
-from data import facts, schema
-from data.engines import Source, canonical_columns
+from data.storage import facts, schema
+from data.storage.engines import Source, canonical_columns
 from metrics.params import Params
 
 Materialize = Callable[[ir.Table], AbstractContextManager[ir.Table]]
@@ -36,14 +36,14 @@ class Tables:
     # Intermediate results already materialised for one set of parameters, by rule name.
     computed: Mapping[str, ir.Table] = field(default_factory=dict)
     materialize: Materialize = field(default=nullcontext, repr=False, compare=False)
-    # Fact tables of data/facts.py built for these tables, by name (empty: none).
+    # Fact tables of data/storage/facts.py built for these tables, by name (empty: none).
     facts: Mapping[str, ir.Table] = field(default_factory=dict)
     # The version of the data (see Source.version); None when unknown.
     version: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_source(cls, source: Source) -> Tables:
-        """The canonical tables of a source (see data/engines.py), with its facts."""
+        """The canonical tables of a source (see data/storage/engines.py), with its facts."""
         tables = {name: source.table(name) for name in schema.TABLE_ORDER}
         return cls(
             **tables,

@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from data import schema
+from data.storage import schema
 from metrics import queries
 from metrics.params import Params, previous_period
 from metrics.perturbation import key_in, key_sums

@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from consentlens import actions
+from consentlens import service
 from consentlens.access import ADMIN, ROLES, VIEWER, Forbidden, Identity, role_for
 
 
@@ -44,7 +44,7 @@ def identify() -> Identity:
         st.stop()
     identity = Identity(str(email), role, "oidc")
     if not st.session_state.get("login_recorded"):
-        actions.record_login(identity)
+        service.record_login(identity)
         st.session_state["login_recorded"] = True
     return identity
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from data.schema import CONSENT_STATES, PURPOSES
+from data.storage.schema import CONSENT_STATES, PURPOSES
 from pages import _charts as charts
 from pages import _labels as labels
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from data import schema
+from data.storage import schema
 from pages import _charts as charts
 from pages import _labels as labels
 

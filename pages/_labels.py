@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pycountry
 
-from data import schema
+from data.storage import schema
 from metrics.consent_views import DIMENSIONS
 
 JURISDICTIONS = {

@@ -12,15 +12,15 @@ from datetime import date
 
 import pandas as pd
 
-from consentlens.actions import ColumnMapping, ImportRecord, ImportReport, Upload
-from data import mapping as mp
-from data import schema
-from data.importer import skipped_notes
-from data.ingest import Outcome
-from data.mapping import purpose_of
-from data.problems import Problem
-from data.problems import problems_csv as shared_problems_csv
-from data.templates import SamplesHeld
+from consentlens.service import ColumnMapping, ImportRecord, ImportReport, Upload
+from data.intake import mapping as mp
+from data.intake.importer import skipped_notes
+from data.intake.ingest import Outcome
+from data.intake.mapping import purpose_of
+from data.intake.problems import Problem
+from data.intake.problems import problems_csv as shared_problems_csv
+from data.intake.templates import SamplesHeld
+from data.storage import schema
 from pages import _labels as labels
 
 IGNORE = "(ignore)"

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from consentlens import actions
-from data.problems import inert
+from consentlens import service
+from data.intake.problems import inert
 from metrics import api, perturbation
 from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.registry import BY_NAME, Metric
@@ -35,6 +35,11 @@ def waiting(message: str) -> None:
     """Say that a write waits its turn behind another one (the store has one writer at a
     time)."""
     st.info(message[:1].upper() + message[1:] + ".", icon=":material/hourglass_top:")
+
+
+def turn() -> service.Turn:
+    """How a page's write takes its turn: saying on the page whom it waits for."""
+    return service.Turn(on_wait=waiting)
 
 
 # Cached per version of the store: the copy readers see changes with every write, and so
@@ -60,14 +65,14 @@ def _evaluate(path: str, version: str, module: str, name: str, params: Params, a
 def _identifier_forms(path: str, version: str, _identity: Any, permission: str) -> list:
     # The forms ids take, each shared by at least k customers: no person's data. The pages
     # that call this have checked the permission before.
-    return actions.identifier_forms(_identity, permission)
+    return service.identifier_forms(_identity, permission)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _samples_held(path: str, version: str, _identity: Any) -> Any:
     # Counts of the samples' own keys in the store: no person's data; once per store version,
     # not on every run of the Upload page.
-    return actions.samples_held(_identity)
+    return service.samples_held(_identity)
 
 
 def samples_held(identity: Any) -> Any:
@@ -570,7 +575,7 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
 
     def make() -> bytes:
         if identity is not None:
-            actions.record_export(identity, name, len(frame))
+            service.record_export(identity, name, len(frame))
         # The screen's headers, words for coded values and rounding.
         return csv_bytes(labels.table(labels.rounded(frame)), k)
 

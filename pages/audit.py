@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from consentlens import actions
+from consentlens import service
 from pages import _access as access
 from pages import _labels as labels
 from pages import _widgets as w
@@ -25,7 +25,7 @@ w.header(
     "Every import, export, report, erasure and sign-in, with time, actor and role; people "
     "appear only as keyed hashes.",
 )
-entries, verdict = actions.audit_entries(identity)
+entries, verdict = service.audit_entries(identity)
 if verdict.ok:
     st.success(
         f"The log is intact: {verdict.checked} {'entry' if verdict.checked == 1 else 'entries'}, "

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from consentlens import actions
+from consentlens import service
 from pages import _access as access
 from pages import _labels as labels
 from pages import _widgets as w
@@ -41,8 +41,8 @@ if go:
     else:
         try:
             with st.spinner("Erasing, compacting and verifying…"):
-                result = actions.forget(identity, ids, request_id.strip(), on_wait=w.waiting)
-        except actions.StoreError as error:
+                result = service.forget(identity, ids, request_id.strip(), turn=w.turn())
+        except service.StoreError as error:
             st.error(str(error))
         else:
             # Aggregates are recomputed from the rewritten store from now on.

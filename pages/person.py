@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from consentlens import actions
+from consentlens import service
 from pages import _access as access
 from pages import _labels as labels
 from pages import _widgets as w
@@ -27,7 +27,7 @@ with st.form("lookup"):
 if not customer_id:
     st.stop()
 
-report = actions.look_up(identity, customer_id)
+report = service.look_up(identity, customer_id)
 if not report.found:
     st.info("The store holds nothing under this identifier.")
     st.stop()
@@ -36,14 +36,14 @@ if not report.found:
 left, right = st.columns(2)
 left.download_button(
     "Download report (HTML)",
-    data=lambda: actions.export_report(identity, report, "html"),
+    data=lambda: service.export_report(identity, report, "html"),
     file_name=f"consentlens_report_{report.as_of}.html",
     mime="text/html",
     on_click="ignore",
 )
 right.download_button(
     "Download report (JSON)",
-    data=lambda: actions.export_report(identity, report, "json"),
+    data=lambda: service.export_report(identity, report, "json"),
     file_name=f"consentlens_report_{report.as_of}.json",
     mime="application/json",
     on_click="ignore",

@@ -4,10 +4,10 @@ from functools import partial
 
 import streamlit as st
 
-from consentlens import actions
-from data.readers import EXTRACT_SUFFIXES
-from data.schema import TABLE_ORDER
-from data.templates import SAMPLE_DOMAIN, SAMPLE_PREFIX
+from consentlens import service
+from data.intake.readers import EXTRACT_SUFFIXES
+from data.intake.templates import SAMPLE_DOMAIN, SAMPLE_PREFIX
+from data.storage.schema import TABLE_ORDER
 from pages import _access as access
 from pages import _labels as labels
 from pages import _upload_widgets as uw
@@ -47,18 +47,18 @@ if flash:
     getattr(st, kind)(message)
 
 
-def _inspected(file, table: str | None) -> actions.Inspection:
+def _inspected(file, table: str | None) -> service.Inspection:
     """The file read and mapped for `table`, kept for this session so reruns do not re-read."""
     kept = st.session_state.setdefault("upload_inspections", {})
     key = (file.file_id, table)
     if key not in kept:
-        kept[key] = actions.inspect_upload(
+        kept[key] = service.inspect_upload(
             identity, file.name, file.getvalue(), table=table, max_bytes=max_bytes
         )
     return kept[key]
 
 
-def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
+def _file_section(file) -> tuple[service.Upload | None, tuple | None]:
     """One file: what was detected, its table and editable mapping. Returns the upload (None
     while it cannot be checked yet) and, when asked for, the mapping to save."""
     st.subheader(uw.md(file.name), divider="gray")
@@ -67,7 +67,7 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
     if first.refused:
         for problem in first.read.problems:
             st.error(uw.md(str(problem)))
-        return actions.Upload(file.name, file.getvalue(), None), None
+        return service.Upload(file.name, file.getvalue(), None), None
     guess = first.table
     table = st.selectbox(
         "Table this file holds",
@@ -143,7 +143,7 @@ def _file_section(file) -> tuple[actions.Upload | None, tuple | None]:
         on_click="ignore",
         help="For `consentlens import --mapping FILE`",
     )
-    upload = actions.Upload(file.name, file.getvalue(), mapping)
+    upload = service.Upload(file.name, file.getvalue(), mapping)
     return upload, ((current.headers, mapping) if save else None)
 
 
@@ -216,7 +216,7 @@ files = st.file_uploader(
     key=f"upload_files_{st.session_state.get('upload_generation', 0)}",
     help=f"Up to {max_mb} MB each. The type is told by the content, not by the name.",
 )
-uploads: list[actions.Upload] = []
+uploads: list[service.Upload] = []
 to_save: list[tuple] = []
 ready = bool(files)
 try:
@@ -225,7 +225,7 @@ try:
         ready = ready and upload is not None
         uploads += [upload] if upload else []
         to_save += [save] if save else []
-except actions.StoreError as error:
+except service.StoreError as error:
     st.error(str(error))
     st.stop()
 
@@ -268,15 +268,15 @@ if files:
     if st.button("Check", type="primary", disabled=not ready, key="upload_check"):
         try:
             with st.spinner("Checking every row…"):
-                report = actions.check_uploads(
+                report = service.check_uploads(
                     identity,
                     uploads,
                     replace=replace_all,
                     max_bytes=max_bytes,
                     decided_at=decided_at,
-                    on_wait=w.waiting,
+                    turn=w.turn(),
                 )
-        except actions.StoreError as error:
+        except service.StoreError as error:
             st.error(str(error))
         else:
             st.session_state["upload_report"] = uw.Checked.of(key, report)
@@ -317,21 +317,21 @@ if files:
         elif st.button("Import", type="primary", disabled=not confirmed, key="upload_import"):
             choice = "all"
         if choice == "nothing":
-            actions.decline_import(identity, o)
+            service.decline_import(identity, o)
             _finish("Nothing was imported: the store is unchanged.", changed=False)
         elif choice is not None:
             try:
                 with st.spinner("Importing…"):
-                    report = actions.import_uploads(
+                    report = service.import_uploads(
                         identity,
                         uploads,
                         replace=replace_all,
                         accept_valid=choice == "valid",
                         max_bytes=max_bytes,
                         decided_at=decided_at,
-                        on_wait=w.waiting,
+                        turn=w.turn(),
                     )
-            except actions.StoreError as error:
+            except service.StoreError as error:
                 st.error(str(error))
             else:
                 if report.outcome.written:
@@ -341,8 +341,8 @@ if files:
                     unsaved = ""
                     try:
                         for headers, mapping in to_save:
-                            actions.save_mapping(identity, headers, mapping, on_wait=w.waiting)
-                    except actions.StoreError as error:
+                            service.save_mapping(identity, headers, mapping, turn=w.turn())
+                    except service.StoreError as error:
                         unsaved = f" The mapping was not saved: {error}"
                     _finish(
                         f"Imported as import {report.outcome.import_id}: "
@@ -363,8 +363,8 @@ if files:
 
 st.header("Import history")
 try:
-    records = actions.import_history(identity)
-except actions.StoreError as error:
+    records = service.import_history(identity)
+except service.StoreError as error:
     st.error(str(error))
     records = []
 if not records:
@@ -397,8 +397,8 @@ else:
     )
     if st.button("Undo last import", disabled=not sure, key="upload_undo"):
         try:
-            undone = actions.undo_last_import(identity, on_wait=w.waiting)
-        except (actions.UndoError, actions.StoreError) as error:
+            undone = service.undo_last_import(identity, turn=w.turn())
+        except (service.UndoError, service.StoreError) as error:
             st.error(str(error))
         else:
             restored = " and put back what it replaced" if undone.mode == "replace" else ""
@@ -418,7 +418,7 @@ st.markdown(
 )
 try:
     held = w.samples_held(identity)
-except actions.StoreError as error:
+except service.StoreError as error:
     st.error(str(error))
     held = None
 if held is not None and held.any:
@@ -438,7 +438,7 @@ for table in TABLE_ORDER:
     for column, kind, label in ((template, "template", "Template"), (sample, "sample", "Sample")):
         column.download_button(
             f"{label} (CSV)",
-            data=partial(actions.template_file, identity, table, kind),
+            data=partial(service.template_file, identity, table, kind),
             file_name=f"{table}.{kind}.csv",
             mime="text/csv",
             key=f"upload_{kind}_{table}",

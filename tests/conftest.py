@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from data.loader import import_files
-from data.store import Store, open_store
+from data.intake.loader import import_files
+from data.storage.store import Store, open_store
 
 
 def write_csvs(folder: Path, files: dict[str, str]) -> list[Path]:

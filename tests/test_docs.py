@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from consentlens.cli import build_parser
-from data.layouts import layouts_markdown
-from data.mapping import synonyms_markdown
+from data.intake.layouts import layouts_markdown
+from data.intake.mapping import synonyms_markdown
 from metrics.catalog import METRICS, glossary_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

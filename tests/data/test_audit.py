@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from data import audit
-from data.store import open_store
+from data.storage import audit
+from data.storage.store import open_store
 
 ENTRIES = 30
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data import history, snapshots
-from data.erasure import erase
-from data.generator import generate
-from data.loader import import_files
-from data.store import StoreBusyError, open_store
+from data.intake.loader import import_files
+from data.rights.erasure import erase
+from data.storage import history, snapshots
+from data.storage.store import StoreBusyError, open_store
+from data.synthetic.generator import generate
 from metrics import api
 from metrics.params import resolve_params
 from tests.conftest import write_csvs

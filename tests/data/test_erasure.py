@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from data import audit
-from data.generator import generate
-from data.schema import TABLES
-from data.store import open_store
+from data.storage import audit
+from data.storage.schema import TABLES
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from tests.conftest import write_csvs
 
 CANARIES = 20

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data import facts, schema
-from data.engines import (
+from data.storage import facts, schema
+from data.storage.engines import (
     FACTS_FOLDER,
     FACTS_RECORD,
     PROVENANCE_FILE,
@@ -21,10 +21,10 @@ from data.engines import (
     StoreSource,
     arrow_schema,
 )
-from data.export import export, exported_folders, registry, still_holding
-from data.generator import generate
-from data.keys import NOISE_FILE, load_key, noise_key
-from data.store import open_store
+from data.storage.export import export, exported_folders, registry, still_holding
+from data.storage.keys import NOISE_FILE, load_key, noise_key
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from tests.data.test_erasure import canary_extract, cli
 
 

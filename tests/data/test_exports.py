@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from data.importer import Extract, run_import
-from data.mapping import ColumnMapping
-from data.schema import IMPORT_ID
+from data.intake.importer import Extract, run_import
+from data.intake.mapping import ColumnMapping
+from data.storage.schema import IMPORT_ID
 from tests.data.test_importer import write_csv
 
 
@@ -272,8 +272,8 @@ def test_the_same_people_from_three_exports_are_one_customer_each(store, tmp_pat
 
 
 def test_a_person_erased_after_an_e_mail_export_stays_out_of_the_next_one(tmp_path):
-    from data.erasure import erase
-    from data.store import open_store
+    from data.rights.erasure import erase
+    from data.storage.store import open_store
 
     path = tmp_path / "store" / "s.duckdb"
     files = three_tools(tmp_path)

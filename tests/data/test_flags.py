@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from data import mapping as mp
-from data.importer import Extract, run_import
-from data.mapping import ColumnMapping
-from data.schema import IMPORT_ID
+from data.intake import mapping as mp
+from data.intake.importer import Extract, run_import
+from data.intake.mapping import ColumnMapping
+from data.storage.schema import IMPORT_ID
 from tests.data.test_importer import write_csv
 
 

@@ -9,16 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from data.generator import (
-    BLOCK_CUSTOMERS,
-    DEMO_END,
-    DEMO_START,
-    SCENARIOS,
-    SURGE_START,
-    generate,
-    generate_chunks,
-)
-from data.schema import (
+from data.storage.schema import (
     DECISIONS,
     PURPOSES,
     REQUEST_STATUSES,
@@ -26,6 +17,15 @@ from data.schema import (
     TABLES,
     Kind,
     derive_jurisdiction,
+)
+from data.synthetic.generator import (
+    BLOCK_CUSTOMERS,
+    DEMO_END,
+    DEMO_START,
+    SCENARIOS,
+    SURGE_START,
+    generate,
+    generate_chunks,
 )
 
 N = 30_000  # large enough for the effects to be clear, small enough to stay fast
@@ -565,7 +565,7 @@ STREAMED, BLOCK = 4_500, 1_000  # five blocks, the last one short
 
 
 def _stored(path) -> dict[str, list[dict]]:
-    from data.engines import StoreSource
+    from data.storage.engines import StoreSource
 
     with StoreSource(path) as source:
         return {
@@ -578,7 +578,7 @@ def _stored(path) -> dict[str, list[dict]]:
 
 
 def test_the_store_is_the_same_whatever_the_chunk_size(tmp_path) -> None:
-    from data.store import open_store
+    from data.storage.store import open_store
 
     stores = []
     for chunk in (BLOCK, 2 * BLOCK, 10 * BLOCK):
@@ -626,7 +626,7 @@ def test_identifiers_stay_unique_across_blocks() -> None:
 
 
 def test_chunks_made_ahead_are_the_same_chunks_and_errors_reach_the_caller() -> None:
-    from data.generator import ahead
+    from data.synthetic.generator import ahead
 
     direct = list(generate_chunks(1_200, seed=5, block=400))
     made_ahead = list(ahead(generate_chunks(1_200, seed=5, block=400)))

@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from data.generator import generate
-from data.importer import Extract, run_import
-from data.store import open_store
+from data.intake.importer import Extract, run_import
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 
 pytestmark = pytest.mark.slow
 
@@ -272,9 +272,9 @@ KILL_AT = textwrap.dedent(
     ("module", "function", "expected"),
     [
         # Inside the transaction: every row inserted and the import recorded, no COMMIT yet.
-        ("data.history", "record", "before"),
+        ("data.storage.history", "record", "before"),
         # Just after the COMMIT, before the store is closed: the import is only in the WAL.
-        ("data.audit", "record", "after"),
+        ("data.storage.audit", "record", "after"),
     ],
 )
 def test_a_kill_on_either_side_of_the_commit(

@@ -15,16 +15,16 @@ import pytest
 from openpyxl import Workbook
 
 from consentlens.cli import main
-from data import audit, history
-from data import mapping as mp
-from data.erasure import erase
-from data.generator import generate
-from data.importer import Extract, run_import
-from data.problems import LINE_COLUMN
-from data.readers import read_extract
-from data.schema import IMPORT_ID, TABLE_ORDER, TABLES
-from data.store import open_store
-from data.templates import sample_csv, template_csv
+from data.intake import mapping as mp
+from data.intake.importer import Extract, run_import
+from data.intake.problems import LINE_COLUMN
+from data.intake.readers import read_extract
+from data.intake.templates import sample_csv, template_csv
+from data.rights.erasure import erase
+from data.storage import audit, history
+from data.storage.schema import IMPORT_ID, TABLE_ORDER, TABLES
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from tests.data.test_readers import CASES, CORPUS
 
 STATE_TABLES = (*TABLE_ORDER, "store_info", history.IMPORTS_TABLE)
@@ -810,7 +810,7 @@ def test_canonical_files_with_broken_csv_are_refused_whole_even_when_accepting_v
         'customer_id,created_at\na1,2024-01-01\n\n"a2"x,2024-01-01\na3,2024-01-01\n'
     )
     with open_store(tmp_path / "c.duckdb") as opened:
-        from data.loader import ImportRejected, import_files
+        from data.intake.loader import ImportRejected, import_files
 
         with pytest.raises(ImportRejected):
             import_files(opened, [folder], accept_valid=True)

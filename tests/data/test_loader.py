@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data.loader import ImportRejected, import_files
+from data.intake.loader import ImportRejected, import_files
 from tests.conftest import write_csvs
 
 CUSTOMERS = """\

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data import readers
-from data.loader import LINE_COLUMN, Problem
-from data.readers import Dialect, read_extract
+from data.intake import readers
+from data.intake.loader import LINE_COLUMN, Problem
+from data.intake.readers import Dialect, read_extract
 
 CORPUS = Path(__file__).parent / "corpus"
 CONSENT_HEADER = [

@@ -11,13 +11,8 @@ import pyarrow.compute as pc
 import pytest
 
 from consentlens.cli import main
-from data.erasure import erase
-from data.generator import generate
-from data.importer import Extract, run_import
-from data.keys import key_path
-from data.schema import TABLE_ORDER
-from data.store import open_store
-from data.templates import (
+from data.intake.importer import Extract, run_import
+from data.intake.templates import (
     ID_COLUMNS,
     SAMPLE_CUSTOMERS,
     SAMPLE_PREFIX,
@@ -27,6 +22,11 @@ from data.templates import (
     sample_tables,
     samples_held,
 )
+from data.rights.erasure import erase
+from data.storage.keys import key_path
+from data.storage.schema import TABLE_ORDER
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 
 # Each sample's rows, all of which an import into the demo writes.
 SAMPLE_ROWS = {

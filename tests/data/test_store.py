@@ -6,8 +6,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from data.schema import IMPORT_ID, TABLES
-from data.store import StoreError, open_store
+from data.storage.schema import IMPORT_ID, TABLES
+from data.storage.store import StoreError, open_store
 
 
 def test_creates_every_canonical_table_with_the_schema_columns(store):
@@ -29,8 +29,8 @@ def test_a_failed_write_leaves_the_store_as_it_was(store):
 
 
 def test_a_replacement_failing_after_some_chunks_leaves_the_store_as_it_was(store):
-    from data.generator import generate_chunks
-    from data.store import STAGING_PREFIX
+    from data.storage.store import STAGING_PREFIX
+    from data.synthetic.generator import generate_chunks
 
     store.replace_all(generate_chunks(1_200, seed=4, block=400))
     before = store.row_counts()
@@ -56,7 +56,7 @@ def test_a_replacement_failing_after_some_chunks_leaves_the_store_as_it_was(stor
 
 
 def test_staging_tables_a_killed_replacement_left_go_at_the_next_write(tmp_path):
-    from data.store import STAGING_PREFIX
+    from data.storage.store import STAGING_PREFIX
 
     path = tmp_path / "s.duckdb"
     with open_store(path) as store:

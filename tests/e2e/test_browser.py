@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from data.keys import key_path
-from data.store import open_store
+from data.storage.keys import key_path
+from data.storage.store import open_store
 from pages import _labels as labels
 from pages import _links as links
 from tests.e2e.conftest import DEMO_ACTOR, streamlit_server, wait_for_app

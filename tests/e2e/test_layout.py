@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from data.store import open_store
+from data.storage.store import open_store
 from tests.e2e.conftest import wait_for_app
 from tests.e2e.layout import VIEWPORTS, assert_fits, settle
 from tests.e2e.test_browser import no_errors

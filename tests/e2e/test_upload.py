@@ -15,8 +15,8 @@ from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, expect
 
 from consentlens.access import LOCAL_EXACT_ENV
-from data.keys import key_path
-from data.store import open_store
+from data.storage.keys import key_path
+from data.storage.store import open_store
 from tests.e2e.conftest import streamlit_server, wait_for_app
 from tests.e2e.layout import VIEWPORTS, assert_fits, settle
 from tests.e2e.test_browser import SCREENSHOTS, customers_tile, no_errors

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data.engines import ParquetSource, Source, StoreSource
+from data.storage.engines import ParquetSource, Source, StoreSource
 
 SPARK_MASTER = "local[2]"
 ENGINE_IDS = ("store", "parquet-duckdb", "parquet-spark")
@@ -17,7 +17,7 @@ ENGINE_IDS = ("store", "parquet-duckdb", "parquet-spark")
 @pytest.fixture(scope="session")
 def spark_master() -> str:
     """Start the test run's Spark session once (later sources reuse it)."""
-    from data import spark
+    from data.storage import spark
 
     spark.connect(SPARK_MASTER)
     return SPARK_MASTER

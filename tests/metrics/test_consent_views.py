@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from data.generator import generate
-from data.schema import CONSENT_STATES, DECISIONS
-from data.store import open_store
+from data.storage.schema import CONSENT_STATES, DECISIONS
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics import consent_views as cv
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json

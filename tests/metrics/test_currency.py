@@ -9,10 +9,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from data import facts
-from data.generator import generate
-from data.loader import import_files
-from data.store import open_store
+from data.intake.loader import import_files
+from data.storage import facts
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics import api
 from metrics.impact import BY_CLASS, impact
 from metrics.params import resolve_params

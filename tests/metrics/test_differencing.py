@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from data.generator import generate
-from data.keys import noise_key
-from data.store import open_store
+from data.storage.keys import noise_key
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics import differencing, perturbation
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from data.generator import generate
-from data.store import open_store
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics.disclosure import audit, metrics_release
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json

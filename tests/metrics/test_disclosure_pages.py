@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from data.generator import generate
-from data.store import open_store
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics import consent_views, erasure_views, impact, ymn_views
 from metrics.disclosure import audit
 from metrics.params import Filters, resolve_params

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.generator import generate
-from data.loader import import_files
-from data.store import Store, open_store
+from data.intake.loader import import_files
+from data.storage.store import Store, open_store
+from data.synthetic.generator import generate
 from metrics import erasure_views as ev
 from metrics.params import Filters, resolve_params
 from metrics.registry import BY_NAME

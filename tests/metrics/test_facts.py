@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from data import facts
-from data.engines import StoreSource
-from data.generator import generate, generate_chunks
-from data.loader import import_files
-from data.store import open_store
+from data.intake.loader import import_files
+from data.storage import facts
+from data.storage.engines import StoreSource
+from data.storage.store import open_store
+from data.synthetic.generator import generate, generate_chunks
 from metrics import api
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json

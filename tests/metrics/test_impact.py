@@ -9,9 +9,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from data.generator import generate
-from data.schema import CLASSES, CONSENT_STATES
-from data.store import open_store
+from data.storage.schema import CLASSES, CONSENT_STATES
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics.impact import (
     OTHER_STRATUM,
     Z95,

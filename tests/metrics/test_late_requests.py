@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.engines import StoreSource
-from data.generator import generate
-from data.store import open_store
+from data.storage.engines import StoreSource
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics import api
 from metrics.params import resolve_params
 from metrics.rules import Tables

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from data.generator import generate
-from data.loader import import_files
-from data.schema import TABLES
-from data.store import open_store
+from data.intake.loader import import_files
+from data.storage.schema import TABLES
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics.params import resolve_params
 from metrics.person import id_formats, person_report, report_html, report_json
 from metrics.rules import Tables

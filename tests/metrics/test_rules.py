@@ -76,12 +76,12 @@ def test_jurisdiction_is_derived_from_country_and_state(con):
 
 
 def test_the_python_form_of_the_jurisdiction_rule_agrees_with_the_query_everywhere(con):
-    """Erasure stamps a request's jurisdiction in Python (data.schema.derive_jurisdiction);
+    """Erasure stamps a request's jurisdiction in Python (data.storage.schema.derive_jurisdiction);
     the figures derive it in the query (derived_jurisdiction): every ISO country, with no
     state, with every US state and subdivision code, and unknown or missing values."""
     import pycountry
 
-    from data.schema import derive_jurisdiction
+    from data.storage.schema import derive_jurisdiction
 
     countries = [c.alpha_2 for c in pycountry.countries] + ["XX", "", None]
     states = [None, "", "ca", "XX"] + sorted(

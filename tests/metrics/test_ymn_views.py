@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from data.generator import generate
-from data.schema import CLASSES
-from data.store import open_store
+from data.storage.schema import CLASSES
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 from metrics.params import Filters, previous_period, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables

@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from consentlens.access import LOCAL_EXACT_ENV
-from data.generator import generate
-from data.store import open_store
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

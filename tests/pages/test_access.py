@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from consentlens import actions
+from consentlens import service
 from consentlens.access import Forbidden, Identity, role_for
 from tests.pages.conftest import APP
 
@@ -107,11 +107,11 @@ def test_a_personal_page_refuses_a_viewer_even_when_run_directly(path):
 def test_actions_check_the_role_before_touching_anything():
     viewer = Identity("cmo", "viewer", "oidc")
     with pytest.raises(Forbidden):
-        actions.forget(viewer, ["0000001"], None)
+        service.forget(viewer, ["0000001"], None)
     with pytest.raises(Forbidden):
-        actions.look_up(viewer, "0000001")
+        service.look_up(viewer, "0000001")
     with pytest.raises(Forbidden):
-        actions.audit_entries(Identity("ana", "analyst", "oidc"))
+        service.audit_entries(Identity("ana", "analyst", "oidc"))
 
 
 def test_role_mapping_is_exact_or_by_domain():

@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import replace
 
-from data.store import open_store
+from data.storage.store import open_store
 from metrics.api import published
 from metrics.impact import impact
 from metrics.rules import Tables

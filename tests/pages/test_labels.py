@@ -50,7 +50,7 @@ def test_the_filters_show_only_on_the_dashboards_and_are_kept_between_them(app):
 
 
 def test_every_stored_table_and_column_has_a_name_in_words():
-    from data import schema
+    from data.storage import schema
 
     assert set(labels.TABLE_NAMES) == set(schema.TABLE_ORDER)
     for table in schema.TABLE_ORDER:

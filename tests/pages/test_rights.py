@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from data.generator import generate
-from data.importer import Extract, run_import
-from data.store import open_store
-from data.templates import sample_csv
+from data.intake.importer import Extract, run_import
+from data.intake.templates import sample_csv
+from data.storage.store import open_store
+from data.synthetic.generator import generate
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.engines import ParquetSource
-from data.export import export
+from data.storage.engines import ParquetSource
+from data.storage.export import export
 from tests.pages.conftest import APP
 
 

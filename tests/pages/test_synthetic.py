@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import shutil
 
-from data import history
-from data.importer import Extract, run_import
-from data.keys import key_path
-from data.store import open_store
+from data.intake.importer import Extract, run_import
+from data.storage import history
+from data.storage.keys import key_path
+from data.storage.store import open_store
 from tests.data.test_importer import write_csv
 
 PAGES = [

@@ -12,11 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from consentlens.access import Identity
-from data import audit
-from data.keys import key_path
-from data.schema import TABLE_ORDER
-from data.store import open_store
-from data.templates import sample_csv
+from data.intake.templates import sample_csv
+from data.storage import audit
+from data.storage.keys import key_path
+from data.storage.schema import TABLE_ORDER
+from data.storage.store import open_store
 from pages import _upload_widgets as uw
 from tests.data.test_samples import SAMPLE_ROWS
 from tests.pages.conftest import APP
@@ -261,7 +261,7 @@ def test_an_analyst_reaches_the_page(app, store, monkeypatch):
 
 def test_the_mapping_table_round_trips_and_refuses_two_headers_for_one_column():
     headers = ["id", "mail", "email_opt_in", "email_opt_in_date", "updated_at", "source"]
-    from data.mapping import auto_mapping
+    from data.intake.mapping import auto_mapping
 
     mapping = auto_mapping("customers", headers)
     rows = uw.mapping_rows(headers, mapping)

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from data import schema
-from data.keys import key_path
-from data.store import open_store
+from data.storage import schema
+from data.storage.keys import key_path
+from data.storage.store import open_store
 from tests.internal_names import INTERNAL
 
 DASHBOARDS = [

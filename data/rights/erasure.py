@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-from data import audit, export, facts, history, schema, snapshots
-from data.keys import SUPPRESSION_TABLE, keyed_hash, require_key
-from data.mapping import SAVED_TABLE
-from data.store import Store, StoreError, open_store, writing
+from data.intake.mapping import SAVED_TABLE
+from data.storage import audit, export, facts, history, schema, snapshots
+from data.storage.keys import SUPPRESSION_TABLE, keyed_hash, require_key
+from data.storage.store import Store, StoreError, open_store, writing
 
 PERSONAL = [c.name for c in schema.TABLES["customers"].columns if c.personal]
 # Values shorter than this are too common as bytes to prove anything by a scan of the file;
@@ -58,16 +58,6 @@ def ensure_suppression_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {SUPPRESSION_TABLE} (hash VARCHAR, erased_at TIMESTAMP)"
     )
-
-
-def suppressed_hashes(store: Store) -> set[str]:
-    """Keyed hashes of every erased person."""
-    tables = {
-        name for (name,) in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-    }
-    if SUPPRESSION_TABLE not in tables:
-        return set()
-    return {h for (h,) in store.con.execute(f"SELECT hash FROM {SUPPRESSION_TABLE}").fetchall()}
 
 
 def _ids_table(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from data.errors import StoreBusyError, StoreError
+from data.storage.errors import StoreBusyError, StoreError
 
 DEFAULT_WAIT = 120.0
 POLL_SECONDS = 0.1

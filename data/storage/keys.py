@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+import duckdb
+
 KEY_BYTES = 32
 
 
@@ -22,6 +24,14 @@ def key_path(store_path: Path) -> Path:
 
 # The keyed hashes of erased people: without the key that made them they match no one.
 SUPPRESSION_TABLE = "erasure_suppression"
+
+
+def suppressed_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Keyed hashes of every erased person (none before the first erasure)."""
+    tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if SUPPRESSION_TABLE not in tables:
+        return set()
+    return {h for (h,) in con.execute(f"SELECT hash FROM {SUPPRESSION_TABLE}").fetchall()}
 
 
 class StoreKeyError(Exception):

@@ -1,6 +1,6 @@
 """`consentlens export DIR`: the store's canonical tables as Parquet, one file per table.
 
-What the engines of data/engines.py read as a Parquet source (spec section 9): column names
+What the engines of data/storage/engines.py read as a Parquet source (spec section 9): column names
 and types as in the store, timestamps marked as UTC. Each file is written beside its final
 name and moved into place, so a reader sees an old file or a new one, never half of one;
 `_consentlens.json` records where the data came from.
@@ -25,11 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data import schema, snapshots
-from data.engines import FACTS_FOLDER, PROVENANCE_FILE, StoreSource, arrow_schema
-from data.errors import StoreError
-from data.keys import write_noise_key
-from data.store import writing
+from data.storage import schema, snapshots
+from data.storage.engines import FACTS_FOLDER, PROVENANCE_FILE, StoreSource, arrow_schema
+from data.storage.errors import StoreError
+from data.storage.keys import write_noise_key
+from data.storage.store import writing
 
 ROW_GROUP = 1_000_000
 

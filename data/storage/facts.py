@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
-from data import schema
-from data.engines import canonical_columns
+from data.storage import schema
+from data.storage.engines import canonical_columns
 
 if TYPE_CHECKING:  # the store's side only: the definitions above are engine-free
     import duckdb

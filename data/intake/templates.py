@@ -17,10 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from data import schema
-from data.erasure import suppressed_hashes
-from data.keys import keyed_hash, load_key
-from data.store import Store
+from data.storage import schema
+from data.storage.keys import keyed_hash, load_key, suppressed_hashes
+from data.storage.store import Store
 
 SAMPLE_CUSTOMERS = 60
 SAMPLE_SEED = 7
@@ -53,7 +52,7 @@ def _own_namespace(table: pa.Table) -> pa.Table:
 @cache
 def sample_tables() -> dict[str, pa.Table]:
     """The samples as tables, one per canonical table."""
-    from data.generator import generate
+    from data.synthetic.generator import generate
 
     return {
         name: _own_namespace(table)
@@ -102,7 +101,7 @@ def samples_held(store: Store) -> SamplesHeld:
         return n, len(keys)
 
     people = samples["customers"]["customer_id"].to_pylist()
-    hashes = suppressed_hashes(store)
+    hashes = suppressed_hashes(store.con)
     key = load_key(store.path) if hashes else None
     erased = sum(keyed_hash(key, p) in hashes for p in people) if key else 0
     return SamplesHeld(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from data.keys import load_key, require_key
+from data.storage.keys import load_key, require_key
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "at", "actor", "role", "action", "detail", "prev")

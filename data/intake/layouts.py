@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data import schema
-from data.ingest import first_filled, trim
-from data.mapping import ColumnMapping, normalise
-from data.problems import LINE_COLUMN
+from data.intake.ingest import first_filled, trim
+from data.intake.mapping import ColumnMapping, normalise
+from data.intake.problems import LINE_COLUMN
+from data.storage import schema
 
 
 @dataclass(frozen=True)

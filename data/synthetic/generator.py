@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from faker import Faker
 
-from data.schema import (
+from data.storage.schema import (
     CLASSES,
     COMPLETED,
     DEADLINES,

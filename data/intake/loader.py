@@ -19,12 +19,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from data import schema
-from data.ingest import Outcome, Source, Tally, check_and_write
-from data.problems import LINE_COLUMN, ImportRejected, Problem
-from data.readers import arrow_text
-from data.schema import Table
-from data.store import Store
+from data.intake.ingest import Outcome, Source, Tally, check_and_write
+from data.intake.problems import LINE_COLUMN, ImportRejected, Problem
+from data.intake.readers import arrow_text
+from data.storage import schema
+from data.storage.schema import Table
+from data.storage.store import Store
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -280,7 +280,7 @@ def import_files(
         info={"source": "import", "files": ", ".join(s.path.name for s in files)},
     )
     if not outcome.written and not dry_run and outcome.problems:
-        raise ImportRejected(outcome.problems, outcome.checksums)
+        raise ImportRejected(outcome.problems, outcome.checksums, outcome)
     return ImportResult(outcome.rows, notes, outcome)
 
 

@@ -1,9 +1,9 @@
 """Analysts' extracts in: read, mapped onto the canonical tables, checked, imported at once.
 
-A file is read by `data.readers` (type by content, encoding, dialect), its headers mapped by
-`data.mapping` (a given mapping, else one saved for the same headers, else names and
+A file is read by `data.intake.readers` (type by content, encoding, dialect), its headers mapped by
+`data.intake.mapping` (a given mapping, else one saved for the same headers, else names and
 synonyms), its dates read in the order its values show, the wide consent form turned into
-one consent event per filled opt-in flag, and everything handed to `data.ingest`, which
+one consent event per filled opt-in flag, and everything handed to `data.intake.ingest`, which
 checks it against the schema and the store and writes it in one recorded transaction.
 """
 
@@ -20,14 +20,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data import layouts, readers, schema
-from data import mapping as mp
-from data.ingest import Outcome, Source, Tally, check_and_write, first_filled, trim
-from data.keys import keyed_hash, require_key
-from data.loader import checksum
-from data.mapping import ColumnMapping
-from data.problems import LINE_COLUMN, Problem
-from data.store import Store
+from data.intake import layouts, loader, readers
+from data.intake import mapping as mp
+from data.intake.ingest import Outcome, Source, Tally, check_and_write, first_filled, trim
+from data.intake.loader import checksum
+from data.intake.mapping import ColumnMapping
+from data.intake.problems import LINE_COLUMN, ImportRejected, Problem
+from data.storage import schema
+from data.storage.keys import keyed_hash, require_key
+from data.storage.store import Store
 
 DEFAULT_MAX_BYTES = 200 * readers.MiB
 NOT_READ = "not read"
@@ -602,6 +603,84 @@ def run_import(
         return _import(
             store, inspections, sums, replace, accept_valid, dry_run, actor, say, decided_at
         )
+
+
+def canonical_paths(paths: Sequence[str | Path]) -> bool:
+    """Whether every path is a canonical table file (named after its table) or a folder:
+    those are read strictly, with the schema's headers (data/intake/loader.py)."""
+    return all(
+        Path(p).is_dir()
+        or (Path(p).suffix.lower() in loader.SUFFIXES and Path(p).stem in schema.TABLES)
+        for p in paths
+    )
+
+
+def extract_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """The files given, and a folder's extract files, with a note for each other file a
+    folder holds (such as a mapping's JSON beside them), skipped."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            files.append(given)
+            continue
+        for path in sorted(p for p in given.iterdir() if p.is_file()):
+            if path.suffix.lower().lstrip(".") in readers.EXTRACT_SUFFIXES:
+                files.append(path)
+            else:
+                kinds = ", ".join(readers.EXTRACT_SUFFIXES)
+                notes.append(f"{path}: skipped (not an extract file: {kinds})")
+    return files, notes
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    table: str | None = None,
+    mapping: ColumnMapping | None = None,
+    replace: bool = False,
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    actor: str = "",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[str], None] | None = None,
+    decided_at: date | None = None,
+) -> ImportReport:
+    """The one way in for files on disk: canonical table files (and folders of them) are
+    read strictly with the schema's headers; any other extract, or a file given a table or a
+    mapping, is read, mapped and checked as `run_import` does. Either way the rows go in
+    one recorded transaction, or nothing does; the report says which (`files` lists the
+    extracts inspected, none for canonical files)."""
+    if canonical_paths(paths) and not (table or mapping):
+        try:
+            result = loader.import_files(
+                store,
+                paths,
+                replace=replace,
+                actor=actor,
+                dry_run=dry_run,
+                accept_valid=accept_valid,
+            )
+        except ImportRejected as rejected:
+            return ImportReport([], rejected.outcome, [])
+        return ImportReport([], result.outcome, result.notes)
+    files, skipped = extract_files(paths)
+    extracts = [Extract.from_path(p, table=table, mapping=mapping) for p in files]
+    report = run_import(
+        store,
+        extracts,
+        replace=replace,
+        accept_valid=accept_valid,
+        dry_run=dry_run,
+        actor=actor,
+        max_bytes=max_bytes,
+        progress=progress,
+        guess=False,
+        decided_at=decided_at,
+    )
+    report.notes[:0] = skipped
+    return report
 
 
 def _import(

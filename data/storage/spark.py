@@ -18,7 +18,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from data.engines import EngineError
+from data.storage.engines import EngineError
 
 SPARK_MASTER = "local[*]"
 SPARK_REMOTE_ENV = "SPARK_REMOTE"  # Spark Connect's address, as Spark itself reads it

@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from data import schema
-from data.problems import LINE_COLUMN
+from data.intake.problems import LINE_COLUMN
+from data.storage import schema
 
 SAVED_TABLE = "saved_mappings"
 DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
@@ -85,7 +85,7 @@ class ColumnMapping:
     unasked: dict[str, list[str]] = field(default_factory=dict)
     # Column -> headers whose values, joined by a space, make it ("First Name", "Last Name").
     joined: dict[str, list[str]] = field(default_factory=dict)
-    layout: str | None = None  # the known export layout this mapping reads (data/layouts.py)
+    layout: str | None = None  # the known export layout this mapping reads (data/intake/layouts.py)
     # The header of people's e-mail addresses when the file names people by them rather than
     # by customer_id (spec section 10).
     identity: str | None = None

@@ -18,13 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data import facts, history, schema
-from data.erasure import suppressed_hashes
-from data.keys import keyed_hash, load_key
-from data.mapping import format_name, iso_shaped_sql, iso_timestamp_sql, plausible_sql
-from data.problems import LINE_COLUMN, Problem
-from data.schema import IMPORT_ID, Column, Kind, Table
-from data.store import Store
+from data.intake.mapping import format_name, iso_shaped_sql, iso_timestamp_sql, plausible_sql
+from data.intake.problems import LINE_COLUMN, Problem
+from data.storage import facts, history, schema
+from data.storage.keys import keyed_hash, load_key, suppressed_hashes
+from data.storage.schema import IMPORT_ID, Column, Kind, Table
+from data.storage.store import Store
 
 WHITESPACE = " \t\r\n"
 EXCEL_EPOCH = "1899-12-30"
@@ -527,7 +526,7 @@ def _key_problems(
 
 def _erased_people(store: Store, staged: list[tuple[Source, str]]) -> list[Problem]:
     """Rows naming someone on the erasure suppression list, one problem each."""
-    hashes = suppressed_hashes(store)
+    hashes = suppressed_hashes(store.con)
     if not hashes:
         return []
     key = load_key(store.path)

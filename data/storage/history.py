@@ -19,8 +19,8 @@ from typing import Any
 
 import duckdb
 
-from data import audit, facts
-from data.schema import IMPORT_ID, TABLE_ORDER
+from data.storage import audit, facts
+from data.storage.schema import IMPORT_ID, TABLE_ORDER
 
 IMPORTS_TABLE = "imports"
 REPLACED_PREFIX = "_replaced_"

@@ -15,11 +15,11 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from data import engines, facts, history, locking, snapshots
-from data.audit import log_path
-from data.errors import StoreBusyError, StoreError
-from data.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
-from data.schema import IMPORT_ID, TABLE_ORDER, TABLES
+from data.storage import engines, facts, history, locking, snapshots
+from data.storage.audit import log_path
+from data.storage.errors import StoreBusyError, StoreError
+from data.storage.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
+from data.storage.schema import IMPORT_ID, TABLE_ORDER, TABLES
 
 ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
@@ -44,7 +44,7 @@ class Store:
     """An open store: a locked-down DuckDB connection and its Ibis backend.
 
     A writable store holds the writer lock until closed; a read-only one reads the copy
-    published for readers (see data/snapshots.py).
+    published for readers (see data/storage/snapshots.py).
     """
 
     path: Path

@@ -45,7 +45,7 @@ from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 from openpyxl.styles.numbers import is_datetime
 
-from data.problems import LINE_COLUMN, Problem
+from data.intake.problems import LINE_COLUMN, Problem
 
 HEXADECIMAL = "binary values that are not text, shown as hexadecimal"
 # What an extract file is named (its type is still told by its content): what the upload

@@ -4,7 +4,7 @@ Pages, the command line and the metrics ask a `Source` for the canonical tables 
 expressions), their row counts, date range and provenance, and for an intermediate result
 materialised once for several queries. Three sources implement it:
 
-- the DuckDB store (its published copy for readers, see data/snapshots.py);
+- the DuckDB store (its published copy for readers, see data/storage/snapshots.py);
 - a folder of Parquet files (as `consentlens export` writes them) on DuckDB in process;
 - the same folder on Apache Spark through Ibis's PySpark backend (the `spark` extra).
 
@@ -30,8 +30,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from data import schema
-from data.errors import StoreError
+from data.storage import schema
+from data.storage.errors import StoreError
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 PROVENANCE_FILE = "_consentlens.json"  # what an export records about where it came from
@@ -76,7 +76,7 @@ class Source(ABC):
         """Where the data came from (source, seed, when written), as recorded with it."""
 
     def facts(self) -> dict[str, ir.Table]:
-        """The fact tables of data/facts.py built for this data, by name (none: the figures
+        """The fact tables of data/storage/facts.py built for this data, by name (none: the figures
         are computed from the canonical tables)."""
         return {}
 
@@ -154,7 +154,7 @@ class StoreSource(Source):
     """The DuckDB store, read through its published copy."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **read: Any) -> None:
-        from data.store import open_store
+        from data.storage.store import open_store
 
         self._store = open_store(path, read_only=True, **read)
         self.backend = self._store.backend
@@ -170,7 +170,7 @@ class StoreSource(Source):
         return self._store.info() | {"synthetic": "yes" if self._store.synthetic() else "no"}
 
     def facts(self) -> dict[str, ir.Table]:
-        from data import facts
+        from data.storage import facts
 
         if not facts.current(self._store.con):
             return {}
@@ -223,7 +223,7 @@ class ParquetSource(Source):
         self._fingerprint = fingerprint(self.folder, self._files)
         self.version = f"{self.folder}:{folder_version(self.folder, self._fingerprint)}:{engine}"
         if engine == "spark":
-            from data import spark
+            from data.storage import spark
 
             self.backend, self._session = spark.connect(**options)
         else:
@@ -276,7 +276,7 @@ class ParquetSource(Source):
     def facts(self) -> dict[str, ir.Table]:
         """The facts in `_facts/` when they were built by today's definitions from the files
         as they are now (else none: the figures come from the canonical tables)."""
-        from data import facts
+        from data.storage import facts
 
         folder = self.folder / FACTS_FOLDER
         try:
@@ -302,7 +302,7 @@ class ParquetSource(Source):
         """Build every fact from this folder's canonical tables on this source's engine and
         write them to `_facts/` (replacing what was there once all are written); returns
         the rows of each."""
-        from data import facts
+        from data.storage import facts
 
         before = fingerprint(self.folder, self._files)
         final = self.folder / FACTS_FOLDER
@@ -349,7 +349,7 @@ class ParquetSource(Source):
     @contextmanager
     def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
         if self.engine == "spark":
-            from data import spark
+            from data.storage import spark
 
             yield from spark.cached(self.backend, self._session, expr)
         else:

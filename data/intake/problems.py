@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Column of a text table holding the line (or sheet row) each record starts on.
 LINE_COLUMN = "__line"
@@ -31,9 +32,15 @@ class Problem:
 class ImportRejected(Exception):
     """The import was refused; `problems` lists why. Nothing was written."""
 
-    def __init__(self, problems: Sequence[Problem], checksums: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        checksums: Mapping[str, str] | None = None,
+        outcome: Any = None,
+    ):
         self.problems = sorted(problems)
         self.checksums = dict(checksums or {})  # file name -> SHA-256 of the files checked
+        self.outcome = outcome  # what the check came to (data.intake.ingest.Outcome), if known
         super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
 
 

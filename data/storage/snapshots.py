@@ -31,8 +31,8 @@ import duckdb
 import ibis
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from data import locking
-from data.errors import StoreError
+from data.storage import locking
+from data.storage.errors import StoreError
 
 POINTER = "CURRENT"
 READ_TASK = "a reader copying the store for reading"
