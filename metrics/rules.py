@@ -199,16 +199,13 @@ def classes(t: Tables, p: Params) -> ir.Table:
 
 
 def derived_jurisdiction(country: ir.StringValue, state: ir.StringValue) -> ir.StringValue:
-    """Jurisdiction from country and state (spec section 3)."""
-    return ibis.cases(
-        (country.isin(schema.GDPR_COUNTRIES), schema.GDPR),
-        (country == "GB", schema.UK_GDPR),
-        ((country == "US") & (state == "CA"), schema.CCPA),
-        (country == "US", schema.US_STATE),
-        (country == "BR", schema.LGPD),
-        (country == "CA", schema.PIPEDA),
-        else_=schema.OTHER,
-    )
+    """Jurisdiction from country and state (spec section 3), as schema.JURISDICTION_RULE
+    states it."""
+    cases = []
+    for countries, in_state, jurisdiction in schema.JURISDICTION_RULE:
+        met = country.isin(sorted(countries))
+        cases.append((met if in_state is None else met & (state == in_state), jurisdiction))
+    return ibis.cases(*cases, else_=schema.OTHER)
 
 
 def customer_jurisdiction(c: ir.Table) -> ir.StringValue:

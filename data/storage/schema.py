@@ -329,18 +329,26 @@ DEADLINES: dict[str, tuple[Deadline, Deadline]] = {
 }
 
 
+# Spec section 3 as data, the one statement of the rule: the first line a person's country
+# (and, where given, state) meets names their jurisdiction; no line met: OTHER. Python
+# (`derive_jurisdiction`, used by erasure) and Ibis (metrics.rules.derived_jurisdiction, on
+# every engine) both read it; tests/metrics/test_rules.py holds them equal on every country
+# and US state.
+JURISDICTION_RULE: tuple[tuple[frozenset[str], str | None, str], ...] = (
+    (frozenset(GDPR_COUNTRIES), None, GDPR),
+    (frozenset({"GB"}), None, UK_GDPR),
+    (frozenset({"US"}), "CA", CCPA),
+    (frozenset({"US"}), None, US_STATE),
+    (frozenset({"BR"}), None, LGPD),
+    (frozenset({"CA"}), None, PIPEDA),
+)
+
+
 def derive_jurisdiction(country: str | None, state: str | None) -> str:
     """Jurisdiction of a person from country and state (spec section 3)."""
-    if country in GDPR_COUNTRIES:
-        return GDPR
-    if country == "GB":
-        return UK_GDPR
-    if country == "US":
-        return CCPA if state == "CA" else US_STATE
-    if country == "BR":
-        return LGPD
-    if country == "CA":
-        return PIPEDA
+    for countries, in_state, jurisdiction in JURISDICTION_RULE:
+        if country in countries and (in_state is None or state == in_state):
+            return jurisdiction
     return OTHER
 
 
