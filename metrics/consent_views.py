@@ -17,9 +17,10 @@ import pandas as pd
 import pyarrow as pa
 
 from data.storage import facts, schema
+from metrics import figures as F
+from metrics.figures import DIMENSIONS
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
-from metrics.registry import Metric
 from metrics.report import CUSTOMERS, compute, months, to_json
 from metrics.rules import (
     REFUSED_STATES,
@@ -37,14 +38,6 @@ from metrics.rules import (
 from metrics.suppression import Cells
 
 # dimension -> label; the first four are the customer's, the last two the deciding event's.
-DIMENSIONS: dict[str, str] = {
-    "segment": "Segment",
-    "country": "Country",
-    "jurisdiction": "Jurisdiction",
-    "acquisition_channel": "Acquisition channel",
-    "prompt_variant": "Prompt variant",
-    "method": "Consent method",
-}
 CUSTOMER_DIMENSIONS = ("segment", "country", "jurisdiction", "acquisition_channel")
 EVENT_DIMENSIONS = ("prompt_variant", "method")
 GRAINS: dict[str, str] = {"week": "Week", "month": "Month"}
@@ -108,7 +101,7 @@ def consent_overview(tables: Tables, params: Params) -> pd.DataFrame:
         row |= {s: states[s] for s in schema.CONSENT_STATES}
         row["opt_in_rate"] = states["opt_in_rate"]
         for s in schema.CONSENT_STATES:
-            key = ("consent", purpose, s)
+            key = F.CONSENT(purpose, s)
             row[f"{s}_share"] = cells.ratio(
                 cells.shown(key), cells.shown(CUSTOMERS), [key, CUSTOMERS]
             )
@@ -205,21 +198,21 @@ def opted_in_by(tables: Tables, params: Params, dimension: str) -> pd.DataFrame:
         for row in group.itertuples(index=False):
             if dimension == "segment":
                 # The JSON's own figure: one key, published the same way everywhere.
-                granted_key: tuple = ("segment", purpose, row.value)
+                granted_key: tuple = F.SEGMENT(purpose, row.value)
             else:
-                granted_key = ("by", dimension, purpose, row.value, schema.GRANTED)
+                granted_key = F.BY_VALUE(dimension, purpose, row.value, schema.GRANTED)
                 cells.add(granted_key, int(row.granted), key_in(row, "granted"))
-            refused_key = ("by", dimension, purpose, row.value, "refused")
+            refused_key = F.BY_VALUE(dimension, purpose, row.value, "refused")
             cells.add(refused_key, int(row.refused), key_in(row, "refused"))
             granted_keys.append(granted_key)
             refused_keys.append(refused_key)
             keys.append((purpose, row.value, granted_key, refused_key))
-        cells.breakdown(("consent", purpose, schema.GRANTED), granted_keys)
+        cells.breakdown(F.CONSENT(purpose, schema.GRANTED), granted_keys)
         states = figures["consent"][purpose]
         if all(states[s] is not None for s in REFUSED_STATES):
             # Refused in total is public (denied + withdrawn): its members need complements.
-            total = ("consent_refused", purpose)
-            cells.add_sum(total, [("consent", purpose, s) for s in REFUSED_STATES])
+            total = F.CONSENT_REFUSED(purpose)
+            cells.add_sum(total, [F.CONSENT(purpose, s) for s in REFUSED_STATES])
             cells.breakdown(total, refused_keys)
     rows = []
     for purpose, value, granted_key, refused_key in keys:
@@ -303,18 +296,18 @@ def consent_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
     ]
     rows = []
     for period, purpose in grid:
-        total = ("decisions", grain, period, purpose)
-        members = [(*total, d) for d in schema.DECISIONS]
+        total = F.DECISIONS(grain, period, purpose)
+        members = [F.DECISION(grain, period, purpose, d) for d in schema.DECISIONS]
         for key, decision in zip(members, schema.DECISIONS, strict=True):
             cells.add(key, *counts.get((period, purpose, decision), (0, None)))
         cells.add_sum(total, members)
         cells.breakdown(total, members)
     for period, purpose in grid:
-        total = ("decisions", grain, period, purpose)
-        granted = (*total, schema.GRANTED)
+        total = F.DECISIONS(grain, period, purpose)
+        granted = F.DECISION(grain, period, purpose, schema.GRANTED)
         rows.append(
             {"period": period, "purpose": purpose}
-            | {d: cells.count((*total, d)) for d in schema.DECISIONS}
+            | {d: cells.count(F.DECISION(grain, period, purpose, d)) for d in schema.DECISIONS}
             | {
                 "decisions": cells.count(total),
                 "opt_in_rate": cells.ratio(
@@ -427,14 +420,16 @@ def opted_in_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
     cells = Cells(params.min_cell, perturbed=params.perturbed)
     labels = [label for label, _ in period_ends(params.start, params.end, grain)]
     for label in labels:
-        cells.add(("customers", grain, label), *everyone.get(label, (0, None)))
+        cells.add(F.CUSTOMERS_AT(grain, label), *everyone.get(label, (0, None)))
         for purpose in purposes:
-            cells.add(("granted", grain, label, purpose), *granted.get((label, purpose), (0, None)))
+            cells.add(
+                F.GRANTED_AT(grain, label, purpose), *granted.get((label, purpose), (0, None))
+            )
     rows = []
     for label in labels:
-        total = ("customers", grain, label)
+        total = F.CUSTOMERS_AT(grain, label)
         for purpose in purposes:
-            key = ("granted", grain, label, purpose)
+            key = F.GRANTED_AT(grain, label, purpose)
             rows.append(
                 {
                     "period": label,
@@ -447,84 +442,3 @@ def opted_in_trend(tables: Tables, params: Params, grain: str) -> pd.DataFrame:
                 }
             )
     return _frame(rows, OPTED_IN_COLUMNS, ["granted_share"])
-
-
-# The registry entries of this page's figures.
-
-STATE_SHARE = Metric(
-    "consent_state_share",
-    "Share of customers per consent state",
-    "rate",
-    "Customers at D in a consent state for a purpose / customers at D; published when both "
-    "counts are and there are at least k customers.",
-    state_shares,
-)
-
-_BY_QUERIES = {
-    "segment": consent_by_segment,
-    "country": consent_by_country,
-    "jurisdiction": consent_by_jurisdiction,
-    "acquisition_channel": consent_by_acquisition_channel,
-    "prompt_variant": consent_by_prompt_variant,
-    "method": consent_by_method,
-}
-_WHOSE = {
-    "segment": "the customer's segment",
-    "country": "the customer's country",
-    "jurisdiction": "the customer's jurisdiction (given, else derived from country and state)",
-    "acquisition_channel": "the customer's acquisition channel",
-    "prompt_variant": "the prompt variant of the event that set the consent state",
-    "method": "the method (explicit, implied, gpc) of the event that set the consent state",
-}
-BY_DIMENSION: dict[str, Metric] = {
-    dimension: Metric(
-        f"consent_by_{dimension}",
-        f"Consent by {label.lower()}",
-        "count",
-        f"Customers at D per purpose and {_WHOSE[dimension]} (missing counts as unknown): "
-        "granted, refused (denied or withdrawn), decided (granted + refused) and the opt-in "
-        "rate granted / decided. Granted per value adds up to the purpose's granted; per "
-        "segment it is opted_in_by_segment.",
-        _BY_QUERIES[dimension],
-    )
-    for dimension, label in DIMENSIONS.items()
-}
-TREND: dict[str, Metric] = {
-    grain: Metric(
-        f"consent_decisions_{grain}ly",
-        f"New consent decisions per {grain}",
-        "count",
-        f"Customers at D with a consent event dated in the {grain} (within the period), per "
-        "purpose and decision (granted, denied, withdrawn); withdrawals are the withdrawn "
-        "ones. Opt-in rate of new decisions = granted / (granted + denied + withdrawn) of "
-        f"the {grain}." + (" Weeks run Monday to Sunday." if grain == "week" else ""),
-        query,
-    )
-    for grain, query in (
-        ("week", consent_decisions_weekly),
-        ("month", consent_decisions_monthly),
-    )
-}
-OPTED_IN_TREND: dict[str, Metric] = {
-    grain: Metric(
-        f"opted_in_share_{grain}ly",
-        f"Opted-in share per {grain}",
-        "rate",
-        f"At the end of each {grain} (the view's end for the {grain} still running): customers "
-        "at that day whose consent state for the purpose is granted / customers at that day, "
-        "the consent state share of granted taken every "
-        f"{grain}; published when both counts are and there are at least k customers."
-        + (" Weeks run Monday to Sunday." if grain == "week" else ""),
-        query,
-    )
-    for grain, query in (
-        ("week", opted_in_share_weekly),
-        ("month", opted_in_share_monthly),
-    )
-}
-METRICS: tuple[Metric, ...] = (
-    STATE_SHARE,
-    *BY_DIMENSION.values(),
-    *TREND.values(),
-    *OPTED_IN_TREND.values(),
-)

@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 
 from data.storage import schema
+from metrics import figures as F
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
-from metrics.registry import Metric
 from metrics.report import compute, months, to_json
 from metrics.rules import (
     Tables,
@@ -205,30 +205,28 @@ JURISDICTION_COLUMNS = (
 
 def _type_total(request_type: str, figure: str) -> Key:
     if request_type == schema.ERASURE:
-        return ("erasure", figure)
-    return (
-        ("requests", request_type) if figure == "received" else ("requests_completed", request_type)
-    )
+        return F.ERASURE(figure)
+    return F.REQUESTS(request_type) if figure == "received" else F.REQUESTS_COMPLETED(request_type)
 
 
 def _type_cell(grain: str, period: str, request_type: str, figure: str) -> Key:
     if grain == "month" and request_type == schema.ERASURE:
-        return ("erasure_month", period, figure)
-    return ("requests_period", grain, period, request_type, figure)
+        return F.ERASURE_MONTH(period, figure)
+    return F.REQUESTS_PERIOD(grain, period, request_type, figure)
 
 
 def _jurisdiction_cell(grain: str, period: str, jurisdiction: str, figure: str) -> Key:
-    return ("erasure_period_jurisdiction", grain, period, jurisdiction, figure)
+    return F.ERASURE_PERIOD_JURISDICTION(grain, period, jurisdiction, figure)
 
 
 def _jurisdiction_total(jurisdiction: str, figure: str) -> Key:
-    return ("erasure_jurisdiction", jurisdiction, figure)
+    return F.ERASURE_JURISDICTION(jurisdiction, figure)
 
 
 def _backlog_key(day: date, as_of: date, figure: str) -> Key:
     if day == as_of:
-        return ("erasure", figure)
-    return ("erasure_backlog", day.isoformat(), figure)
+        return F.ERASURE(figure)
+    return F.ERASURE_BACKLOG(day.isoformat(), figure)
 
 
 # The page's figures.
@@ -374,7 +372,7 @@ def _add_activity(
                 cells.add(key, *by_type.get((q.key, t, figure), (0, None)))
                 members.append(key)
             # Not shown, but the sum of a period's types: two views must not give it away.
-            period_total = ("requests_period_total", grain, q.key, figure)
+            period_total = F.REQUESTS_PERIOD_TOTAL(grain, q.key, figure)
             cells.add_sum(period_total, members)
             cells.breakdown(period_total, members)
             period_totals.append(period_total)
@@ -385,7 +383,7 @@ def _add_activity(
                 places_members.append(key)
             if places_members:
                 cells.breakdown(_type_cell(grain, q.key, schema.ERASURE, figure), places_members)
-        every = ("requests_total", figure)
+        every = F.REQUESTS_TOTAL(figure)
         cells.add_sum(every, period_totals)
         cells.breakdown(every, period_totals)
         totals = []
@@ -416,43 +414,43 @@ def _add_jurisdictions(cells: Cells, status: pd.DataFrame, places: list[str], ho
         value = {c: (0, None) if row is None else (_int(row[c]), key_in(row, c)) for c in columns}
         for figure in (*FIGURES, "overdue"):
             cells.add(_jurisdiction_total(j, figure), *value[figure])
-        cells.add(("erasure_open_jurisdiction", j), *value["open"])
-        cells.add(("erasure_due_soon", j, horizon), *value["due_soon"])
-        cells.add(("erasure_due_later", j, horizon), *value["due_later"])
-        cells.add(("erasure_on_time_jurisdiction", j), *value["on_time"])
+        cells.add(F.ERASURE_OPEN_JURISDICTION(j), *value["open"])
+        cells.add(F.ERASURE_DUE_SOON(j, horizon), *value["due_soon"])
+        cells.add(F.ERASURE_DUE_LATER(j, horizon), *value["due_later"])
+        cells.add(F.ERASURE_ON_TIME_JURISDICTION(j), *value["on_time"])
         # Completed = on time + late: the late ones are never left to be worked out.
         cells.add_rest(
-            ("erasure_late_jurisdiction", j),
+            F.ERASURE_LATE_JURISDICTION(j),
             _jurisdiction_total(j, "completed"),
-            [("erasure_on_time_jurisdiction", j)],
+            [F.ERASURE_ON_TIME_JURISDICTION(j)],
         )
         cells.breakdown(
             _jurisdiction_total(j, "completed"),
-            [("erasure_on_time_jurisdiction", j), ("erasure_late_jurisdiction", j)],
+            [F.ERASURE_ON_TIME_JURISDICTION(j), F.ERASURE_LATE_JURISDICTION(j)],
         )
         cells.breakdown(
-            ("erasure_open_jurisdiction", j),
+            F.ERASURE_OPEN_JURISDICTION(j),
             [
                 _jurisdiction_total(j, "overdue"),
-                ("erasure_due_soon", j, horizon),
-                ("erasure_due_later", j, horizon),
+                F.ERASURE_DUE_SOON(j, horizon),
+                F.ERASURE_DUE_LATER(j, horizon),
             ],
         )
     sums = {
-        ("erasure", "received"): [_jurisdiction_total(j, "received") for j in places],
-        ("erasure", "completed"): [_jurisdiction_total(j, "completed") for j in places],
-        ("erasure", "overdue"): [_jurisdiction_total(j, "overdue") for j in places],
-        ("erasure", "open"): [("erasure_open_jurisdiction", j) for j in places],
-        ("erasure_due_soon", horizon): [("erasure_due_soon", j, horizon) for j in places],
-        ("erasure_due_later", horizon): [("erasure_due_later", j, horizon) for j in places],
-        ("erasure", "on_time"): [("erasure_on_time_jurisdiction", j) for j in places],
+        F.ERASURE("received"): [_jurisdiction_total(j, "received") for j in places],
+        F.ERASURE("completed"): [_jurisdiction_total(j, "completed") for j in places],
+        F.ERASURE("overdue"): [_jurisdiction_total(j, "overdue") for j in places],
+        F.ERASURE("open"): [F.ERASURE_OPEN_JURISDICTION(j) for j in places],
+        F.ERASURE_DUE_SOON_ALL(horizon): [F.ERASURE_DUE_SOON(j, horizon) for j in places],
+        F.ERASURE_DUE_LATER_ALL(horizon): [F.ERASURE_DUE_LATER(j, horizon) for j in places],
+        F.ERASURE("on_time"): [F.ERASURE_ON_TIME_JURISDICTION(j) for j in places],
     }
     for total, members in sums.items():
         cells.add_sum(total, members)
         cells.breakdown(total, members)
     cells.breakdown(
-        ("erasure", "open"),
-        [("erasure", "overdue"), ("erasure_due_soon", horizon), ("erasure_due_later", horizon)],
+        F.ERASURE("open"),
+        [F.ERASURE("overdue"), F.ERASURE_DUE_SOON_ALL(horizon), F.ERASURE_DUE_LATER_ALL(horizon)],
     )
 
 
@@ -544,16 +542,16 @@ def _publish(
     juris: dict[str, list[Any]] = {}
     for j in places:
         completed = _jurisdiction_total(j, "completed")
-        on_time = ("erasure_on_time_jurisdiction", j)
+        on_time = F.ERASURE_ON_TIME_JURISDICTION(j)
         median = status.at[j, "median_days"] if j in status.index else None
         row = {
             "jurisdiction": j,
             "deadline": deadlines(j)[0],
             "extended_deadline": deadlines(j)[1],
-            "open": count(("erasure_open_jurisdiction", j)),
+            "open": count(F.ERASURE_OPEN_JURISDICTION(j)),
             "overdue": count(_jurisdiction_total(j, "overdue")),
-            "due_soon": count(("erasure_due_soon", j, horizon)),
-            "due_later": count(("erasure_due_later", j, horizon)),
+            "due_soon": count(F.ERASURE_DUE_SOON(j, horizon)),
+            "due_later": count(F.ERASURE_DUE_LATER(j, horizon)),
             "completed": count(completed),
             "on_time_rate": cells.ratio(
                 cells.shown(on_time), cells.shown(completed), [on_time, completed]
@@ -565,7 +563,7 @@ def _publish(
             ),
             # Which rows each table lists. A listed row says no more than its cells do:
             # a withheld count is never zero.
-            "open_any": cells.values[("erasure_open_jurisdiction", j)] > 0,
+            "open_any": cells.values[F.ERASURE_OPEN_JURISDICTION(j)] > 0,
             "completed_any": cells.values[completed] > 0,
         }
         for column, value in row.items():
@@ -581,15 +579,15 @@ def _publish(
         }
     )
     due_totals = {
-        "open": count(("erasure", "open")),
-        "overdue": count(("erasure", "overdue")),
-        "due_soon": count(("erasure_due_soon", horizon)),
-        "due_later": count(("erasure_due_later", horizon)),
+        "open": count(F.ERASURE("open")),
+        "overdue": count(F.ERASURE("overdue")),
+        "due_soon": count(F.ERASURE_DUE_SOON_ALL(horizon)),
+        "due_later": count(F.ERASURE_DUE_LATER_ALL(horizon)),
     }
     trend = _trend(params, summary, backlog_table[backlog_table.grain == "month"])
     # Nothing at all is a run of zeros, which are always published.
-    empty = not any(cells.values[("requests_total", f)] for f in FIGURES) and not any(
-        cells.values[("erasure_open_jurisdiction", j)] for j in places
+    empty = not any(cells.values[F.REQUESTS_TOTAL(f)] for f in FIGURES) and not any(
+        cells.values[F.ERASURE_OPEN_JURISDICTION(j)] for j in places
     )
     return ErasureFigures(
         min_cell=cells.k,
@@ -727,43 +725,3 @@ def on_time_by_jurisdiction(tables: Tables, params: Params) -> pd.DataFrame:
 def trend_reading(tables: Tables, params: Params) -> str:
     """One or two plain sentences on the erasure trend, from published figures only."""
     return erasure_figures(tables, params).trend
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric(
-        "requests_over_time",
-        "Privacy requests per week or month",
-        "count",
-        "Privacy requests received (received_at date in the period) and completed (status "
-        "completed, completed_at date in the period) per calendar month or Monday-start week, "
-        "by request type and, for erasure requests, by jurisdiction (the request's own, else "
-        "its customer's, else OTHER).",
-        request_activity,
-    ),
-    Metric(
-        "erasure_backlog",
-        "Erasure backlog",
-        "count",
-        "Erasure requests open (received, not rejected, not completed) at the end of each week "
-        "or month, or at D for the period containing D, and how many of them were past their "
-        "legal due date then. The SQL evaluates one day; every period end is evaluated alike.",
-        backlog_counts,
-    ),
-    Metric(
-        "erasure_due_status",
-        "Open erasure requests by due date",
-        "count",
-        "Per jurisdiction, erasure requests open at D: overdue (D after the due date), due "
-        "within the next 14 days (due date from D to D + 14 days) and due later.",
-        jurisdiction_status,
-    ),
-    Metric(
-        "erasure_on_time_by_jurisdiction",
-        "On-time rate and median days per jurisdiction",
-        "rate",
-        "Per jurisdiction: completed erasure requests finished on or before their legal due "
-        "date / completed ones, and the median days from received to completed; published when "
-        "at least k were completed.",
-        jurisdiction_status,
-    ),
-)

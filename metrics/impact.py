@@ -43,16 +43,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from data.storage import schema
+from metrics import figures
+from metrics import figures as F
+from metrics.figures import Figure
 from metrics.params import Params
 from metrics.perturbation import key_in, key_sums
-from metrics.registry import Metric
 from metrics.report import CUSTOMERS, Computed, compute
 from metrics.rules import (
     Tables,
@@ -307,8 +309,8 @@ GAP_COLUMNS = [
 def _keys(by: str, purpose: str | None, group: str) -> tuple[tuple, tuple]:
     """Figure keys of a group's customers and converters."""
     if by == BY_CLASS:
-        return ("class", group), ("funnel", group, "converted")
-    return ("consent", purpose, group), ("impact", "converters", purpose, group)
+        return F.CLASS(group), F.FUNNEL(group, "converted")
+    return F.CONSENT(purpose, group), F.IMPACT_CONVERTERS(purpose, group)
 
 
 def _check(cells: Cells, key: tuple, value: int) -> None:
@@ -335,7 +337,7 @@ def _cells(result: Computed, by: str, purpose: str | None, totals: pd.DataFrame)
             row = totals.loc[group]
             cells.add(x_key, int(row["converters"]), key_in(row, "converters"))
     if by == BY_STATE:
-        total = ("impact", "converters", purpose)
+        total = F.IMPACT_CONVERTERS_ALL(purpose)
         cells.add_sum(total, [_keys(by, purpose, g)[1] for g in groups])
         # The states' own sum first: with one class withheld, the spec's rule over the states
         # settles before all converters are withheld for the classes' sake.
@@ -370,7 +372,7 @@ def impact(
     if by == BY_STATE and not purpose:
         raise ValueError("grouping by consent state needs a purpose")
     result = compute(tables, params)
-    if by == BY_STATE and ("consent", purpose, schema.GRANTED) not in result.cells.values:
+    if by == BY_STATE and F.CONSENT(purpose, schema.GRANTED) not in result.cells.values:
         raise ValueError(f"no consent events for purpose {purpose!r}")
     query = (
         class_strata(tables, params) if by == BY_CLASS else state_strata(tables, params, purpose)
@@ -443,8 +445,8 @@ def impact(
             gaps.append((first, second, measure, *raw, *stratified))
 
     used_key, dropped_key = (
-        ("impact", "strata_used", by, purpose),
-        ("impact", "dropped", by, purpose),
+        F.IMPACT_STRATA_USED(by, purpose),
+        F.IMPACT_DROPPED(by, purpose),
     )
     cells.add(used_key, std.customers_used)
     cells.add(dropped_key, std.customers_dropped)
@@ -465,56 +467,17 @@ def impact(
 
 
 # --------------------------------------------------------------------------------------------
-# Registry
+# The page's figures, as metrics/figures.py names them
 # --------------------------------------------------------------------------------------------
 
-_COMMON = (
-    " Groups: the yes / maybe / no class at D, or the consent state at D of one purpose "
-    "(no_decision without one). Like with like (stratified, direct standardisation): each "
-    "group is re-weighted to one common acquisition channel × country mix (a missing value "
-    "counts as unknown), that of all customers in the strata used. A stratum is used when every "
-    "compared group (those whose own rate is shown) has at least k customers in it; smaller "
-    "ones are pooled into one 'other' stratum, used when it then qualifies. With w_s the "
-    "stratum's share of those customers: estimate = Σ w_s × the group's figure in stratum s, "
-    "variance = Σ w_s² × its variance there, 95% interval = estimate ± 1.96 × √variance. "
-    "Like-with-like figures are shown only when the group's converters within the strata used "
-    "are 0 or at least k; strata are never shown. Gap between two groups = the difference of "
-    "their figures, as observed or like with like, with the interval gap ± 1.96 × √(sum of "
-    "the two variances)."
-)
 
-METRICS: tuple[Metric, ...] = (
-    Metric(
-        "impact_conversion_rate",
-        "Conversion rate by consent group, raw and like with like",
-        "rate",
-        "Customers of the group with at least one order in the period / customers of the group "
-        "at D, with a 95% Wilson score interval (p + z²/2n ± z√(p(1−p)/n + z²/4n²)) / "
-        "(1 + z²/n), z = 1.96; for classes the counts are those of conversion_rate. Within a "
-        "stratum the variance is p(1−p)/n; a raw gap's variance is p(1−p)/n summed over the two "
-        "groups." + _COMMON,
-        class_strata,
-    ),
-    Metric(
-        "impact_revenue_per_customer",
-        "Revenue per customer by consent group, raw and like with like",
-        "currency",
-        "Revenue of the group's orders in the period / customers of the group at D (a customer "
-        "without orders counts 0), with the 95% interval mean ± 1.96 s/√n, s² = (Q − S²/n) / "
-        "(n − 1) from the revenue S and the sum Q of squared per-customer revenue; published "
-        "under the same rule as the conversion rate; for classes it is revenue / customers."
-        + _COMMON,
-        class_strata,
-    ),
-)
-
-
-def metrics_for(by: str) -> tuple[Metric, ...]:
-    """This page's registry entries with the query of the chosen grouping."""
+def metrics_for(by: str) -> tuple[Figure, ...]:
+    """This page's figures, explained by the query of the chosen grouping."""
+    own = (figures.IMPACT_CONVERSION_RATE, figures.IMPACT_REVENUE_PER_CUSTOMER)
     if by == BY_CLASS:
-        return METRICS
+        return own
     note = (
         " The SQL shown groups by the consent state of email_marketing; for another purpose "
         "only that name changes."
     )
-    return tuple(replace(m, description=m.description + note, query=state_strata) for m in METRICS)
+    return tuple(f.explained_by("metrics.impact.state_strata", note) for f in own)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data.storage import schema
+from metrics import figures as F
 from metrics.params import Params, previous_period
 from metrics.report import CUSTOMERS, Computed, compute, to_json
 from metrics.rules import Tables
@@ -42,7 +43,7 @@ def _tiles(result: Computed) -> dict[str, tuple[str, str, float | None, str]]:
         "customers": ("Customers", "count", figures["customers"], "customers"),
     }
     for purpose in result.params.marketing_purposes:
-        key = ("consent", purpose, schema.GRANTED)
+        key = F.CONSENT(purpose, schema.GRANTED)
         share = (
             cells.ratio(cells.shown(key), cells.shown(CUSTOMERS), [key, CUSTOMERS])
             if key in cells.values

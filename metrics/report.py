@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from data.storage import facts, schema
+from metrics import figures as F
+from metrics.figures import JSON_FIGURES
 from metrics.params import Params
 from metrics.perturbation import key_in
-from metrics.registry import METRICS, Query
 from metrics.rules import Tables, consent_states, requests
 from metrics.suppression import Cells
 
-CUSTOMERS = ("customers",)
+CUSTOMERS = F.CUSTOMERS()
 STAGES = ("engaged", "intent", "converted")
 ERASURE_BREAKDOWNS = ("received", "completed", "overdue")
 
@@ -40,9 +43,9 @@ def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
     cheaper to repeat than to write out) and the privacy requests with their jurisdiction
     and due date (a join with every customer).
     """
-    unique: dict[str, Query] = {}
-    for metric in METRICS:
-        unique.setdefault(metric.query.__name__, metric.query)
+    unique: dict[str, Callable[[Tables, Params], ir.Table]] = {}
+    for figure in JSON_FIGURES:
+        unique.setdefault(figure.query.rsplit(".", 1)[1], figure.compute)
     states = consent_states(tables, params)
     shared_rules = {
         "consent_states": (
@@ -96,68 +99,68 @@ def build_cells(params: Params, frames: dict[str, pd.DataFrame]) -> Cells:
 
     for purpose, counts in _consent_cells(frames["consent_by_state"]).items():
         for state, (n, key) in counts.items():
-            cells.add(("consent", purpose, state), n, key)
-        decided = [("consent", purpose, s) for s in schema.DECISIONS]
-        cells.add_rest(("consent", purpose, schema.NO_DECISION), CUSTOMERS, decided)
-        cells.breakdown(CUSTOMERS, [("consent", purpose, s) for s in schema.CONSENT_STATES])
+            cells.add(F.CONSENT(purpose, state), n, key)
+        decided = [F.CONSENT(purpose, s) for s in schema.DECISIONS]
+        cells.add_rest(F.CONSENT(purpose, schema.NO_DECISION), CUSTOMERS, decided)
+        cells.breakdown(CUSTOMERS, [F.CONSENT(purpose, s) for s in schema.CONSENT_STATES])
         # Decided but not granted: never shown, but what customers less granted and no
         # decision leaves.
-        refused = [("consent", purpose, s) for s in (schema.DENIED, schema.WITHDRAWN)]
-        cells.subcount(("consent", purpose, "refused"), refused)
+        refused = [F.CONSENT(purpose, s) for s in (schema.DENIED, schema.WITHDRAWN)]
+        cells.subcount(F.CONSENT(purpose, "refused"), refused)
 
     segments = frames["granted_by_segment"]
     for purpose, group in segments.groupby("purpose", sort=True):
         members = []
         for row in group.sort_values("segment").itertuples(index=False):
-            key = ("segment", purpose, row.segment)
+            key = F.SEGMENT(purpose, row.segment)
             cells.add(key, int(row.granted), key_in(row, "granted"))
             members.append(key)
-        cells.breakdown(("consent", purpose, schema.GRANTED), members)
+        cells.breakdown(F.CONSENT(purpose, schema.GRANTED), members)
 
     outcomes = frames["class_outcomes"].set_index("cls")
     for cls in schema.CLASSES:
         row = outcomes.loc[cls]
-        cells.add(("class", cls), int(row["customers"]), key_in(row, "customers"))
+        cells.add(F.CLASS(cls), int(row["customers"]), key_in(row, "customers"))
         for stage in STAGES:
-            cells.add(("funnel", cls, stage), int(row[stage]), key_in(row, stage))
+            cells.add(F.FUNNEL(cls, stage), int(row[stage]), key_in(row, stage))
         # Each stage is a subset of the one before: the drop-outs are counts too.
         for smaller, larger in zip(STAGES, (None, *STAGES[:-1]), strict=True):
             cells.within(
-                ("funnel", cls, smaller),
-                ("class", cls) if larger is None else ("funnel", cls, larger),
+                F.FUNNEL(cls, smaller),
+                F.CLASS(cls) if larger is None else F.FUNNEL(cls, larger),
             )
-    cells.breakdown(CUSTOMERS, [("class", c) for c in schema.CLASSES])
+    cells.breakdown(CUSTOMERS, [F.CLASS(c) for c in schema.CLASSES])
 
     summary = frames["erasure_summary"].iloc[0]
     for figure in ("received", "completed", "open", "overdue", "on_time"):
-        cells.add(("erasure", figure), _int(summary[figure]), key_in(summary, figure))
+        cells.add(F.ERASURE(figure), _int(summary[figure]), key_in(summary, figure))
     # The on-time rate publishes on time against completed: the late ones are a count too
     # (completed = on time + late), never left to be worked out when they are few.
-    late = ("erasure", "late")
-    cells.add_rest(late, ("erasure", "completed"), [("erasure", "on_time")])
-    cells.breakdown(("erasure", "completed"), [("erasure", "on_time"), late])
+    late = F.ERASURE("late")
+    cells.add_rest(late, F.ERASURE("completed"), [F.ERASURE("on_time")])
+    cells.breakdown(F.ERASURE("completed"), [F.ERASURE("on_time"), late])
     by_jurisdiction = frames["erasure_by_jurisdiction"]
     for figure in ERASURE_BREAKDOWNS:
         members = []
         for row in by_jurisdiction.itertuples(index=False):
-            key = ("erasure_jurisdiction", row.jurisdiction, figure)
+            key = F.ERASURE_JURISDICTION(row.jurisdiction, figure)
             cells.add(key, _int(getattr(row, figure)), key_in(row, figure))
             members.append(key)
         # Only jurisdictions with a request received in the period are listed, yet completed
         # and overdue also count older requests: what the listed ones leave over is a member
         # too (never shown), so a small remainder cannot be read off as total minus listed.
-        rest = ("erasure_jurisdiction", None, figure)
-        cells.add_rest(rest, ("erasure", figure), members)
-        cells.breakdown(("erasure", figure), [*members, rest])
+        rest = F.ERASURE_JURISDICTION(None, figure)
+        cells.add_rest(rest, F.ERASURE(figure), members)
+        cells.breakdown(F.ERASURE(figure), [*members, rest])
     monthly = frames["erasure_monthly"].set_index("month")
     for figure in ("received", "completed"):
         members = []
         for month in months(params.start, params.end):
             row = monthly.loc[month] if month in monthly.index else None
             n, key = (0, None) if row is None else (_int(row[figure]), key_in(row, figure))
-            cells.add(("erasure_month", month, figure), n, key)
-            members.append(("erasure_month", month, figure))
-        cells.breakdown(("erasure", figure), members)
+            cells.add(F.ERASURE_MONTH(month, figure), n, key)
+            members.append(F.ERASURE_MONTH(month, figure))
+        cells.breakdown(F.ERASURE(figure), members)
 
     for row in frames["requests_by_type"].itertuples(index=False):
         cells.add(_request_key(row.type), int(row.received), key_in(row, "received"))
@@ -171,8 +174,8 @@ def _int(value: Any) -> int:
 def _request_key(request_type: str) -> tuple[str, ...]:
     # Erasure requests received in the period are one figure, wherever they appear.
     if request_type == schema.ERASURE:
-        return ("erasure", "received")
-    return ("requests", request_type)
+        return F.ERASURE("received")
+    return F.REQUESTS(request_type)
 
 
 # Results already computed, for the figure functions that start from the same JSON (a page
@@ -211,7 +214,7 @@ def to_json(result: Computed) -> dict[str, Any]:
     consent: dict[str, Any] = {}
     purposes = _purpose_order(list(_consent_counts(frames["consent_by_state"])))
     for purpose in purposes:
-        keys = {s: ("consent", purpose, s) for s in schema.CONSENT_STATES}
+        keys = {s: F.CONSENT(purpose, s) for s in schema.CONSENT_STATES}
         decided = [keys[s] for s in schema.DECISIONS]
         granted = cells.shown(keys[schema.GRANTED])
         answered = sum(cells.shown(k) for k in decided)
@@ -221,22 +224,21 @@ def to_json(result: Computed) -> dict[str, Any]:
     segments = frames["granted_by_segment"]
     opted_in = {
         purpose: {
-            seg: count(("segment", purpose, seg))
+            seg: count(F.SEGMENT(purpose, seg))
             for seg in sorted(segments.loc[segments.purpose == purpose, "segment"])
         }
         for purpose in purposes
     }
 
     outcomes = frames["class_outcomes"].set_index("cls")
-    ymn = {c: count(("class", c)) for c in schema.CLASSES}
+    ymn = {c: count(F.CLASS(c)) for c in schema.CLASSES}
     funnel = {
-        c: {"customers": count(("class", c))}
-        | {stage: count(("funnel", c, stage)) for stage in STAGES}
+        c: {"customers": count(F.CLASS(c))} | {stage: count(F.FUNNEL(c, stage)) for stage in STAGES}
         for c in schema.CLASSES
     }
     conversion = {}
     for c in schema.CLASSES:
-        people, converters = ("class", c), ("funnel", c, "converted")
+        people, converters = F.CLASS(c), F.FUNNEL(c, "converted")
         revenue = outcomes.at[c, "revenue"]
         conversion[c] = {
             "customers": count(people),
@@ -247,28 +249,28 @@ def to_json(result: Computed) -> dict[str, Any]:
         }
 
     summary = frames["erasure_summary"].iloc[0]
-    completed = ("erasure", "completed")
+    completed = F.ERASURE("completed")
     n_completed = cells.values[completed]
     median = summary["median_days"]
     erasure = {
-        "received": count(("erasure", "received")),
+        "received": count(F.ERASURE("received")),
         "completed": count(completed),
-        "open": count(("erasure", "open")),
-        "overdue": count(("erasure", "overdue")),
+        "open": count(F.ERASURE("open")),
+        "overdue": count(F.ERASURE("overdue")),
         "on_time_rate": cells.ratio(
-            cells.shown(("erasure", "on_time")),
+            cells.shown(F.ERASURE("on_time")),
             cells.shown(completed),
-            [("erasure", "on_time"), completed],
+            [F.ERASURE("on_time"), completed],
         ),
         "median_days_to_complete": cells.derived(
             None if pd.isna(median) else float(median), n_completed, [completed]
         ),
         "by_jurisdiction": {
-            j: {f: count(("erasure_jurisdiction", j, f)) for f in ERASURE_BREAKDOWNS}
+            j: {f: count(F.ERASURE_JURISDICTION(j, f)) for f in ERASURE_BREAKDOWNS}
             for j in frames["erasure_by_jurisdiction"]["jurisdiction"]
         },
         "monthly": [
-            {"month": m} | {f: count(("erasure_month", m, f)) for f in ("received", "completed")}
+            {"month": m} | {f: count(F.ERASURE_MONTH(m, f)) for f in ("received", "completed")}
             for m in months(p.start, p.end)
         ],
     }

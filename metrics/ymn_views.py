@@ -13,10 +13,9 @@ import pandas as pd
 import pyarrow as pa
 
 from data.storage import schema
-from metrics import queries
+from metrics import figures as F
 from metrics.params import Params, previous_period
 from metrics.perturbation import key_in, key_sums
-from metrics.registry import Metric
 from metrics.report import CUSTOMERS, STAGES, Computed, compute, to_json
 from metrics.rules import Tables, classes
 from metrics.suppression import Cells, Key
@@ -29,7 +28,7 @@ FLOW_TO: tuple[str, ...] = schema.CLASSES
 
 def _stage_key(cls: str, stage: str) -> Key:
     # The keys of metrics.report, so a stage is the very figure the metrics JSON publishes.
-    return ("class", cls) if stage == "customers" else ("funnel", cls, stage)
+    return F.CLASS(cls) if stage == "customers" else F.FUNNEL(cls, stage)
 
 
 # Funnels.
@@ -109,24 +108,24 @@ def class_flow_counts(t: Tables, p: Params) -> ir.Table:
 
 
 def _flow_key(source: str, target: str) -> Key:
-    return ("ymn_flow", source, target)
+    return F.FLOW(source, target)
 
 
 def _earlier(key: Key) -> Key:
     # A figure of the previous period's metrics JSON, kept apart from the current one's.
-    return ("previous", key)
+    return F.PREVIOUS(key)
 
 
-NEW_KEY: Key = ("ymn_new",)
+NEW_KEY: Key = F.NEW_CUSTOMERS()
 
 
 def _flow_breakdowns() -> list[tuple[Key, tuple[Key, ...]]]:
     """Flows into a class add up to its size at D; flows out of a class (or out of new) to
     its size at the earlier date; and customers at D are those at the earlier date plus the
     flows out of new, so new customers count as known whenever both JSONs' customers are."""
-    out = [(("class", c), tuple(_flow_key(s, c) for s in FLOW_FROM)) for c in FLOW_TO]
+    out = [(F.CLASS(c), tuple(_flow_key(s, c) for s in FLOW_FROM)) for c in FLOW_TO]
     for source in FLOW_FROM:
-        total = NEW_KEY if source == NEW else _earlier(("class", source))
+        total = NEW_KEY if source == NEW else _earlier(F.CLASS(source))
         out.append((total, tuple(_flow_key(source, c) for c in FLOW_TO)))
     out.append((CUSTOMERS, (_earlier(CUSTOMERS), *(_flow_key(NEW, c) for c in FLOW_TO))))
     return out
@@ -272,43 +271,3 @@ def views(tables: Tables, params: Params) -> Views:
     """Funnels, class flows and the maybe opportunity, computing the metrics JSON once."""
     now = compute(tables, params)
     return Views(_funnels(now), _class_flows(tables, params, now), _opportunity(now))
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric(
-        "funnel_step_rate",
-        "Funnel step rate",
-        "rate",
-        "For each class, the share of one funnel stage that reached the next: engaged / "
-        "customers, intent / engaged, converted / intent; and each stage's share of the "
-        "class's customers (at converted, the conversion rate). Published when both counts "
-        "are and the denominator is at least k.",
-        queries.class_outcomes,
-    ),
-    Metric(
-        "class_flows",
-        "Moves between classes",
-        "count",
-        "Customers at D by their class at the previous period's as-of date (the day before "
-        "the period starts; new when created after it) and their class at D, both by the "
-        "yes / maybe / no rule. Flows from a class add up to its size at the earlier date, "
-        "flows into a class to its size at D.",
-        class_flow_counts,
-    ),
-    Metric(
-        "maybe_extra_converters",
-        "Extra converters if maybe converted like yes",
-        "count",
-        "Maybe customers x (yes conversion rate - maybe conversion rate): the converters the "
-        "maybe class would add at the yes class's rate; withheld when any input is.",
-        queries.class_outcomes,
-    ),
-    Metric(
-        "maybe_extra_revenue",
-        "Extra revenue if maybe converted like yes",
-        "currency",
-        "Extra converters x the yes class's revenue per converter (its revenue / its "
-        "converters, published when they number at least k); withheld when any input is.",
-        queries.class_outcomes,
-    ),
-)

@@ -19,8 +19,8 @@ import streamlit as st
 from consentlens import service
 from data.intake.problems import inert
 from metrics import api, perturbation
+from metrics.figures import BY_NAME, Figure
 from metrics.params import Filters, Params, ParamsError, default_min_cell
-from metrics.registry import BY_NAME, Metric
 from metrics.suppression import WITHHELD, publishable, withheld_note
 from pages import _labels as labels
 from pages import _links as links
@@ -522,26 +522,31 @@ def meaning(text: str) -> None:
     st.caption(f"**What this means:** {text}")
 
 
-def how_computed(metrics: Sequence[str | Metric], params: Params) -> None:
-    """An expander with each metric's definition and the SQL the store runs for it.
+def how_computed(page: str, shown: Sequence[str | Figure], params: Params) -> None:
+    """An expander with each figure's definition and the SQL the store runs for it.
 
-    Give registry names for the core metrics, or Metric objects for a page's own.
+    Give the names of metrics/figures.py, or a page's variant of a figure; every figure
+    must name `page` among those that show it (the index stays true).
     """
+    items = [BY_NAME[item] if isinstance(item, str) else item for item in shown]
+    strays = [f.name for f in items if page not in f.pages]
+    if strays:
+        raise ValueError(f"metrics/figures.py does not list {page!r} for {', '.join(strays)}")
     # Drawn only while open: the SQL is compiled for the view's parameters, which a view
     # whose reader never opens the explanation should not wait for.
-    names = [item if isinstance(item, str) else item.name for item in metrics]
+    names = [f.name for f in items]
     explanation = st.expander(
         "How is this computed?", key=f"how_computed:{':'.join(names)}", on_change="rerun"
     )
     if not explanation.open:
         return
     with explanation:
-        for item in metrics:
-            metric = BY_NAME[item] if isinstance(item, str) else item
+        for figure in items:
             st.markdown(
-                f"**{metric.title}** (`{metric.name}`, {metric.unit}): {metric.description}"
+                f"**{figure.title}** (`{figure.name}`, {figure.unit}): {figure.description}"
             )
-            sql = figures(api.metric_sql, params, metric.query.__module__, metric.query.__name__)
+            module, query = figure.query.rsplit(".", 1)
+            sql = figures(api.metric_sql, params, module, query)
             st.code(sql, language="sql")
         st.markdown(
             f"Counts from 1 to {params.min_cell - 1} are withheld, together with whatever "

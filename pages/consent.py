@@ -4,6 +4,7 @@ decisions and withdrawals move over time."""
 import streamlit as st
 
 from metrics import consent_views as cv
+from metrics import figures
 from pages import _consent_charts as cc
 from pages import _widgets as w
 
@@ -134,13 +135,14 @@ st.dataframe(
 w.download(trend, f"consent_decisions_{grain}ly", k)
 
 w.how_computed(
+    "consent",
     [
         "consent_state",
         "opt_in_rate",
-        cv.STATE_SHARE,
-        cv.BY_DIMENSION[dimension],
-        cv.OPTED_IN_TREND[grain],
-        cv.TREND[grain],
+        figures.CONSENT_STATE_SHARE,
+        figures.CONSENT_BY[dimension],
+        figures.OPTED_IN_SHARE[grain],
+        figures.CONSENT_DECISIONS[grain],
     ],
     params,
 )

@@ -4,6 +4,7 @@ overdue or due soon, and the on-time rate against each jurisdiction's legal dead
 import streamlit as st
 
 from metrics import erasure_views as ev
+from metrics.figures import on_page
 from metrics.suppression import WITHHELD
 from pages import _erasure_charts as charts
 from pages import _widgets as w
@@ -17,18 +18,6 @@ w.header(
 )
 w.freshness(info, params)
 figures = w.figures(ev.erasure_figures, params)
-METRICS = [
-    "erasure_received",
-    "erasure_completed",
-    "erasure_open",
-    "erasure_overdue",
-    "erasure_on_time_rate",
-    "erasure_median_days_to_complete",
-    "erasure_by_jurisdiction",
-    "erasure_monthly",
-    "requests_by_type",
-    *ev.METRICS,
-]
 
 
 def days(value: float | None, k: int) -> str:
@@ -78,7 +67,7 @@ if figures.empty:
         "No privacy request was received or completed in this period for the chosen filters, "
         f"and no erasure request is open.{sentence(one_of(fixes))}"
     )
-    w.how_computed(METRICS, params)
+    w.how_computed("erasure", on_page("erasure"), params)
     st.stop()
 
 summary = figures.summary
@@ -290,4 +279,4 @@ if not on_time.empty:
     )
     w.download(on_time, "erasure_on_time_by_jurisdiction", k)
 
-w.how_computed(METRICS, params)
+w.how_computed("erasure", on_page("erasure"), params)

@@ -169,4 +169,4 @@ w.meaning(
 w.download(result.groups, f"conversion_impact_{by}_groups", k)
 w.download(result.gaps, f"conversion_impact_{by}_gaps", k)
 core = ["conversion_rate"] if by == BY_CLASS else ["consent_state"]
-w.how_computed([*metrics_for(by), *core], params)
+w.how_computed("impact", [*metrics_for(by), *core], params)

@@ -112,6 +112,7 @@ table = pd.DataFrame(
 )
 w.download(table, "overview", k)
 w.how_computed(
+    "overview",
     [
         "customers",
         "consent_state",

@@ -4,6 +4,7 @@ the previous period, and what the undecided "maybe" customers are worth."""
 import streamlit as st
 
 from metrics import ymn_views
+from metrics.figures import on_page
 from metrics.params import previous_period
 from pages import _widgets as w
 from pages import _ymn_charts as ymn_charts
@@ -103,4 +104,4 @@ moves = ymn_charts.flows_table(flows, before=earlier.isoformat(), now=params.as_
 st.dataframe(w.shown(moves, k, dict.fromkeys(moves.columns[2:], w.count)), hide_index=True)
 w.download(moves, "ymn_class_flows", k)
 
-w.how_computed(["ymn", "funnel", "conversion_rate", "revenue", *ymn_views.METRICS], params)
+w.how_computed("ymn", on_page("ymn"), params)

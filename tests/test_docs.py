@@ -5,7 +5,7 @@ from pathlib import Path
 from consentlens.cli import build_parser
 from data.intake.layouts import layouts_markdown
 from data.intake.mapping import synonyms_markdown
-from metrics.catalog import METRICS, glossary_markdown
+from metrics.figures import FIGURES, glossary_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -14,7 +14,7 @@ def test_glossary_in_readme_matches_the_registry():
     start = README.index("<!-- glossary:start -->") + len("<!-- glossary:start -->")
     end = README.index("<!-- glossary:end -->")
     assert README[start:end].strip() == glossary_markdown()
-    assert len(METRICS) == len({m.name for m in METRICS})
+    assert len(FIGURES) == len({f.name for f in FIGURES})
 
 
 def test_every_command_and_option_is_in_the_readme():
