@@ -106,7 +106,7 @@ def _metrics(capsys, data: Dataset, engine: str, master: str, args: list[str]) -
         ],
     }[engine]
     capsys.readouterr()
-    status = cli.main(["--db", str(data.storage.store), "metrics", *args, *where])
+    status = cli.main(["--db", str(data.store), "metrics", *args, *where])
     out, err = capsys.readouterr()
     assert status == 0, err
     return json.loads(out)
@@ -263,15 +263,7 @@ def test_the_command_on_spark_prints_the_stores_json(where, remote, datasets, ca
         env["SPARK_REMOTE"] = remote
     run = subprocess.run(
         [
-            *(
-                sys.executable,
-                "-m",
-                "consentlens",
-                "--db",
-                str(data.storage.store),
-                "metrics",
-                *args,
-            ),
+            *(sys.executable, "-m", "consentlens", "--db", str(data.store), "metrics", *args),
             *("--source", str(data.parquet), "--engine", "spark", *where),
         ],
         capture_output=True,
@@ -307,7 +299,7 @@ def test_facts_built_on_spark_equal_the_stores_and_give_the_canonical_figures(
     with ParquetSource(folder, "spark", master=spark_master) as source:
         assert source.facts() == {}
         written = source.write_facts()
-    with StoreSource(data.storage.store) as store, ParquetSource(folder, "duckdb") as parquet:
+    with StoreSource(data.store) as store, ParquetSource(folder, "duckdb") as parquet:
         assert set(parquet.facts()) == set(store.facts()) == set(facts.FACT_TABLES)
         for name, table in store.facts().items():
             assert written[name] == table.count().to_pyarrow().as_py() > 0
