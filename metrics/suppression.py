@@ -6,7 +6,9 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from metrics import perturbation
 
@@ -26,6 +28,20 @@ WITHHELD = "withheld"
 def withheld_note(k: int) -> str:
     """What the marker means, in the words pages and downloads use."""
     return f'"{WITHHELD}": fewer than {k} people, or would let such a count be worked out'
+
+
+def is_withheld(value: Any) -> bool:
+    """Whether a figure is withheld: None as published, or the missing value (NaN, pd.NA,
+    NaT) it becomes in a table's column."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def formatted(value: Any, fmt: Callable[[Any], str] | str) -> str:
+    """A figure as shown: the withheld marker when it is withheld, else the figure formatted
+    with `fmt`, a format string ("{:,}") or a function."""
+    if is_withheld(value):
+        return WITHHELD
+    return fmt.format(value) if isinstance(fmt, str) else fmt(value)
 
 
 # Whether suppression ends with the disclosure audit (always, but for `make bench`, which

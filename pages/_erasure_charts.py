@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from data.storage import schema
+from metrics.suppression import is_withheld
 from pages import _charts as charts
 from pages import _labels as labels
 
@@ -47,14 +48,12 @@ def drawable(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
     """Whether a chart of these count columns draws anything: a published count above zero.
     Zeros draw no bar and withheld counts are never drawn, so otherwise the chart would be
     an empty axis."""
-    return any(
-        v is not None and not pd.isna(v) and v > 0 for column in columns for v in frame[column]
-    )
+    return any(not is_withheld(v) and v > 0 for column in columns for v in frame[column])
 
 
 def any_withheld(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
     """Whether any value of these columns is withheld."""
-    return any(v is None or pd.isna(v) for column in columns for v in frame[column])
+    return any(is_withheld(v) for column in columns for v in frame[column])
 
 
 def grain_of(periods: Sequence[str]) -> str:
@@ -187,7 +186,7 @@ def backlog_lines(frame: pd.DataFrame, *, title: str) -> go.Figure:
         ("open", "Open", OPEN_COLOUR),
         ("overdue", "Overdue", OVERDUE_COLOUR),
     ):
-        values = [None if v is None or pd.isna(v) else int(v) for v in frame[column]]
+        values = [None if is_withheld(v) else int(v) for v in frame[column]]
         top = max([top, *(v for v in values if v is not None)])
         fig.add_trace(
             go.Scatter(
@@ -238,7 +237,7 @@ def due_status_bars(frame: pd.DataFrame, *, horizon_days: int, title: str) -> go
     )
     parts = [c for c, _name, _colour in STATUS]
     sums = [
-        sum(int(v) for v in row if v is not None and not pd.isna(v))
+        sum(int(v) for v in row if not is_withheld(v))
         for row in frame[parts].itertuples(index=False)
     ]
     fig.update_xaxes(**count_axis(max(sums, default=0)))
@@ -259,8 +258,8 @@ def on_time_bars(frame: pd.DataFrame, *, title: str) -> go.Figure:
     rates = [float(v) for v in rows["on_time_rate"]]
     hover = []
     for row in rows.itertuples(index=False):
-        parts = [f"{row.completed:,} completed"] if row.completed is not None else []
-        if row.median_days is not None and not pd.isna(row.median_days):
+        parts = [] if is_withheld(row.completed) else [f"{row.completed:,} completed"]
+        if not is_withheld(row.median_days):
             parts.append(f"median {row.median_days:g} days")
         hover.append(" · ".join(parts))
     fig = go.Figure()

@@ -5,13 +5,12 @@ axis; in tables it reads "withheld"."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from metrics.suppression import WITHHELD
+from metrics.suppression import WITHHELD, formatted, is_withheld
 from pages import _charts as charts
 
 SHORT_LABELS = {
@@ -43,45 +42,41 @@ def group_label(group: str) -> str:
     return charts.CLASS_LABELS.get(group) or SHORT_LABELS.get(group, group.replace("_", " "))
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
 # Formatting: withheld values read the one withheld marker.
 
 
 def percent(value: float | None, k: int) -> str:
     """A rate as a percentage with one decimal, or the withheld marker."""
-    return WITHHELD if _missing(value) else f"{value * 100:.1f}%"
+    return formatted(value, lambda v: f"{v * 100:.1f}%")
 
 
 def points(value: float | None, k: int) -> str:
     """A difference of rates in percentage points, signed, or the withheld marker."""
-    return WITHHELD if _missing(value) else f"{value * 100:+.1f} pts"
+    return formatted(value, lambda v: f"{v * 100:+.1f} pts")
 
 
 def amount(value: float | None, k: int) -> str:
     """An amount per customer with two decimals, or the withheld marker."""
-    return WITHHELD if _missing(value) else f"{value:,.2f}"
+    return formatted(value, "{:,.2f}")
 
 
 def signed_amount(value: float | None, k: int) -> str:
     """A difference of amounts, signed, with two decimals, or the withheld marker."""
-    return WITHHELD if _missing(value) else f"{value:+,.2f}"
+    return formatted(value, "{:+,.2f}")
 
 
 def count(value: int | None, k: int) -> str:
     """A count with thousands separators, or the withheld marker."""
-    return WITHHELD if _missing(value) else f"{int(value):,}"
+    return formatted(value, lambda v: f"{int(v):,}")
 
 
 def with_interval(
     value: float | None, low: float | None, high: float | None, fmt: Callable[..., str], k: int
 ) -> str:
     """ "estimate (low to high)", or the withheld marker when the estimate is withheld."""
-    if _missing(value):
+    if is_withheld(value):
         return WITHHELD
-    if _missing(low) or _missing(high):
+    if is_withheld(low) or is_withheld(high):
         return fmt(value, k)
     bounds = (fmt(low, k), fmt(high, k))
     if fmt is points:  # the unit once, after the estimate
@@ -102,10 +97,10 @@ def _point(
     name: str,
 ) -> bool:
     value = row[column]
-    if _missing(value):
+    if is_withheld(value):
         return False
     low, high = row[f"{column}_low"], row[f"{column}_high"]
-    has_interval = not (_missing(low) or _missing(high))
+    has_interval = not (is_withheld(low) or is_withheld(high))
     scale = 100.0 if percent_scale else 1.0
     unit = "%" if percent_scale else ""
     digits = ".1f" if percent_scale else ",.2f"
@@ -202,7 +197,7 @@ def gaps(
         xs, ys, lows, highs, custom = [], [], [], [], []
         for _, row in rows.iterrows():
             value = row[kind]
-            if _missing(value):
+            if is_withheld(value):
                 continue
             label = f"{SHORT_LABELS.get(row['first'], row['first'])} − " + SHORT_LABELS.get(
                 row["second"], row["second"]
@@ -210,8 +205,8 @@ def gaps(
             x = float(value) * scale
             low = row[f"{kind}_low"]
             high = row[f"{kind}_high"]
-            lo = x if _missing(low) else float(low) * scale
-            hi = x if _missing(high) else float(high) * scale
+            lo = x if is_withheld(low) else float(low) * scale
+            hi = x if is_withheld(high) else float(high) * scale
             xs.append(x)
             ys.append(label)
             lows.append(x - lo)

@@ -21,7 +21,7 @@ from data.intake.problems import inert
 from metrics import api, perturbation
 from metrics.figures import BY_NAME, Figure
 from metrics.params import Filters, Params, ParamsError, default_min_cell
-from metrics.suppression import WITHHELD, publishable, withheld_note
+from metrics.suppression import WITHHELD, formatted, is_withheld, publishable, withheld_note
 from pages import _labels as labels
 from pages import _links as links
 
@@ -430,19 +430,17 @@ def _store_size(n: int, params: Params) -> str:
 
 def count(value: int | None, k: int) -> str:
     """A published count, or the withheld marker."""
-    return WITHHELD if value is None else f"{value:,}"
+    return formatted(value, "{:,}")
 
 
 def rate(value: float | None, k: int, digits: int = 1) -> str:
     """A published rate as a percentage, or the withheld marker."""
-    return WITHHELD if value is None else f"{value * 100:.{digits}f}%"
+    return formatted(value, lambda v: f"{v * 100:.{digits}f}%")
 
 
 def money(value: float | None, k: int, currency: str | None = None) -> str:
     """A published amount with its currency code ("EUR 1,234"), or the withheld marker."""
-    if value is None:
-        return WITHHELD
-    return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
+    return formatted(value, lambda v: f"{currency} {v:,.0f}" if currency else f"{v:,.0f}")
 
 
 def in_currency(currency: str | None) -> Callable[[float | None, int], str]:
@@ -500,12 +498,8 @@ def shown(
     withheld marker, headers and coded values in words (pages/_labels.py; `headers` first)."""
     out = frame.copy()
     for column, fmt in formats.items():
-        out[column] = [fmt(None if _missing(v) else v, k) for v in out[column]]
+        out[column] = [fmt(None if is_withheld(v) else v, k) for v in out[column]]
     return labels.table(out, headers)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 # Explanations and downloads.
@@ -564,8 +558,8 @@ def escape_formula(value: Any) -> Any:
 def csv_bytes(frame: pd.DataFrame, k: int) -> bytes:
     """The published table as CSV: withheld cells read the withheld marker, formula triggers
     escaped."""
-    out = frame.astype(object).where(frame.notna(), WITHHELD)
-    out = out.map(escape_formula)
+    out = frame.astype(object)
+    out = out.mask(out.map(is_withheld), WITHHELD).map(escape_formula)
     out.columns = [escape_formula(str(c)) for c in out.columns]
     buffer = io.StringIO()
     out.to_csv(buffer, index=False)

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from metrics.suppression import WITHHELD
+from metrics.suppression import WITHHELD, formatted, is_withheld
 from metrics.ymn_views import Opportunity
 from pages import _charts as charts
 
@@ -29,16 +29,18 @@ CLASS_NAMES = {"yes": "Yes", "maybe": "Maybe", "no": "No", NEW: "New"}
 
 
 def _published(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and pd.isna(value))
+    return not is_withheld(value)
 
 
 def _count(value: Any, k: int) -> str:
-    return f"{int(value):,}" if _published(value) else WITHHELD
+    return formatted(value, lambda v: f"{int(v):,}")
 
 
 def _customers(value: Any, k: int) -> str:
     """ "1,234 customers", or "customers withheld"."""
-    return f"{int(value):,} customers" if _published(value) else f"customers {WITHHELD}"
+    if is_withheld(value):
+        return f"customers {WITHHELD}"
+    return f"{int(value):,} customers"
 
 
 def _rate(value: Any) -> str:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from metrics import erasure_views as ev
 from metrics.figures import on_page
-from metrics.suppression import WITHHELD
+from metrics.suppression import WITHHELD, formatted
 from pages import _erasure_charts as charts
 from pages import _widgets as w
 
@@ -22,7 +22,7 @@ figures = w.figures(ev.erasure_figures, params)
 
 def days(value: float | None, k: int) -> str:
     """A published number of days, or the withheld marker."""
-    return WITHHELD if value is None else f"{value:,.1f}".removesuffix(".0")
+    return formatted(value, lambda v: f"{v:,.1f}".removesuffix(".0"))
 
 
 def one_of(choices: list[str]) -> str:
