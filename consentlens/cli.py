@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from consentlens import service
+from consentlens.access import Identity
 from consentlens.service import USER_ERRORS, Turn
 from data.storage.audit import default_actor
 from data.storage.engines import ENGINES
@@ -24,7 +25,7 @@ from metrics.params import default_min_cell
 
 EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
 # Errors in what was asked (exit status 2), rather than in the store or the machine (1).
-REJECTED = (service.SourceError, service.UndoError, service.ParamsError)
+REJECTED = (service.SourceError, service.UndoError, service.ParamsError, service.Refused)
 DEMO_MEMORY = "1GB"  # DuckDB's share of a demo's memory (the generator's block is the rest)
 
 
@@ -83,19 +84,15 @@ def _store_path(args: argparse.Namespace) -> Path:
     return resolve_path(args.db)
 
 
-def _me() -> service.Identity:
+def _me() -> Identity:
     return service.command_line(default_actor())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write a synthetic dataset into the store, replacing what it held."""
     from data.storage import history
-    from data.synthetic.generator import SCENARIOS, ahead, generate_chunks
 
-    if args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
     started = time.perf_counter()
-    _say(f"generating {args.customers:,} customers (seed {args.seed}, {args.scenario})")
 
     def done(customers: int, total: int) -> None:
         elapsed = time.perf_counter() - started
@@ -103,22 +100,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         tail = f", about {_duration(left)} left" if customers < total else ""
         _say(f"  {customers:,} of {total:,} customers ({_duration(elapsed)}{tail})")
 
-    chunks = generate_chunks(
-        args.customers,
-        args.seed,
-        args.scenario,
-        progress=lambda m: _say(f"  {m}"),
-        done=done,
-    )
     # DuckDB keeps what it wrote in memory up to its limit: a demo of millions needs none.
     written = service.demo(
         _me(),
-        ahead(chunks),
         customers=args.customers,
         seed=args.seed,
         scenario=args.scenario,
         memory_limit=DEMO_MEMORY,
         progress=_say,
+        done=done,
         turn=_turn(args),
         db=args.db,
     )

@@ -46,6 +46,7 @@ __all__ = [
     "ImportReport",
     "Inspection",
     "Problem",
+    "Refused",
     "StoreError",
     "Turn",
     "UndoError",
@@ -76,6 +77,11 @@ __all__ = [
     "write_templates",
 ]
 
+
+class Refused(Exception):
+    """What was asked cannot be done as asked (the message says why)."""
+
+
 # Errors whose message says what went wrong in words a user can act on, with no value of a
 # person in them: callers show them as they are (the command line, one line; pages, a box).
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -86,6 +92,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ErasureError,
     ParamsError,
     Forbidden,
+    Refused,
 )
 
 Waiting = Callable[[str], None] | None
@@ -132,25 +139,33 @@ def _record(
 
 def demo(
     identity: Identity,
-    chunks,
     *,
     customers: int,
     seed: int,
     scenario: str,
     memory_limit: str | None = None,
     progress: Progress = None,
+    done: Callable[[int, int], None] | None = None,
     turn: Turn = DASHBOARD,
     db: str | Path | None = None,
 ) -> dict[str, int]:
-    """Replace the store's data with a synthetic dataset (`chunks` from the generator,
-    written block by block); the rows written per table."""
+    """Replace the store's data with a synthetic dataset, generated and written block by
+    block (`done` hears the customers written so far and the total); the rows written per
+    table."""
+    from data.synthetic.generator import SCENARIOS, ahead, generate_chunks
+
     identity.require("settings")
+    if scenario not in SCENARIOS:
+        raise Refused(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     say = progress or (lambda _: None)
+    say(f"generating {customers:,} customers (seed {seed}, {scenario})")
+    step = lambda message: say(f"  {message}")  # noqa: E731 - the generator's steps, indented
+    chunks = generate_chunks(customers, seed, scenario, progress=step, done=done)
     opened = {"memory_limit": memory_limit} if memory_limit else {}
     with open_store(db, **opened, **turn.opening("demo data")) as store:
         say(f"writing to {store.path}, block by block")
         written = store.replace_all(
-            chunks,
+            ahead(chunks),
             info={
                 "source": "demo",
                 "seed": str(seed),

@@ -142,7 +142,7 @@ def test_every_action_checks_the_role_before_it_touches_the_store(tmp_path, monk
         lambda: service.look_up(viewer, "001"),
         lambda: service.audit_entries(viewer),
         lambda: service.export_parquet(viewer, tmp_path / "out"),
-        lambda: service.demo(viewer, iter(()), customers=1, seed=1, scenario="baseline"),
+        lambda: service.demo(viewer, customers=1, seed=1, scenario="baseline"),
     ]
     for action in refused:
         with pytest.raises(Forbidden):
@@ -158,3 +158,15 @@ def test_the_command_line_says_a_user_error_in_one_line_with_status_2(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("consentlens: ") and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_scenario_is_refused_with_the_valid_ones_before_the_store_is_touched(
+    tmp_path,
+):
+    db = tmp_path / "s.duckdb"
+    run = _cli(db, "demo", "--customers", "10", "--scenario", "nope")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "consentlens: unknown scenario 'nope'; choose from baseline, erasure_surge, low_consent"
+    )
+    assert not db.exists()
