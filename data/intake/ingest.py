@@ -11,8 +11,9 @@ customer row with it), so every file's rows read = accepted + rejected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,10 +24,11 @@ from data.intake.problems import LINE_COLUMN, Problem
 from data.storage import facts, history, schema
 from data.storage.keys import keyed_hash, load_key, suppressed_hashes
 from data.storage.schema import IMPORT_ID, Column, Kind, Table
+from data.storage.sqlparams import Params
 from data.storage.store import Store
 
 WHITESPACE = " \t\r\n"
-EXCEL_EPOCH = "1899-12-30"
+EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
 @dataclass
@@ -135,15 +137,8 @@ class Outcome:
 
 
 # Converting: SQL over the registered text table; each kind converts and reports its own way.
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quote(values: Iterable[str]) -> str:
-    return ", ".join(_literal(v) for v in values)
+# Every value (a file's name, a reason, a list of words) is bound in `params`, never written
+# into the SQL: see data.storage.sqlparams.
 
 
 def trim(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -174,13 +169,14 @@ def trimmed(text: pa.Table) -> pa.Table:
     return pa.table(columns, names=text.column_names)
 
 
-def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
+def _timestamp(raw: str, src: Source, col: Column, params: Params) -> tuple[str, str]:
     iso = iso_timestamp_sql(raw)
     forms = [iso]
     expected = "ISO 8601"
     formats = src.date_formats.get(col.name)
     if formats:
-        forms.append(plausible_sql(f"TRY_STRPTIME({raw}, [{_quote(formats)}])"))
+        read = f"TRY_STRPTIME({raw}, {params.bind(list(formats))})"
+        forms.append(plausible_sql(read, params))
         main = next((f for f in formats if "%Y" in f), formats[0])
         expected += f" or {format_name(main)}"
     if src.excel_serial:
@@ -189,7 +185,7 @@ def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
         number = f"TRY_CAST({raw} AS DOUBLE)"
         forms.append(
             f"CASE WHEN regexp_full_match({raw}, '[0-9]{{5}}(\\.[0-9]+)?') THEN "
-            f"TIMESTAMP '{EXCEL_EPOCH}' + "
+            f"{params.bind(EXCEL_EPOCH)} + "
             f"to_microseconds(CAST(round({number} * 86400e6) AS BIGINT)) END"
         )
         expected += " or an Excel date"
@@ -201,7 +197,7 @@ def _timestamp(raw: str, src: Source, col: Column) -> tuple[str, str]:
             f"CASE WHEN {iso_shaped_sql(raw)} THEN {iso} ELSE coalesce({', '.join(forms[1:])}) END"
         )
     what = "an ISO 8601 date or date-time" if len(forms) == 1 else f"a date ({expected})"
-    invalid = f"CASE WHEN {raw} <> '' AND {value} IS NULL THEN 'not {what}' END"
+    invalid = f"CASE WHEN {raw} <> '' AND {value} IS NULL THEN {params.bind(f'not {what}')} END"
     return value, invalid
 
 
@@ -233,7 +229,7 @@ def _number_text(raw: str, decimal_comma: bool) -> str:
     return f"CASE {whens} ELSE {cleaned} END"
 
 
-def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
+def _conversion(col: Column, present: set[str], src: Source, params: Params) -> tuple[str, str]:
     """SQL converting one column, and SQL giving the reason it fails (NULL when fine)."""
     if col.name not in present:
         return f"CAST(NULL AS {col.sql_type})", "NULL"
@@ -252,10 +248,13 @@ def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
             "THEN 'not an ISO 3166-1 alpha-2 country code' END"
         )
     elif kind is Kind.JURISDICTION:
-        known = " ".join(f"WHEN '{j}' THEN '{j}'" for j in schema.JURISDICTIONS)
-        value = f"CASE upper({raw}) {known} ELSE NULLIF({raw}, '') END"
+        known = params.bind(list(schema.JURISDICTIONS))
+        value = (
+            f"CASE WHEN list_contains({known}, upper({raw})) THEN upper({raw}) "
+            f"ELSE NULLIF({raw}, '') END"
+        )
     elif kind is Kind.TIMESTAMP:
-        value, invalid = _timestamp(raw, src, col)
+        value, invalid = _timestamp(raw, src, col, params)
     elif kind is Kind.DECIMAL:
         text = _number_text(raw, src.decimal_comma) if src.extract else raw
         number = f"TRY_CAST({text} AS {col.sql_type})"
@@ -267,12 +266,12 @@ def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
     elif kind is Kind.BOOLEAN:
         true, false = schema.BOOLEAN_SYNONYMS[True], schema.BOOLEAN_SYNONYMS[False]
         value = (
-            f"CASE WHEN lower({raw}) IN ({_quote(true)}) THEN true "
-            f"WHEN lower({raw}) IN ({_quote(false)}) THEN false END"
+            f"CASE WHEN list_contains({params.bind(list(true))}, lower({raw})) THEN true "
+            f"WHEN list_contains({params.bind(list(false))}, lower({raw})) THEN false END"
         )
         invalid = f"CASE WHEN {value} IS NULL THEN 'not a yes/no value' END"
     elif kind is Kind.DECISION:
-        value = decision_sql(raw, extract=src.extract)
+        value = decision_sql(raw, params, extract=src.extract)
         invalid = (
             f"CASE WHEN {raw} <> '' AND ({value}) IS NULL "
             "THEN 'not a consent decision (granted, denied, withdrawn or a synonym)' END"
@@ -280,9 +279,10 @@ def _conversion(col: Column, present: set[str], src: Source) -> tuple[str, str]:
     elif kind in (Kind.REQUEST_TYPE, Kind.REQUEST_STATUS):
         allowed = schema.REQUEST_TYPES if kind is Kind.REQUEST_TYPE else schema.REQUEST_STATUSES
         value = f"NULLIF(lower({raw}), '')"
+        must = params.bind(f"must be one of {', '.join(allowed)}")
         invalid = (
-            f"CASE WHEN {raw} <> '' AND lower({raw}) NOT IN ({_quote(allowed)}) "
-            f"THEN 'must be one of {', '.join(allowed)}' END"
+            f"CASE WHEN {raw} <> '' AND NOT list_contains({params.bind(list(allowed))}, "
+            f"lower({raw})) THEN {must} END"
         )
     return value, invalid
 
@@ -297,13 +297,13 @@ def decision_words(extract: bool) -> dict[str, tuple[str, ...]]:
     }
 
 
-def decision_sql(raw: str, *, extract: bool) -> str:
+def decision_sql(raw: str, params: Params, *, extract: bool) -> str:
     """SQL giving the canonical decision a text means, NULL for anything else."""
-    cases = " ".join(
-        f"WHEN lower({raw}) IN ({_quote(words)}) THEN '{decision}'"
-        for decision, words in decision_words(extract).items()
-    )
-    return f"CASE {cases} END"
+    cases = []
+    for decision, words in decision_words(extract).items():
+        means = f"list_contains({params.bind(list(words))}, lower({raw}))"
+        cases.append(f"WHEN {means} THEN {params.bind(decision)}")
+    return f"CASE {' '.join(cases)} END"
 
 
 def _text(stage: str) -> str:
@@ -311,10 +311,10 @@ def _text(stage: str) -> str:
     return f'"{stage}_text"'
 
 
-def _values(src: Source, present: set[str]) -> dict[str, tuple[str, str]]:
+def _values(src: Source, present: set[str], params: Params) -> dict[str, tuple[str, str]]:
     """Per column: SQL of the stored value (defaults of section 2 applied) and of the reason
-    it is rejected (None when it cannot be)."""
-    converted = {c.name: _conversion(c, present, src) for c in src.table.columns}
+    it is rejected (None when it cannot be), their values bound in `params`."""
+    converted = {c.name: _conversion(c, present, src, params) for c in src.table.columns}
     out: dict[str, tuple[str, str]] = {}
     for col in src.table.columns:
         value, invalid = converted[col.name]
@@ -323,18 +323,18 @@ def _values(src: Source, present: set[str]) -> dict[str, tuple[str, str]]:
             # Every kind converts a non-empty text to a value or gives a reason, so a
             # missing value is an empty text (tested here without converting it again).
             raw = f"coalesce(\"{col.name}\", '')"
-            why = _literal(src.missing.get(col.name, "required value is missing"))
+            why = params.bind(src.missing.get(col.name, "required value is missing"))
             missing = f"CASE WHEN {raw} = '' THEN {why} END" if col.name in present else why
             reason = f"coalesce({reason}, {missing})" if reason else missing
         if col.kind is Kind.BOOLEAN:
             value = f"coalesce({value}, false)"
         elif src.table.name == "customers" and col.name == "segment":
-            value = f"coalesce({value}, '{schema.SEGMENT_UNKNOWN}')"
+            value = f"coalesce({value}, {params.bind(schema.SEGMENT_UNKNOWN)})"
         elif src.table.name == "privacy_requests" and col.name == "status":
             completed = converted["completed_at"][0]
             value = (
                 f"coalesce({value}, CASE WHEN ({completed}) IS NOT NULL "
-                f"THEN '{schema.COMPLETED}' ELSE '{schema.OPEN}' END)"
+                f"THEN {params.bind(schema.COMPLETED)} ELSE {params.bind(schema.OPEN)} END)"
             )
         out[col.name] = (value, reason)
     return out
@@ -346,95 +346,110 @@ def _kept(table: Table) -> list[str]:
 
 
 def _stage_sql(src: Source, present: set[str], stage: str) -> str:
-    """CREATE TEMP VIEW of each row's line, keys and reasons for rejection, over the
-    registered text (nothing is copied: the checks read the view, the insert converts the
-    text again)."""
-    values = _values(src, present)
-    selects = [f'"{LINE_COLUMN}"']
-    selects += [f'{values[c][0]} AS "{c}"' for c in _kept(src.table)]
-    selects += [f'{reason} AS "__bad_{name}"' for name, (_, reason) in values.items() if reason]
+    """CREATE TEMP VIEW of each row's line and keys over the registered text (nothing is
+    copied: the checks read the view, the insert converts the text again). A view takes no
+    parameters: the keys are identifiers, converted without a value to bind, and the reasons
+    for rejection, which have some, are read by _value_problems."""
+    params = Params()
+    values = _values(src, present, params)
+    selects = [f'"{LINE_COLUMN}"', *(f'{values[c][0]} AS "{c}"' for c in _kept(src.table))]
     body = ",\n  ".join(selects)
-    return f'CREATE OR REPLACE TEMP VIEW "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
+    sql = f'CREATE OR REPLACE TEMP VIEW "{stage}" AS SELECT\n  {body}\nFROM {_text(stage)}'
+    if params.of(sql):
+        raise RuntimeError(f"a key of {src.table.name} needs a parameter, which a view cannot take")
+    return sql
 
 
-def _same_decisions_sql(src: Source, present: set[str], stage: str) -> str:
+def _same_decisions_sql(src: Source, present: set[str], stage: str) -> tuple[str, dict[str, Any]]:
     """Note as skipped the rows of a stage of consent events whose decision the store holds
-    already (an opt-out's withdrawal matches a stored withdrawal or refusal)."""
-    values = _values(src, present)
+    already (an opt-out's withdrawal matches a stored withdrawal or refusal): the statement
+    and its parameters."""
+    params = Params()
+    values = _values(src, present, params)
     converted = ", ".join(
         f'{values[c][0]} AS "{c}"' for c in ("customer_id", "purpose", "decision", "occurred_at")
     )
     # A withdrawal from a flag may have been stored as a refusal (see _refusal_sql).
     decision = (
-        f"(e.decision = n.decision OR (e.decision = '{schema.DENIED}' AND n.decision = "
-        f"'{schema.WITHDRAWN}'))"
+        f"(e.decision = n.decision OR (e.decision = {params.bind(schema.DENIED)} "
+        f"AND n.decision = {params.bind(schema.WITHDRAWN)}))"
     )
-    return (
-        f'INSERT INTO "_skipped" SELECT {_literal(stage)}, n."{LINE_COLUMN}" FROM '
+    sql = (
+        f'INSERT INTO "_skipped" SELECT {params.bind(stage)}, n."{LINE_COLUMN}" FROM '
         f'(SELECT "{LINE_COLUMN}", {converted} FROM {_text(stage)}) AS n '
         "WHERE EXISTS (SELECT 1 FROM consent_events AS e WHERE e.customer_id = n.customer_id "
         f"AND e.purpose = n.purpose AND e.occurred_at = n.occurred_at AND {decision})"
     )
+    return sql, params.of(sql)
 
 
-def _refusal_sql(row: str) -> str:
+def _refusal_sql(row: str, params: Params) -> str:
     """A flag's decision, of the converted row `row`: a withdrawal stays one after an earlier
     grant of the purpose (in the store, or written earlier by this import), else it is a
     refusal (denied)."""
     granted = (
         f"SELECT 1 FROM consent_events AS g WHERE g.customer_id = {row}.customer_id "
-        f"AND g.purpose = {row}.purpose AND g.decision = '{schema.GRANTED}' "
+        f"AND g.purpose = {row}.purpose AND g.decision = {params.bind(schema.GRANTED)} "
         f"AND g.occurred_at < {row}.occurred_at"
     )
     return (
-        f"CASE WHEN {row}.decision = '{schema.WITHDRAWN}' AND NOT EXISTS ({granted}) "
-        f"THEN '{schema.DENIED}' ELSE {row}.decision END"
+        f"CASE WHEN {row}.decision = {params.bind(schema.WITHDRAWN)} AND NOT EXISTS ({granted}) "
+        f"THEN {params.bind(schema.DENIED)} ELSE {row}.decision END"
     )
 
 
 def _insert_sql(
     src: Source, present: set[str], stage: str, import_id: int, *, all_rows: bool
-) -> str:
-    """INSERT of the rows not rejected (`all_rows`: none is), converted from the text."""
-    values = _values(src, present)
+) -> tuple[str, dict[str, Any]]:
+    """INSERT of the rows not rejected (`all_rows`: none is), converted from the text: the
+    statement and its parameters."""
+    params = Params()
+    values = _values(src, present, params)
     cols = ", ".join(f'"{c}"' for c in src.table.column_names)
     converted = ", ".join(f'{values[c][0]} AS "{c}"' for c in src.table.column_names)
-    kept = "" if all_rows else f" WHERE {_kept_sql(src, stage)}"
+    kept = "" if all_rows else f" WHERE {_kept_sql(src, stage, params)}"
     rows = f"SELECT {converted} FROM {_text(stage)}{kept}"
     if src.from_flags:
         outer = ", ".join(
-            _refusal_sql("n") if c == "decision" else f'n."{c}"' for c in src.table.column_names
+            _refusal_sql("n", params) if c == "decision" else f'n."{c}"'
+            for c in src.table.column_names
         )
         rows = f"SELECT {outer} FROM ({rows}) AS n"
-    return (
+    sql = (
         f'INSERT INTO "{src.table.name}" ({cols}, "{IMPORT_ID}") '
-        f"SELECT *, {import_id} FROM ({rows})"
+        f"SELECT *, {params.bind(import_id)} FROM ({rows})"
     )
+    return sql, params.of(sql)
 
 
 def _value_problems(con, src: Source, present: set[str], stage: str) -> list[Problem]:
     """Every value that breaks its column's rule, in one pass over the rows."""
-    checked = [name for name, (_, reason) in _values(src, present).items() if reason]
-    if not checked:
+    params = Params()
+    reasons = {
+        name: reason for name, (_, reason) in _values(src, present, params).items() if reason
+    }
+    if not reasons:
         return []
-    bad = [f'"__bad_{name}"' for name in checked]
-    rows = con.execute(
-        f'SELECT "{LINE_COLUMN}", {", ".join(bad)} FROM "{stage}" '
-        f"WHERE coalesce({', '.join(bad)}) IS NOT NULL"
-    ).fetchall()
+    checks = ", ".join(f'{reason} AS "__bad_{name}"' for name, reason in reasons.items())
+    bad = ", ".join(f'"__bad_{name}"' for name in reasons)
+    sql = (
+        f'SELECT "{LINE_COLUMN}", {bad} FROM (SELECT "{LINE_COLUMN}", {checks} '
+        f"FROM {_text(stage)}) WHERE coalesce({bad}) IS NOT NULL"
+    )
+    rows = con.execute(sql, params.of(sql)).fetchall()
     return [
         src.problem(line, name, reason)
-        for line, *reasons in rows
-        for name, reason in zip(checked, reasons, strict=True)
+        for line, *found in rows
+        for name, reason in zip(reasons, found, strict=True)
         if reason is not None
     ]
 
 
-def _alive_sql(src: Source) -> str:
-    """SQL: the row's line is not among its file's rejected lines."""
-    return (
-        f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_rejected" WHERE file = {_literal(src.label)})'
-    )
+def _alive_sql(src: Source, params: Params) -> str:
+    """SQL: the row's line is not among its file's rejected lines (the file's name bound in
+    `params`)."""
+    file = params.bind(src.label)
+    return f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_rejected" WHERE file = {file})'
 
 
 def _note_rejected(con, problems: Sequence[Problem], tallies: Mapping[str, Tally]) -> None:
@@ -481,10 +496,12 @@ def _key_problems(
                 # list, or an export naming people by e-mail): the row brings decisions only.
                 known = ([] if replace else [stored]) + earlier_keys
                 if known:
-                    con.execute(
-                        f'INSERT INTO "_skipped" SELECT {_literal(stage)}, "{LINE_COLUMN}" '
+                    params = Params()
+                    sql = (
+                        f'INSERT INTO "_skipped" SELECT {params.bind(stage)}, "{LINE_COLUMN}" '
                         f'FROM "{stage}" WHERE "{col.name}" IN ({" UNION ALL ".join(known)})'
                     )
+                    con.execute(sql, params.of(sql))
             else:
                 if not replace:
                     others.append((stored, "value already exists in the store"))
@@ -503,14 +520,16 @@ def _key_problems(
         if col.references:
             # A customer rejected in this import is news only for rows not rejected already
             # (a wide file's events share their line with the customer).
-            rows = con.execute(
+            params = Params()
+            sql = (
                 f'SELECT "{LINE_COLUMN}", "{col.name}" IN (SELECT customer_id FROM '
                 f'"_staged_customers") AS parent_rejected FROM "{stage}" '
                 f'WHERE "{col.name}" IS NOT NULL '
                 f'AND "{col.name}" NOT IN (SELECT customer_id FROM "_known_customers") '
                 "AND (NOT coalesce(parent_rejected, false) OR "
-                f"{_alive_sql(src)})"
-            ).fetchall()
+                f"{_alive_sql(src, params)})"
+            )
+            rows = con.execute(sql, params.of(sql)).fetchall()
             problems += [
                 src.problem(
                     line,
@@ -631,11 +650,11 @@ def check_and_write(
                 _note_rejected(con, key_problems, tallies)
                 found += key_problems
         staged_customers = [
-            (f'SELECT customer_id FROM "{stage}"', _alive_sql(src))
+            (src, f'SELECT customer_id FROM "{stage}"')
             for src, stage in staged
             if src.table.name == "customers"
         ]
-        every = " UNION ALL ".join(q for q, _ in staged_customers)
+        every = " UNION ALL ".join(q for _, q in staged_customers)
         con.execute(
             'CREATE OR REPLACE TEMP TABLE "_staged_customers" AS '
             + (every or "SELECT NULL::VARCHAR AS customer_id WHERE false")
@@ -644,14 +663,18 @@ def check_and_write(
         # (or for an extract, whose report offers that); the canonical all-or-nothing check
         # keeps the contract's list of problems.
         cascade = accept_valid or any(src.extract for src, _ in staged)
-        customer_sources = [f"{q} WHERE {alive}" if cascade else q for q, alive in staged_customers]
+        params = Params()
+        customer_sources = [
+            f"{q} WHERE {_alive_sql(src, params)}" if cascade else q for src, q in staged_customers
+        ]
         if not replace:
             customer_sources.append("SELECT customer_id FROM customers")
         known = (
             " UNION ALL ".join(customer_sources)
             or "SELECT NULL::VARCHAR AS customer_id WHERE false"
         )
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "_known_customers" AS {known}')
+        sql = f'CREATE OR REPLACE TEMP TABLE "_known_customers" AS {known}'
+        con.execute(sql, params.of(sql))
         for n, (src, stage) in enumerate(staged):
             if src.table.name != "customers":
                 earlier = [(o, s) for o, s in staged[:n] if o.table.name == src.table.name]
@@ -660,7 +683,7 @@ def check_and_write(
                 found += key_problems
         for src, stage in staged:
             if src.from_flags and not replace:
-                con.execute(_same_decisions_sql(src, present_of[stage], stage))
+                con.execute(*_same_decisions_sql(src, present_of[stage], stage))
         rows = _rows_to_write(con, staged)
         skipped = dict(
             con.execute('SELECT stage, count(*) FROM "_skipped" GROUP BY stage').fetchall()
@@ -691,7 +714,7 @@ def check_and_write(
             import_id = history.begin(con, replace=replace)
             for src, stage in staged:
                 [(count,)] = con.execute(
-                    _insert_sql(
+                    *_insert_sql(
                         src,
                         present_of[stage],
                         stage,
@@ -723,19 +746,18 @@ def check_and_write(
             con.execute(f'DROP TABLE IF EXISTS "{temp}"')
 
 
-def _kept_sql(src: Source, stage: str) -> str:
-    """Rows of a stage that go in: not rejected, and not skipped as already in the store."""
-    return (
-        f"{_alive_sql(src)} AND "
-        f'"{LINE_COLUMN}" NOT IN (SELECT line FROM "_skipped" WHERE stage = {_literal(stage)})'
-    )
+def _kept_sql(src: Source, stage: str, params: Params) -> str:
+    """Rows of a stage that go in: not rejected, and not skipped as already in the store
+    (the file's and the stage's names bound in `params`)."""
+    skipped = f'SELECT line FROM "_skipped" WHERE stage = {params.bind(stage)}'
+    return f'{_alive_sql(src, params)} AND "{LINE_COLUMN}" NOT IN ({skipped})'
 
 
 def _rows_to_write(con, staged: list[tuple[Source, str]]) -> dict[str, int]:
     rows: dict[str, int] = {}
     for src, stage in staged:
-        [(count,)] = con.execute(
-            f'SELECT count(*) FROM "{stage}" WHERE {_kept_sql(src, stage)}'
-        ).fetchall()
+        params = Params()
+        sql = f'SELECT count(*) FROM "{stage}" WHERE {_kept_sql(src, stage, params)}'
+        [(count,)] = con.execute(sql, params.of(sql)).fetchall()
         rows[src.table.name] = rows.get(src.table.name, 0) + int(count)
     return rows

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from data.intake.problems import LINE_COLUMN
 from data.storage import schema
+from data.storage.sqlparams import Params
 
 SAVED_TABLE = "saved_mappings"
 DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
@@ -472,9 +473,10 @@ def saved(con: duckdb.DuckDBPyConnection, headers: Sequence[str]) -> ColumnMappi
 # Dates.
 
 
-def plausible_sql(value: str) -> str:
-    """SQL: the timestamp, or NULL when its year shows it was misread."""
-    low, high = PLAUSIBLE_YEARS
+def plausible_sql(value: str, params: Params) -> str:
+    """SQL: the timestamp, or NULL when its year shows it was misread (the years bound in
+    `params`)."""
+    low, high = (params.bind(year) for year in PLAUSIBLE_YEARS)
     return f"(CASE WHEN year({value}) BETWEEN {low} AND {high} THEN {value} END)"
 
 
@@ -542,8 +544,12 @@ def read_dates(
     con.register("_dates", text.select([column]))
     try:
         raw = f"trim(\"{column}\", ' \t\r\n')"
-        day, month = (plausible_sql(f"TRY_STRPTIME(v, {_list(o)})") for o in DATE_ORDERS)
-        [(day_read, month_read, day_only, month_only, both)] = con.execute(
+        params = Params()
+        day, month = (
+            plausible_sql(f"TRY_STRPTIME(v, {params.bind(date_formats(o))})", params)
+            for o in DATE_ORDERS
+        )
+        sql = (
             "SELECT count(d), count(m), "
             "count(*) FILTER (d IS NOT NULL AND m IS NULL), "
             "count(*) FILTER (m IS NOT NULL AND d IS NULL), "
@@ -551,6 +557,9 @@ def read_dates(
             f"FROM (SELECT {day} AS d, {month} AS m FROM (SELECT {raw} AS v FROM _dates "
             f"WHERE NOT {iso_shaped_sql(chr(34) + column + chr(34))}) "
             f"WHERE v <> '' AND NOT {iso_shaped_sql('v')})"
+        )
+        [(day_read, month_read, day_only, month_only, both)] = con.execute(
+            sql, params.of(sql)
         ).fetchall()
     finally:
         con.unregister("_dates")
@@ -560,11 +569,6 @@ def read_dates(
         order = MONTH_FIRST if month_only and not day_only else DAY_FIRST
     read = day_read if order == DAY_FIRST else month_read
     return DateReading(order, date_formats(order), int(read), int(both))
-
-
-def _list(order: str) -> str:
-    """The formats of an order (with times) as a SQL list."""
-    return "[" + ", ".join(f"'{f}'" for f in date_formats(order)) + "]"
 
 
 def headers_of(text: pa.Table) -> list[str]:

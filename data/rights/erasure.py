@@ -120,10 +120,6 @@ def _stamp_jurisdictions(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 REWRITE_MEMORY = "2GB"  # DuckDB's share of the rewrite's memory
 
 
@@ -140,10 +136,10 @@ def compact(path: Path) -> tuple[int, int]:
         # Without a limit DuckDB holds gigabytes while it copies a large store (7.8 GB at 10M
         # customers); beyond this it spills into the store's own spill folder, which the
         # erasure's proof scans too.
-        con.execute(f"SET memory_limit = '{REWRITE_MEMORY}'")
-        con.execute(f"SET temp_directory = {_quote(path.with_name(path.name + '.tmp'))}")
-        con.execute(f"ATTACH {_quote(path)} AS old (READ_ONLY)")
-        con.execute(f"ATTACH {_quote(fresh)} AS fresh")
+        con.execute("SET memory_limit = ?", [REWRITE_MEMORY])
+        con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
+        con.execute("ATTACH ? AS old (READ_ONLY)", [str(path)])
+        con.execute("ATTACH ? AS fresh", [str(fresh)])
         con.execute("COPY FROM DATABASE old TO fresh")
         con.execute("DETACH old")
         con.execute("DETACH fresh")

@@ -28,7 +28,7 @@ tables until the next write brings them up to date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import ibis
@@ -275,17 +275,23 @@ def create_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (customer_id VARCHAR)")
 
 
-def changed(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+def changed(
+    con: duckdb.DuckDBPyConnection,
+    customers: str | None = None,
+    params: Mapping[str, object] | None = None,
+) -> None:
     """The canonical tables change in the caller's transaction: the facts are out of date,
-    for the customers the query `customers` names (its column customer_id; they are taken
-    as it answers now, in the transaction), or for everyone when it is None."""
+    for the customers the query `customers` names (its column customer_id, its named
+    parameters `params`; they are taken as it answers now, in the transaction), or for
+    everyone when it is None."""
     con.execute(f"UPDATE {STATE_TABLE} SET data_version = data_version + 1")
     if customers is None:
         con.execute(f"UPDATE {STATE_TABLE} SET whole = true")
     else:
         con.execute(
             f"INSERT INTO {PENDING_TABLE} SELECT DISTINCT customer_id FROM ({customers}) "
-            "WHERE customer_id IS NOT NULL"
+            "WHERE customer_id IS NOT NULL",
+            dict(params or {}),
         )
 
 
@@ -331,10 +337,10 @@ def forget(con: duckdb.DuckDBPyConnection, customers: str) -> None:
 def changed_by_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """The rows of import `import_id` are written, or about to be removed."""
     tagged = " UNION ".join(
-        f'SELECT customer_id FROM "{name}" WHERE "{schema.IMPORT_ID}" = {int(import_id)}'
+        f'SELECT customer_id FROM "{name}" WHERE "{schema.IMPORT_ID}" = $import_id'
         for name in SOURCES
     )
-    changed(con, tagged)
+    changed(con, tagged, {"import_id": import_id})
 
 
 def current(con: duckdb.DuckDBPyConnection) -> bool:
