@@ -167,6 +167,7 @@ def test_an_unknown_scenario_is_refused_with_the_valid_ones_before_the_store_is_
     run = _cli(db, "demo", "--customers", "10", "--scenario", "nope")
     assert run.returncode == 2
     assert run.stderr.strip() == (
-        "consentlens: unknown scenario 'nope'; choose from baseline, erasure_surge, low_consent"
+        "consentlens: unknown scenario 'nope'; choose from baseline, erasure_surge, "
+        "low_consent, reconsent_wave, overdue_jurisdiction, channel_mix_trap"
     )
     assert not db.exists()

@@ -11,6 +11,10 @@ below, so every pattern the dashboard shows has a known cause:
 - a completed erasure has been carried out: the person's rows are gone, their orders and
   privacy requests remain with customer_id null.
 
+A scenario departs from the model by its knobs (KNOBS: every knob at its default is the
+baseline); data/synthetic/scenarios.py states the effects each scenario puts in the data,
+their sizes computed from these knobs and constants.
+
 Everything is sampled with numpy from one `default_rng(seed)` and assembled with pyarrow;
 Faker only fills small pools of names and e-mail domains.
 """
@@ -18,13 +22,14 @@ Faker only fills small pools of names and e-mail domains.
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 import queue
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -104,34 +109,91 @@ _N_DAYS = (DEMO_END.date() - DEMO_START.date()).days + 1
 
 SURGE_START = datetime(2026, 4, 1)
 """Start of the last six months, where the erasure_surge scenario acts."""
+RECONSENT_NOTICE: tuple[str, datetime] = ("v5", datetime(2026, 5, 1))
+"""The privacy notice version the reconsent_wave scenario adds, and the day it takes effect."""
+RECONSENT_DAYS = 28
+"""Re-asked customers decide within this many days of the new notice (so within its month)."""
+SLOW_FROM = datetime(2025, 7, 1)
+"""From this day on, the overdue_jurisdiction scenario's jurisdiction handles requests slowly."""
+TRAP_CHANNELS = ("marketplace", "affiliate")
+"""The acquisition channels the channel_mix_trap scenario rarely asks and rarely sells to."""
 
 
 @dataclass(frozen=True)
-class _Scenario:
+class Knobs:
+    """How a scenario departs from the model: every field at its default is the baseline.
+    data/synthetic/scenarios.py declares the effects each knob has, reading these values."""
+
     description: str
     consent_shift: float = 0.0  # added to the log-odds of every grant
     gpc_factor: float = 1.0  # multiplies the share of browsers sending Global Privacy Control
     erasure_surge: float = 1.0  # multiplies erasure request density from SURGE_START on
     backlog_slowdown: float = 1.0  # multiplies handling time of requests from SURGE_START on
     stuck_factor: float = 1.0  # multiplies the share of requests nobody picks up
+    # A re-consent wave: RECONSENT_NOTICE takes effect and, within RECONSENT_DAYS, this share
+    # of the customers active then decide again on every purpose: those opted in keep their
+    # grant with chance reconsent_keep (else they withdraw), the others deny.
+    reconsent_share: float = 0.0
+    reconsent_keep: float = 1.0
+    # Requests of one jurisdiction received from SLOW_FROM on take this many times as long.
+    slow_jurisdiction: str | None = None
+    jurisdiction_slowdown: float = 1.0
+    # By acquisition channel: multipliers of the chance of being asked about the marketing
+    # purposes (replacing MARKETPLACE_ASK_FACTOR where given) and of the chance of ordering.
+    channel_ask_factor: dict[str, float] = field(default_factory=dict)
+    channel_buyer_factor: dict[str, float] = field(default_factory=dict)
+    # Replace entries of CLASS_BUYER_MULTIPLIER, and BUYER_AFFINITY_WEIGHT and
+    # LATE_DECIDER_SHARE when given (the channel_mix_trap sets both to 0, so that nothing
+    # but the channel tells yes customers from maybe ones in what they buy).
+    class_buyer_multiplier: dict[str, float] = field(default_factory=dict)
+    buyer_affinity_weight: float | None = None
+    late_decider_share: float | None = None
+
+    @property
+    def notice_versions(self) -> tuple[tuple[str, datetime], ...]:
+        """The privacy notice versions in force over the period."""
+        return NOTICE_VERSIONS + ((RECONSENT_NOTICE,) if self.reconsent_share else ())
 
 
-_SCENARIOS: dict[str, _Scenario] = {
-    "baseline": _Scenario("Steady growth, typical opt-in, erasure requests slowly rising."),
-    "erasure_surge": _Scenario(
-        "Erasure requests double in the last 6 months and handling slows, so the backlog grows.",
+KNOBS: dict[str, Knobs] = {
+    "baseline": Knobs("Steady growth, typical opt-in, erasure requests slowly rising."),
+    "erasure_surge": Knobs(
+        "From April 2026 the erasure hazard doubles (requests up about 70%), handling slows "
+        "and more requests are never picked up, so the backlog grows.",
         erasure_surge=2.0,
         backlog_slowdown=1.8,
         stuck_factor=3.0,
     ),
-    "low_consent": _Scenario(
+    "low_consent": Knobs(
         "A market without cookie walls: opt-in odds halved and twice as many GPC signals.",
         consent_shift=float(np.log(0.5)),
         gpc_factor=2.0,
     ),
+    "reconsent_wave": Knobs(
+        "Privacy notice v5 in May 2026 makes 60% of customers decide again; a quarter of those "
+        "who were opted in withdraw.",
+        reconsent_share=0.6,
+        reconsent_keep=0.75,
+    ),
+    "overdue_jurisdiction": Knobs(
+        "From July 2025 LGPD requests take four times as long and miss their 15-day deadline; "
+        "the other jurisdictions stay on time.",
+        slow_jurisdiction=LGPD,
+        jurisdiction_slowdown=4.0,
+    ),
+    "channel_mix_trap": Knobs(
+        "Yes customers seem to buy far more than maybe ones, but it is the acquisition channel: "
+        "marketplace and affiliate sign-ups are rarely asked and rarely buy.",
+        channel_ask_factor=dict.fromkeys(TRAP_CHANNELS, 0.2),
+        channel_buyer_factor=dict.fromkeys(TRAP_CHANNELS, 0.3),
+        class_buyer_multiplier={YES: 1.0, MAYBE: 1.0},
+        buyer_affinity_weight=0.0,
+        late_decider_share=0.0,
+    ),
 }
+"""Scenario name -> its knobs."""
 
-SCENARIOS: dict[str, str] = {name: s.description for name, s in _SCENARIOS.items()}
+SCENARIOS: dict[str, str] = {name: s.description for name, s in KNOBS.items()}
 """Scenario name -> one-line description."""
 
 # --------------------------------------------------------------------------------------------
@@ -525,6 +587,11 @@ _TOUCH_TYPE = {name: i for i, name in enumerate(TOUCHPOINT_TYPES)}
 _NONE, _GRANTED, _DENIED, _WITHDRAWN = 0, 1, 2, 3
 
 
+def _or(knob: float | None, constant: float) -> float:
+    """A scenario's knob where it sets one, else the model's constant."""
+    return constant if knob is None else knob
+
+
 def _draw(rng: np.random.Generator, n: int, weights: dict | tuple | list) -> np.ndarray:
     """Category codes (int16) drawn with the given weights."""
     p = np.asarray(list(weights.values()) if isinstance(weights, dict) else weights, float)
@@ -647,7 +714,7 @@ class _People:
         return len(self.created)
 
 
-def _people(rng: np.random.Generator, n: int, scen: _Scenario) -> _People:
+def _people(rng: np.random.Generator, n: int, scen: Knobs) -> _People:
     created = np.sort(_sample_days(rng, n, _linear_day_weights(CUSTOMER_GROWTH)))
     country = _blank(
         rng, _draw(rng, n, [c.weight for c in COUNTRIES.values()]), MISSING_SHARE["country"]
@@ -679,7 +746,7 @@ def _people(rng: np.random.Generator, n: int, scen: _Scenario) -> _People:
         variant=_draw(rng, n, [1.0] * len(_VARIANT_CODES)),
         in_app=rng.random(n) < APP_SHARE,
         gpc=rng.random(n) < gpc_share * scen.gpc_factor,
-        late_decider=rng.random(n) < LATE_DECIDER_SHARE,
+        late_decider=rng.random(n) < _or(scen.late_decider_share, LATE_DECIDER_SHARE),
         end=np.full(n, _END, np.int64),
         erasure_at=np.full(n, _NEVER, np.int64),
         erasure_counts=np.zeros(n, bool),
@@ -718,15 +785,18 @@ class _Requests:
         return _Requests(*(join(f) for f in _Requests._FIELDS))
 
 
-def _resolve(
-    rng: np.random.Generator, req: _Requests, unknown: np.ndarray, scen: _Scenario
-) -> None:
+def _resolve(rng: np.random.Generator, req: _Requests, unknown: np.ndarray, scen: Knobs) -> None:
     """Sets completion, status and extension of each request as of DEMO_END."""
     m = len(req.received)
     rejected = rng.random(m) < np.where(unknown, UNKNOWN_REJECT_RATE, REJECT_RATE)
     extended = (rng.random(m) < EXTENSION_RATE) & (req.jurisdiction != _J[LGPD]) & ~rejected
     surge = req.received >= _micros(SURGE_START)
     slowdown = np.where(surge, scen.backlog_slowdown, 1.0)
+    if scen.slow_jurisdiction is not None:
+        slow = (req.jurisdiction == _J[scen.slow_jurisdiction]) & (
+            req.received >= _micros(SLOW_FROM)
+        )
+        slowdown = slowdown * np.where(slow, scen.jurisdiction_slowdown, 1.0)
     deadline = _deadline_days()[req.jurisdiction, extended.astype(int)]
     delay = rng.gamma(LATE_SHAPE, deadline / LATE_DIVISOR * slowdown)
     stuck = rng.random(m) < STUCK_RATE * np.where(surge, scen.stuck_factor, 1.0)
@@ -740,18 +810,55 @@ def _resolve(
     req.extended = extended
 
 
-def _erasure_requests(rng: np.random.Generator, people: _People, scen: _Scenario) -> _Requests:
-    """Erasure requests of customers; marks requesters' end of activity and who is erased."""
+def _erasure_density(
+    eligible: np.ndarray, customers: float, scen: Knobs
+) -> tuple[np.ndarray, float]:
+    """Density per day of erasure requests and their expected number, given the customers
+    eligible to ask on each day. The hazard applies to everyone signed up long enough, so
+    volume also follows growth. The erasure_surge knob multiplies the hazard from SURGE_START
+    on, and the expected number by the share of the hazard it adds: requests after
+    SURGE_START therefore rise by less than the knob (see expected_erasures)."""
     weights = _linear_day_weights(ERASURE_TREND)
     surge_day = (SURGE_START - DEMO_START).days
     base_total = weights.sum()
     weights[surge_day:] *= scen.erasure_surge
-    # The hazard applies to everyone signed up long enough, so volume also follows growth.
+    return weights * eligible, ERASURE_REQUEST_RATE * customers * weights.sum() / base_total
+
+
+def expected_erasures(scen: Knobs, start: datetime, end: datetime = DEMO_END) -> float:
+    """Erasure requests of customers the model expects to be received from `start` up to
+    `end` (exclusive; DEMO_END: to the end), per customer: sign-ups at their expected
+    density, a second request of the same person not removed, unknown requesters left out."""
+    signed_up = np.cumsum(_linear_day_weights(CUSTOMER_GROWTH))
+    eligible = np.zeros(_N_DAYS)
+    # Eligible on a day: signed up at least REQUEST_MIN_TENURE_DAYS before it began.
+    wait = REQUEST_MIN_TENURE_DAYS + 1
+    eligible[wait:] = signed_up[:-wait] / signed_up[-1]
+    density, expected = _erasure_density(eligible, 1.0, scen)
+    days = slice((start - DEMO_START).days, (end - DEMO_START).days if end < DEMO_END else None)
+    return float(expected * density[days].sum() / density.sum())
+
+
+def on_time_share(slowdown: float = 1.0) -> float:
+    """Share of requests the model completes by their deadline when handling takes
+    `slowdown` times as long: P(gamma(LATE_SHAPE, deadline / LATE_DIVISOR * slowdown) <=
+    deadline), the same for every deadline (series of the regularised lower gamma function)."""
+    x, a = LATE_DIVISOR / slowdown, LATE_SHAPE
+    term = total = 1.0 / a
+    n = 1
+    while term > 1e-15 * total:
+        term *= x / (a + n)
+        total += term
+        n += 1
+    return float(math.exp(a * math.log(x) - x - math.lgamma(a)) * total)
+
+
+def _erasure_requests(rng: np.random.Generator, people: _People, scen: Knobs) -> _Requests:
+    """Erasure requests of customers; marks requesters' end of activity and who is erased."""
     day_starts = _START + np.arange(_N_DAYS, dtype=np.int64) * _DAY
     tenure = REQUEST_MIN_TENURE_DAYS * _DAY
     eligible = np.searchsorted(people.created, day_starts - tenure, side="right")
-    density = weights * eligible
-    expected = ERASURE_REQUEST_RATE * people.n * weights.sum() / base_total
+    density, expected = _erasure_density(eligible, people.n, scen)
     received = np.sort(_sample_days(rng, rng.poisson(expected), density))
     pool = np.searchsorted(people.created, received - tenure, side="right")
     received, pool = received[pool > 0], pool[pool > 0]
@@ -773,7 +880,7 @@ def _erasure_requests(rng: np.random.Generator, people: _People, scen: _Scenario
     return req
 
 
-def _other_requests(rng: np.random.Generator, people: _People, scen: _Scenario) -> _Requests:
+def _other_requests(rng: np.random.Generator, people: _People, scen: Knobs) -> _Requests:
     """Requests of the other types, received while the person is active."""
     parts = []
     us = np.flatnonzero(people.country == _COUNTRY_CODES.index("US"))
@@ -801,7 +908,7 @@ def _other_requests(rng: np.random.Generator, people: _People, scen: _Scenario) 
 
 
 def _unknown_requests(
-    rng: np.random.Generator, people: _People, known: int, scen: _Scenario
+    rng: np.random.Generator, people: _People, known: int, scen: Knobs
 ) -> _Requests:
     """Requests naming people who are not customers."""
     m = rng.poisson(UNKNOWN_REQUESTER_SHARE * known)
@@ -854,6 +961,21 @@ class _Events:
         self.method.append(full(method))
         self.variant.append(full(variant))
 
+    def drop_after(self, first_batch: int, cutoff: np.ndarray) -> None:
+        """Drops each person's events later than cutoff[person], from batch `first_batch` on."""
+        for i in range(first_batch, len(self.person)):
+            keep = self.at[i] <= cutoff[self.person[i]]
+            for column in (
+                self.person,
+                self.purpose,
+                self.decision,
+                self.at,
+                self.source,
+                self.method,
+                self.variant,
+            ):
+                column[i] = column[i][keep]
+
 
 @dataclass
 class _Grant:
@@ -869,13 +991,21 @@ def _logit(p: float) -> float:
 
 
 def _purpose_consent(
-    rng: np.random.Generator, people: _People, purpose: str, scen: _Scenario, events: _Events
+    rng: np.random.Generator,
+    people: _People,
+    purpose: str,
+    scen: Knobs,
+    events: _Events,
+    wave_at: np.ndarray | None,
 ) -> _Grant:
     n, code = people.n, PURPOSES.index(purpose)
+    first_batch = len(events.person)
     marketing = purpose in DEFAULT_MARKETING_PURPOSES
     ask = np.full(n, PURPOSE_ASK_RATE[purpose])
     if marketing:
-        ask[people.channel == _CHANNEL_CODES.index("marketplace")] *= MARKETPLACE_ASK_FACTOR
+        factors = {"marketplace": MARKETPLACE_ASK_FACTOR, **scen.channel_ask_factor}
+        for channel, factor in factors.items():
+            ask[people.channel == _CHANNEL_CODES.index(channel)] *= factor
     gpc = people.gpc & (purpose in GPC_PURPOSES)
     asked = (rng.random(n) < ask) | gpc
     late = people.late_decider & ~gpc
@@ -958,24 +1088,77 @@ def _purpose_consent(
     state[regrant] = _GRANTED
     granted_from = np.where(kept, first_at, np.where(regrant, regrant_at, _NEVER))
     granted_until = np.where(withdraw, withdraw_at, _NEVER)
-    return _Grant(state.astype(np.int8), granted_from, granted_until)
+    grant = _Grant(state.astype(np.int8), granted_from, granted_until)
+    if wave_at is not None:
+        _reconsent(rng, people, code, scen, events, first_batch, wave_at, grant)
+    return grant
+
+
+def _reconsent(
+    rng: np.random.Generator,
+    people: _People,
+    code: int,
+    scen: Knobs,
+    events: _Events,
+    first_batch: int,
+    wave_at: np.ndarray,
+    grant: _Grant,
+) -> None:
+    """The re-consent wave for one purpose: each re-asked person decides again at wave_at
+    (_NEVER for the others), which replaces whatever they would have decided later; those
+    opted in then keep their grant with chance reconsent_keep, else withdraw; the others
+    deny. Updates `grant` and the purpose's events (from batch `first_batch` on)."""
+    asked = (wave_at != _NEVER) & (wave_at < people.end)
+    events.drop_after(first_batch, np.where(asked, wave_at, _NEVER))
+    opted_in = asked & (grant.granted_from <= wave_at) & (wave_at < grant.granted_until)
+    keep = rng.random(people.n) < scen.reconsent_keep
+    source = np.where(people.in_app, _SOURCE["app"], _SOURCE["web_banner"])
+    outcomes = (
+        (opted_in & keep, _GRANTED, _DECISION[GRANTED]),
+        (opted_in & ~keep, _WITHDRAWN, _DECISION[WITHDRAWN]),
+        (asked & ~opted_in, _DENIED, _DECISION[DENIED]),
+    )
+    for who, state, decision in outcomes:
+        index = np.flatnonzero(who)
+        events.add(index, code, decision, wave_at[index], source[index], _METHOD["explicit"], -1)
+        grant.state[who] = state
+    # Kept: granted from the earlier grant on, never withdrawn. Withdrawn: until the wave.
+    # Denied: a grant the wave came before never happens; an earlier one keeps its end.
+    grant.granted_until[opted_in & keep] = _NEVER
+    grant.granted_until[opted_in & ~keep] = wave_at[opted_in & ~keep]
+    later = asked & ~opted_in & (grant.granted_from > wave_at)
+    grant.granted_from[later] = _NEVER
+    grant.granted_until[later] = _NEVER
+
+
+def _wave(rng: np.random.Generator, people: _People, scen: Knobs) -> np.ndarray | None:
+    """When each person re-asked by a re-consent wave decides again (_NEVER for the others):
+    a share of those signed up before the new notice, within RECONSENT_DAYS of it."""
+    if not scen.reconsent_share:
+        return None
+    start = _micros(RECONSENT_NOTICE[1])
+    asked = (people.created < start) & (rng.random(people.n) < scen.reconsent_share)
+    at = start + _seconds(rng.random(people.n) * RECONSENT_DAYS * _DAY)
+    return np.where(asked, at, _NEVER)
 
 
 def _consent(
-    rng: np.random.Generator, people: _People, scen: _Scenario
+    rng: np.random.Generator, people: _People, scen: Knobs
 ) -> tuple[_Events, dict[str, _Grant]]:
     events = _Events([], [], [], [], [], [], [])
-    grants = {p: _purpose_consent(rng, people, p, scen, events) for p in PURPOSES}
+    wave_at = _wave(rng, people, scen)
+    grants = {p: _purpose_consent(rng, people, p, scen, events, wave_at) for p in PURPOSES}
     return events, grants
 
 
-def _consent_table(events: _Events, people: _People, ids: pa.Array) -> pa.Table:
+def _consent_table(events: _Events, people: _People, ids: pa.Array, scen: Knobs) -> pa.Table:
     at = np.concatenate(events.at)
     person = np.concatenate(events.person)
     keep = ~people.erased[person]
     order = np.flatnonzero(keep)[np.argsort(at[keep], kind="stable")]
     at, person = at[order], person[order]
-    notice_starts = np.array([_micros(d) for _, d in NOTICE_VERSIONS])
+    versions = scen.notice_versions
+    notice_starts = np.array([_micros(d) for _, d in versions])
     notice = (np.searchsorted(notice_starts, at, side="right") - 1).astype(np.int8)
     return _table(
         "consent_events",
@@ -986,7 +1169,7 @@ def _consent_table(events: _Events, people: _People, ids: pa.Array) -> pa.Table:
             "occurred_at": _timestamps(at),
             "source": _labels(CONSENT_SOURCES, np.concatenate(events.source)[order]),
             "method": _labels(CONSENT_METHODS, np.concatenate(events.method)[order]),
-            "notice_version": _labels([v for v, _ in NOTICE_VERSIONS], notice),
+            "notice_version": _labels([v for v, _ in versions], notice),
             "prompt_variant": _labels(_VARIANT_CODES, np.concatenate(events.variant)[order]),
         },
     )
@@ -1207,16 +1390,26 @@ def _touchpoints_table(
 
 
 def _orders_table(
-    rng: np.random.Generator, people: _People, ymn: np.ndarray, ids: pa.Array, before: int
+    rng: np.random.Generator,
+    people: _People,
+    ymn: np.ndarray,
+    ids: pa.Array,
+    before: int,
+    scen: Knobs,
 ) -> pa.Table:
     tenure_days = (people.end - people.created) / _DAY
-    multiplier = np.array([CLASS_BUYER_MULTIPLIER[c] for c in CLASSES])[ymn]
+    by_class = CLASS_BUYER_MULTIPLIER | scen.class_buyer_multiplier
+    multiplier = np.array([by_class[c] for c in CLASSES])[ymn]
+    affinity_weight = _or(scen.buyer_affinity_weight, BUYER_AFFINITY_WEIGHT)
     p_buy = (
         BUYER_RATE
         * multiplier
-        * np.exp(BUYER_AFFINITY_WEIGHT * people.affinity)
+        * np.exp(affinity_weight * people.affinity)
         * (1.0 - np.exp(-tenure_days / BUYER_RAMP_DAYS))
     )
+    if scen.channel_buyer_factor:
+        by_channel = [scen.channel_buyer_factor.get(c, 1.0) for c in _CHANNEL_CODES]
+        p_buy = p_buy * np.array([*by_channel, 1.0])[people.channel]
     buyer = rng.random(people.n) < np.minimum(p_buy, 0.97)
     repeat_rate = (
         REPEAT_ORDERS_PER_YEAR
@@ -1349,7 +1542,7 @@ class _Numbering:
 
 
 def _check(customers: int, scenario: str, block: int) -> int:
-    if scenario not in _SCENARIOS:
+    if scenario not in KNOBS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     customers = operator.index(customers)
     if customers < 1:
@@ -1434,7 +1627,7 @@ def generate_chunks(
     (customers generated, customers in all) after every block.
     """
     customers = _check(customers, scenario, block)
-    scen = _SCENARIOS[scenario]
+    scen = KNOBS[scenario]
     several = customers > block
     report = (progress if not several else None) or (lambda _message: None)
     # Unknown requesters get numbers beyond the last customer (7 apart, fewer than the
@@ -1461,7 +1654,7 @@ def generate_chunks(
 def _block(
     seed: int,
     index: int,
-    scen: _Scenario,
+    scen: Knobs,
     total: int,
     first: int,
     customers: int,
@@ -1500,7 +1693,7 @@ def _block(
     with ThreadPoolExecutor(max_workers=1) as helper:
         customers_table = helper.submit(_customers_table, next(streams), seed, people, ids, first)
         events, grants = _consent(next(streams), people, scen)
-        tables["consent_events"] = _consent_table(events, people, ids)
+        tables["consent_events"] = _consent_table(events, people, ids, scen)
         del events  # the largest intermediate; freed before touchpoints to bound peak memory
         report(f"consent_events {tables['consent_events'].num_rows:,}")
         tables["touchpoints"] = _touchpoints_table(
@@ -1508,7 +1701,7 @@ def _block(
         )
         report(f"touchpoints {tables['touchpoints'].num_rows:,}")
         tables["orders"] = _orders_table(
-            next(streams), people, _ymn(grants, people), ids, numbering.orders
+            next(streams), people, _ymn(grants, people), ids, numbering.orders, scen
         )
         report(f"orders {tables['orders'].num_rows:,}")
         tables["privacy_requests"] = _requests_table(
