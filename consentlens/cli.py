@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from consentlens import service
+from consentlens import service, training
 from consentlens.access import Identity
 from consentlens.service import USER_ERRORS, Turn
 from data.storage.audit import default_actor
@@ -368,6 +368,28 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_training(args: argparse.Namespace) -> int:
+    """List the training scenarios, or print one scenario's answer key as JSON."""
+    if args.action == "list":
+        for name, details in training.scenarios():
+            trap = " (a trap)" if details.trap else ""
+            print(f"{name}: {details.title}{trap}")
+            print(f"  lesson: {details.lesson}")
+        return EXIT_OK
+    if not args.scenario:
+        raise UsageError("training key needs a SCENARIO (see `consentlens training list`)")
+    answers = training.key(
+        args.scenario,
+        args.seed,
+        args.customers,
+        perturbed=not args.exact,
+        real=args.db,
+        progress=_say,
+    )
+    print(json.dumps(answers, indent=2))
+    return EXIT_OK
+
+
 def engine_options(parser: argparse.ArgumentParser, what: str) -> None:
     """--engine and --spark-master, for the commands that read a Parquet folder."""
     parser.add_argument(
@@ -525,6 +547,33 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("customer_id", metavar="CUSTOMER_ID", help="matched exactly")
     rep.add_argument("--format", choices=["json", "html"], default="json")
     rep.set_defaults(func=cmd_report)
+
+    tra = sub.add_parser(
+        "training",
+        parents=[common],
+        help="training scenarios: list them, or print one's answer key",
+    )
+    tra.add_argument("action", choices=["list", "key"])
+    tra.add_argument("scenario", nargs="?", metavar="SCENARIO")
+    tra.add_argument(
+        "--seed",
+        type=int,
+        default=training.DEFAULT_SEED,
+        help=f"the training store's seed (default {training.DEFAULT_SEED})",
+    )
+    tra.add_argument(
+        "--customers",
+        type=_positive,
+        default=None,
+        help=f"the training store's size (default: ${training.CUSTOMERS_ENV}, else "
+        f"{training.TRAINING_CUSTOMERS:,})",
+    )
+    tra.add_argument(
+        "--exact",
+        action="store_true",
+        help="answers from exact counts (default: with the noise a viewer sees)",
+    )
+    tra.set_defaults(func=cmd_training)
 
     aud = sub.add_parser("audit", parents=[common], help="verify or list the audit trail")
     aud.add_argument("action", choices=["verify", "list"])

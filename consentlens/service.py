@@ -475,10 +475,13 @@ def metrics_json(
         return to_json(compute(Tables.from_source(data), params))
 
 
-def record_export(identity: Identity, name: str, rows: int) -> None:
-    """Note in the audit trail that a table of (suppressed) figures was downloaded."""
+def record_export(
+    identity: Identity, name: str, rows: int, *, db: str | Path | None = None
+) -> None:
+    """Note in the audit trail of the store read (`db`) that a table of (suppressed) figures
+    was downloaded."""
     identity.require("view_aggregates")
-    _record(identity, _path(None), "export", {"table": name, "rows": rows})
+    _record(identity, _path(db), "export", {"table": name, "rows": rows})
 
 
 def export_parquet(

@@ -39,8 +39,9 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "conversion-impact": ("impact_by", "impact_purpose", "currency"),
 }
 CONTROLS = {key for keys in PAGE_CONTROLS.values() for key in keys}
-# Streamlit's own parameters (embedding options) are not the dashboard's to judge.
-FOREIGN = {"embed", "embed_options"}
+# Streamlit's own parameters (embedding options) are not the dashboard's to judge, nor the
+# training scenario's (read by pages/_widgets.enter_training).
+FOREIGN = {"embed", "embed_options", "scenario", "seed"}
 SHOWN_CHARS = 40
 MAX_NOTICES = 8
 

@@ -7,7 +7,7 @@ import importlib
 import io
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from consentlens import service
+from consentlens import service, training
 from data.intake.problems import inert
 from metrics import api, perturbation
 from metrics.figures import BY_NAME, Figure
@@ -24,11 +24,144 @@ from metrics.params import Filters, Params, ParamsError, default_min_cell
 from metrics.suppression import WITHHELD, formatted, is_withheld, publishable, withheld_note
 from pages import _labels as labels
 from pages import _links as links
+from pages import _routes as routes
 
 
 def store_path() -> Path:
-    """The store the dashboard reads."""
-    return api.store_path()
+    """The store the dashboard reads: the scenario's training store in training mode, else
+    the one the server was started on."""
+    active = training_session()
+    return active.path if active is not None else api.store_path()
+
+
+# Training mode: a session opened with ?scenario=NAME (and &seed=S) reads that scenario's
+# training store (consentlens/training.py) until it leaves; the store it reads otherwise is
+# never opened meanwhile.
+
+
+@dataclass(frozen=True)
+class TrainingSession:
+    """The scenario a session trains on, and its store."""
+
+    scenario: str
+    seed: int
+    path: Path
+
+    @property
+    def title(self) -> str:
+        return training.SCENARIO_DETAILS[self.scenario].title
+
+
+TRAINING_KEYS = ("scenario", "seed")
+
+
+def training_session() -> TrainingSession | None:
+    """The session's training scenario, if it trains."""
+    return st.session_state.get("training")
+
+
+def _forget_view() -> None:
+    # A view chosen on one store means nothing on another: the sidebar and the pages'
+    # controls start again from the link or the defaults.
+    for key in (*SIDEBAR_KEYS, *links.CONTROLS):
+        st.session_state.pop(key, None)
+
+
+def enter_training() -> TrainingSession | None:
+    """Start (or keep) training when the address names a scenario: its store is made on first
+    use, for every session at once. An unknown scenario or seed stops the page with a clear
+    message listing the valid ones; the real store is not opened."""
+    wanted = st.query_params.get("scenario")
+    active = training_session()
+    if wanted is None:
+        return active
+    seed_text = st.query_params.get("seed", str(training.DEFAULT_SEED))
+    try:
+        scenario = training.check_scenario(wanted)
+        seed = int(seed_text)
+    except (service.Refused, ValueError):
+        st.error(
+            f"“{links.shown(wanted)}” with seed “{links.shown(seed_text)}” is not a training "
+            "scenario. Valid scenarios: "
+            + ", ".join(f"`{name}`" for name in training.SCENARIOS)
+            + " (the seed is a whole number; it may be left out)."
+        )
+        # Before the pages are routed, so a plain link: to the Training page, no scenario.
+        st.markdown(":material/school: [Choose a scenario on the Training page](training-mode)")
+        st.stop()
+    if active is not None and (active.scenario, active.seed) == (scenario, seed):
+        return active
+    with st.spinner("Preparing the training data (a few seconds, once for everyone)…"):
+        path = training.prepare(scenario, seed)
+    _forget_view()
+    st.session_state["training"] = TrainingSession(scenario, seed, path)
+    return st.session_state["training"]
+
+
+def leave_training() -> None:
+    """Back to the store the server was started on, with a fresh view."""
+    st.session_state.pop("training", None)
+    st.session_state.pop("tour", None)
+    for key in TRAINING_KEYS:
+        st.query_params.pop(key, None)
+    _forget_view()
+
+
+def start_tour(active: TrainingSession, index: int = 0) -> None:
+    """Open the tour's step `index`: its page, with the page's controls the step sets."""
+    steps = training.TOURS[active.scenario]
+    if not 0 <= index < len(steps):
+        st.session_state.pop("tour", None)
+        st.switch_page(routes.TRAINING_PAGE)
+    step = steps[index]
+    st.session_state["tour"] = (active.scenario, index)
+    for key, value in step.controls.items():
+        st.session_state[key] = value
+    st.switch_page(routes.page_file(step.page))
+
+
+def tour_step(url: str) -> None:
+    """On the page a tour step opens (`url`: this page's address): what to look at, why,
+    and the way on."""
+    here = routes.page_name(url)
+    active = training_session()
+    tour = st.session_state.get("tour")
+    if active is None or not tour or tour[0] != active.scenario:
+        return
+    steps = training.TOURS[active.scenario]
+    index = tour[1]
+    step = steps[index]
+    if step.page != here:
+        return
+    with st.container(border=True, key="tour_step"):
+        st.markdown(
+            f":material/tour: **Tour, step {index + 1} of {len(steps)}.** Look at "
+            f"**{step.look_at}**. {step.text}"
+        )
+        back, on, stop = st.columns(3)
+        if back.button("Back", key="tour_back", disabled=index == 0):
+            start_tour(active, index - 1)
+        last = index == len(steps) - 1
+        if on.button("Finish the tour" if last else "Next step", key="tour_next", type="primary"):
+            start_tour(active, index + 1)
+        if stop.button("Leave the tour", key="tour_stop"):
+            st.session_state.pop("tour", None)
+            st.rerun()
+
+
+def training_banner(active: TrainingSession) -> None:
+    """The line every page carries in training mode: synthetic data, which scenario, and the
+    way out."""
+    with st.container(border=True):
+        text, tour, leave = st.columns([4, 1, 1], vertical_alignment="center")
+        text.markdown(
+            f":material/school: **Training: synthetic data.** Scenario *{active.title}* "
+            f"(seed {active.seed}); nothing here is a real customer. Leave training to "
+            "return to your own data."
+        )
+        if tour.button("Guided tour", key="tour_from_banner", icon=":material/tour:"):
+            start_tour(active, 0)
+        leave.button("Leave training", key="leave_training", on_click=leave_training)
 
 
 def waiting(message: str) -> None:
@@ -162,6 +295,8 @@ def context() -> tuple[api.StoreSummary, Params]:
 
 # The sidebar, mirrored in the URL so that a view can be shared and reopened.
 
+SIDEBAR_KEYS = ("period", *links.FILTERS, "purpose")
+
 
 def _view_from_link(info: api.StoreSummary, defaults: Params, first: date, last: date) -> None:
     """Set the sidebar from the address on a session's first run, and say what of the link
@@ -227,9 +362,6 @@ def sidebar(info: api.StoreSummary) -> Params:
     _write_url(params, defaults, chosen, purposes, info.purposes)
     st.session_state["purposes_shown"] = purposes or info.purposes
     return params
-
-
-SIDEBAR_KEYS = ("period", *links.FILTERS, "purpose")
 
 
 def control(
@@ -300,6 +432,12 @@ def _write_url(
     wanted: dict[str, str | list[str]] = {
         key: st.query_params.get_all(key) for key in links.CONTROLS if key in st.query_params
     }
+    active = training_session()
+    if active is not None:
+        # A training view's link opens the same scenario.
+        wanted["scenario"] = active.scenario
+        if active.seed != training.DEFAULT_SEED:
+            wanted["seed"] = str(active.seed)
     if (params.start, params.end) != (defaults.start, defaults.end):
         wanted["start"], wanted["end"] = params.start.isoformat(), params.end.isoformat()
     for key, values in chosen.items():
@@ -574,7 +712,10 @@ def download(frame: pd.DataFrame, name: str, k: int) -> None:
 
     def make() -> bytes:
         if identity is not None:
-            service.record_export(identity, name, len(frame))
+            # In training, in the training store's own trail: never the real one's.
+            active = training_session()
+            db = active.path if active is not None else None
+            service.record_export(identity, name, len(frame), db=db)
         # The screen's headers, words for coded values and rounding.
         return csv_bytes(labels.table(labels.rounded(frame)), k)
 

@@ -28,6 +28,10 @@ PAGES = {  # url path -> heading; every page of the app's navigation (app.py)
     "person-report": "What we know about you",
     "right-to-be-forgotten": "Right to be forgotten",
     "audit-trail": "Audit",
+    # Last: a tab that opened a scenario stays in training for the pages after it.
+    "training-mode": "Training",
+    "training-mode?scenario=channel_mix_trap": "Training",
+    "conversion-impact?scenario=channel_mix_trap": "Conversion impact",
 }
 # An extract to check on the Upload page (checked, not imported): its report's tables.
 EXTRACT = (

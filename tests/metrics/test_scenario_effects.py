@@ -45,7 +45,7 @@ from metrics.figures import BY_NAME
 from metrics.params import DEFAULT_MIN_CELL, Filters, resolve_params
 from metrics.rules import Tables
 
-SEEDS = (11, 12)
+SEEDS = (11,)  # one seed in `make test`; 1 to 8 and 12 were tried when the sizes were set
 SIZES = {
     # The reference of low_consent's effects (the same seed and size) and of the checks that
     # no other scenario's effect shows in it.
