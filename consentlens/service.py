@@ -31,7 +31,7 @@ from data.storage.engines import SourceError, StoreSource, open_source
 from data.storage.export import export
 from data.storage.history import ImportRecord, UndoError
 from data.storage.keys import StoreKeyError, keyed_hash, require_key
-from data.storage.store import StoreError, open_store, resolve_path
+from data.storage.store import Store, StoreError, open_store, resolve_path
 from metrics.params import Filters, Params, ParamsError, default_min_cell, resolve_params
 from metrics.person import IdFormat, PersonReport, id_formats, person_report, report_html
 from metrics.person import report_json as person_json
@@ -266,6 +266,29 @@ def inspect_upload(
         return importer.inspect(store.con, extract, max_bytes=max_bytes)
 
 
+def _import_uploads(
+    store: Store,
+    identity: Identity,
+    uploads: Sequence[Upload],
+    *,
+    replace: bool,
+    accept_valid: bool,
+    dry_run: bool,
+    max_bytes: int,
+    decided_at: date | None,
+) -> ImportReport:
+    return importer.run_import(
+        store,
+        [u.extract() for u in uploads],
+        replace=replace,
+        accept_valid=accept_valid,
+        dry_run=dry_run,
+        actor=identity.name,
+        max_bytes=max_bytes,
+        decided_at=decided_at,
+    )
+
+
 def check_uploads(
     identity: Identity,
     uploads: Sequence[Upload],
@@ -279,13 +302,13 @@ def check_uploads(
     identity.require("upload")
     # A check compares keys with the store as the import would find it: in the writers' turn.
     with open_store(_path(None), **turn.opening("an upload check")) as store:
-        return importer.run_import(
+        return _import_uploads(
             store,
-            [u.extract() for u in uploads],
+            identity,
+            uploads,
             replace=replace,
             accept_valid=True,
             dry_run=True,
-            actor=identity.name,
             max_bytes=max_bytes,
             decided_at=decided_at,
         )
@@ -305,13 +328,13 @@ def import_uploads(
     valid ones; when nothing is written the refusal is recorded in the audit trail."""
     identity.require("upload")
     with open_store(_path(None), bulk_load=True, **turn.opening("an import")) as store:
-        report = importer.run_import(
+        report = _import_uploads(
             store,
-            [u.extract() for u in uploads],
+            identity,
+            uploads,
             replace=replace,
             accept_valid=accept_valid,
             dry_run=False,
-            actor=identity.name,
             max_bytes=max_bytes,
             decided_at=decided_at,
         )

@@ -337,6 +337,23 @@ OVERVIEW, CONSENT, ERASURE, IMPACT = (
     figures.IMPACT_PAGE,
 )
 
+# Questions two scenarios ask, each about its own data.
+BEST_PURPOSE = Exercise(
+    "best_purpose",
+    "Which purpose has the highest opt-in rate among those who decided?",
+    "choice",
+    CONSENT,
+    _best_opt_in,
+)
+OVERDUE = Exercise(
+    "overdue",
+    "How many erasure requests are overdue on the period's last day?",
+    "number",
+    ERASURE,
+    _overdue,
+    unit="requests",
+)
+
 EXERCISES: dict[str, tuple[Exercise, ...]] = {
     "baseline": (
         Exercise(
@@ -347,13 +364,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
             _customers,
             unit="customers",
         ),
-        Exercise(
-            "best_purpose",
-            "Which purpose has the highest opt-in rate among those who decided?",
-            "choice",
-            CONSENT,
-            _best_opt_in,
-        ),
+        BEST_PURPOSE,
     ),
     "erasure_surge": (
         Exercise(
@@ -364,14 +375,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
             ERASURE,
             _erasure_trend,
         ),
-        Exercise(
-            "overdue",
-            "How many erasure requests are overdue on the period's last day?",
-            "number",
-            ERASURE,
-            _overdue,
-            unit="requests",
-        ),
+        OVERDUE,
     ),
     "low_consent": (
         Exercise(
@@ -383,13 +387,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
             unit="%",
             tolerance=0.5,
         ),
-        Exercise(
-            "best_purpose",
-            "Which purpose has the highest opt-in rate among those who decided?",
-            "choice",
-            CONSENT,
-            _best_opt_in,
-        ),
+        BEST_PURPOSE,
     ),
     "reconsent_wave": (
         Exercise(
@@ -418,14 +416,7 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
             ERASURE,
             _slowest_jurisdiction,
         ),
-        Exercise(
-            "overdue",
-            "How many erasure requests are overdue on the period's last day?",
-            "number",
-            ERASURE,
-            _overdue,
-            unit="requests",
-        ),
+        OVERDUE,
     ),
     "channel_mix_trap": (
         Exercise(
