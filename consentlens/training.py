@@ -9,6 +9,8 @@ for it; then everyone reads it. Nothing here reads or writes the real store.
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -21,6 +23,7 @@ import pandas as pd
 from consentlens import service
 from consentlens.access import ADMIN, Identity
 from data.storage.store import resolve_path
+from data.synthetic import generator
 from data.synthetic import scenarios as scenario_data
 from data.synthetic.generator import SCENARIOS
 from data.synthetic.scenarios import SCENARIO_DETAILS
@@ -65,9 +68,20 @@ def store_path(
     *,
     real: str | Path | None = None,
 ) -> Path:
-    """The training store of one scenario, seed and size (default_customers() if None)."""
+    """The training store of one scenario, seed and size (default_customers() if None), for
+    this version of the generator: a changed generator makes its stores anew."""
     customers = customers or default_customers()
-    return folder(real) / f"{check_scenario(scenario)}-seed{seed}-{customers}.duckdb"
+    name = f"{check_scenario(scenario)}-seed{seed}-{customers}-{generator_version()}.duckdb"
+    return folder(real) / name
+
+
+@functools.cache
+def generator_version() -> str:
+    """A short fingerprint of the generator and the scenarios' definitions."""
+    digest = hashlib.sha256()
+    for module in (generator, scenario_data):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def prepare(

@@ -44,6 +44,8 @@ def test_a_training_store_is_made_beside_the_real_one_which_stays_byte_for_byte(
     path = training.prepare("baseline", 11, SMALL, real=real)
     answers = training.key("baseline", 11, SMALL, real=real)
     assert path.parent == real.parent / "training" and path.exists() and path != real
+    # Named for the generator that made it: a changed generator makes its stores anew.
+    assert path.name == f"baseline-seed11-{SMALL}-{training.generator_version()}.duckdb"
     assert _digest(real.parent) == before
     # The key is the training store's: its customers, not the real store's 1,500.
     customers = next(a for a in answers if "How many customers" in a["question"])
