@@ -20,7 +20,7 @@ from data.storage import facts, schema
 from metrics import figures as F
 from metrics.figures import DIMENSIONS
 from metrics.params import Params
-from metrics.perturbation import key_in, key_sums
+from metrics.perturbation import customer_key, key_in, key_sums
 from metrics.report import CUSTOMERS, compute, months, to_json
 from metrics.rules import (
     REFUSED_STATES,
@@ -131,7 +131,7 @@ def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
     flags = {"granted": s.state == schema.GRANTED, "refused": refused(s.state)}
     counts = s.group_by(["purpose", "value"]).aggregate(
         **{name: flag.sum() for name, flag in flags.items()},
-        **key_sums(p.perturbed, **{name: (s.customer_id, flag) for name, flag in flags.items()}),
+        **key_sums(p.perturbed, **{name: (customer_key(s), flag) for name, flag in flags.items()}),
     )
     grid = t.consent_events.select("purpose").distinct().cross_join(values)
     grid = grid.left_join(counts, ["purpose", "value"])
@@ -367,7 +367,7 @@ def opted_in_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
             "purpose",
             valid_from=ibis.greatest(f.valid_from, f.created_at.date()),
             valid_to=f.valid_to,
-        ).aggregate(granted=f.count(), **key_sums(p.perturbed, granted=(f.customer_id, None)))
+        ).aggregate(granted=f.count(), **key_sums(p.perturbed, granted=(customer_key(f), None)))
         y = spans.join(days, facts.holds(spans, days.day))
         granted = y.group_by(["period", "purpose"]).aggregate(
             granted=y.granted.sum(),
@@ -381,7 +381,7 @@ def opted_in_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
             parts.append(
                 s.group_by("purpose")
                 .aggregate(
-                    granted=s.count(), **key_sums(p.perturbed, granted=(s.customer_id, None))
+                    granted=s.count(), **key_sums(p.perturbed, granted=(customer_key(s), None))
                 )
                 .mutate(period=ibis.literal(label))
             )

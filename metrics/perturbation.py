@@ -33,7 +33,10 @@ from contextvars import ContextVar
 import ibis.expr.types as ir
 import pandas as pd
 
-MODULUS = 2**32
+from data.storage import facts
+
+MODULUS = facts.MODULUS
+record_key = facts.record_key  # a hash of a record's id (defined with the facts that keep it)
 
 # The store's secret key for the noise of the current read (see metrics.api.evaluate): a
 # cell key alone, even with every customer id known, then says nothing about the noise.
@@ -55,9 +58,10 @@ def current_secret() -> bytes:
     return _SECRET.get()
 
 
-def record_key(ident: ir.StringValue) -> ir.IntegerValue:
-    """A record's key: a hash of its id, summed into its cells' keys by the queries."""
-    return ident.hash() % MODULUS
+def customer_key(t: ir.Table) -> ir.IntegerValue:
+    """The record key of each row's customer: the store's facts keep it, other tables are
+    hashed as they are read (the same key either way)."""
+    return t[facts.RECORD_KEY] if facts.RECORD_KEY in t.columns else record_key(t.customer_id)
 
 
 def cell_key(total: int) -> int:
@@ -89,16 +93,19 @@ def perturb(n: int, key: int, k: int, under: bytes) -> int:
 
 
 def key_sums(
-    perturbed: bool, **cells: tuple[ir.StringValue, ir.BooleanValue | None]
+    perturbed: bool, **cells: tuple[ir.Value, ir.BooleanValue | None]
 ) -> dict[str, ir.IntegerScalar]:
     """What a query aggregates beside its counts where counts are perturbed: for each count
-    `name`, counting the records with id `ident` where `where` holds, `name_key` the sum of
-    their record keys (nothing when counts are exact)."""
+    `name`, counting the records with id `ident` (or with record key `ident`, an integer
+    such as `customer_key` gives) where `where` holds, `name_key` the sum of their record
+    keys (nothing when counts are exact)."""
     if not perturbed:
         return {}
-    return {
-        f"{name}_key": record_key(ident).sum(where=where) for name, (ident, where) in cells.items()
-    }
+    return {f"{name}_key": _key(ident).sum(where=where) for name, (ident, where) in cells.items()}
+
+
+def _key(ident: ir.Value) -> ir.IntegerValue:
+    return ident if ident.type().is_integer() else record_key(ident)
 
 
 def key_in(row: pd.Series | tuple, name: str) -> int | None:

@@ -12,9 +12,10 @@ import pyarrow as pa
 
 from data.storage import facts, schema
 from metrics.params import Params
-from metrics.perturbation import key_sums
+from metrics.perturbation import customer_key, key_sums
 from metrics.rules import (
     Tables,
+    class_fact_serves,
     classes,
     consent_states,
     customer_attribute,
@@ -22,6 +23,7 @@ from metrics.rules import (
     customers_at,
     day_in_period,
     erasure_requests,
+    latest_class_holds,
     median_days_to_complete,
     requests,
 )
@@ -41,7 +43,7 @@ def consent_by_state(t: Tables, p: Params) -> ir.Table:
     """
     purposes = t.consent_events.select("purpose").distinct()
     s = consent_states(t, p)
-    keys = key_sums(p.perturbed, customers=(s.customer_id, None))
+    keys = key_sums(p.perturbed, customers=(customer_key(s), None))
     counts = s.group_by(["purpose", "state"]).aggregate(customers=s.count(), **keys)
     out = purposes.left_join(counts, "purpose")
     return out.select("purpose", "state", "customers", *keys)
@@ -51,7 +53,7 @@ def granted_by_segment(t: Tables, p: Params) -> ir.Table:
     """(purpose, segment, granted) at D for every purpose and every segment of customers at D."""
     s = consent_states(t, p, ("segment",))
     granted = s.filter(s.state == schema.GRANTED)
-    keys = key_sums(p.perturbed, granted=(granted.customer_id, None))
+    keys = key_sums(p.perturbed, granted=(customer_key(granted), None))
     counts = granted.group_by(["purpose", "segment"]).aggregate(granted=granted.count(), **keys)
     c = customers_at(t, p)
     segments = c.select(segment=customer_attribute(c, "segment")).distinct()
@@ -79,19 +81,33 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         def first(flag: ir.BooleanValue, previous: ir.DateValue) -> ir.BooleanValue:
             return flag & (previous.isnull() | (previous < p.start))
 
-        a = a.filter(day_in_period(a.day, p)).select(
-            "customer_id",
-            "revenue",
+        a = a.filter(day_in_period(a.day, p))
+        money = a.revenue.type()
+        # Revenue in one currency comes from the orders, as rows beside the day rows (which
+        # then bring none).
+        revenue = a.revenue if p.currency is None else ibis.literal(0).cast(money)
+        a = a.mutate(
+            revenue=revenue,
             engaged=first(ibis.literal(True), a.previous),
             intent=first(a.intent, a.previous_intent),
             converted=first(a.ordered, a.previous_order),
         )
+        # Only rows that count someone or bring revenue need their customer's class.
+        a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0))
+        outcome = ["customer_id", "revenue", *STAGES]
+        keyed = [k for k in [facts.RECORD_KEY] if k in a.columns and k in c.columns]
+        parts = []
+        if class_fact_serves(t, p) and "latest_cls" in a.columns:
+            # A customer whose latest class took effect by D has it at D: read off the row.
+            # The others' class at D is joined from the class intervals.
+            parts.append(
+                a.filter(latest_class_holds(a, p)).select(*outcome, *keyed, cls=a.latest_cls)
+            )
+            a = a.filter(a.latest_from.isnull() | (a.latest_from > p.as_of))
+        a = a.select(*outcome)
         if p.currency is not None:
-            # Revenue in one currency: from the orders, as rows beside the day rows (which
-            # then bring none), so the customers' classes are joined once.
-            money = a.revenue.type()
             r = customer_revenue(t, p)
-            a = a.mutate(revenue=ibis.literal(0).cast(money)).union(
+            a = a.union(
                 r.select(
                     "customer_id",
                     revenue=r.revenue.cast(money),
@@ -100,8 +116,8 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
                     converted=ibis.literal(False),
                 )
             )
-        # Only rows that count someone or bring revenue need their customer's class.
-        a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0)).join(c, "customer_id")
+        a = a.join(c, "customer_id")
+        a = ibis.union(*parts, a.select(*outcome, *keyed, "cls"))
         active = a.group_by("cls").aggregate(
             engaged=a.engaged.cast("int64").sum(),
             intent=a.intent.cast("int64").sum(),
@@ -109,11 +125,11 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
             revenue=a.revenue.sum(),
             **key_sums(
                 p.perturbed,
-                **{stage: (a.customer_id, a[stage]) for stage in STAGES},
+                **{stage: (customer_key(a), a[stage]) for stage in STAGES},
             ),
         )
         sizes = c.group_by("cls").aggregate(
-            customers=c.count(), **key_sums(p.perturbed, customers=(c.customer_id, None))
+            customers=c.count(), **key_sums(p.perturbed, customers=(customer_key(c), None))
         )
         counts = sizes.left_join(active, "cls").drop("cls_right")
     else:

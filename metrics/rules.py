@@ -148,7 +148,7 @@ def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir
         f = t.facts[facts.CONSENT_INTERVALS]
         f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
         attributes_of = {a: customer_attribute(f, a) for a in attributes}
-        return f.select(*columns[:-1], state=f.consent_state, **attributes_of)
+        return f.select(*columns[:-1], *_keyed(f), state=f.consent_state, **attributes_of)
     if "consent_states" in t.computed:
         states = t.computed["consent_states"]
     else:
@@ -171,18 +171,39 @@ def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir
     return states.join(people, "customer_id")
 
 
+def _keyed(fact: ir.Table) -> tuple[str, ...]:
+    """The record key column of a fact that keeps it (see metrics.perturbation.customer_key),
+    carried on so that the counts of its rows need not hash their ids."""
+    return (facts.RECORD_KEY,) if facts.RECORD_KEY in fact.columns else ()
+
+
 def erasure_requesters(t: Tables, p: Params) -> ir.Table:
     """customer_id of everyone with a non-rejected erasure request received on or before D."""
     r = facts.erasure_requests(t.privacy_requests)
     return r.filter(r.received_at.date() <= p.as_of).select("customer_id").distinct()
 
 
+def class_fact_serves(t: Tables, p: Params) -> bool:
+    """Whether the class at D comes from the class facts: they are of the default marketing
+    purposes, and p's are those."""
+    return facts.CLASS_INTERVALS in t.facts and set(p.marketing_purposes) == set(
+        facts.CLASS_PURPOSES
+    )
+
+
+def latest_class_holds(f: ir.Table, p: Params) -> ir.BooleanValue:
+    """For a fact whose rows carry their customer's latest class (facts.latest_class): the
+    row's customer is a customer at D under p's filters, with that class at D."""
+    return ibis.and_(f.latest_from <= p.as_of, *_at_conditions(f, p))
+
+
 def classes(t: Tables, p: Params) -> ir.Table:
     """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
-    if facts.CLASS_INTERVALS in t.facts and set(p.marketing_purposes) == set(facts.CLASS_PURPOSES):
+    if class_fact_serves(t, p):
         # The interval of the class in force at D; it carries its customer's columns.
         f = t.facts[facts.CLASS_INTERVALS]
-        return f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p)).select("customer_id", "cls")
+        f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+        return f.select("customer_id", "cls", *_keyed(f))
     s = consent_states(t, p)
     s = s.filter(s.purpose.isin(p.marketing_purposes))
     votes = s.group_by("customer_id").agg(

@@ -14,7 +14,9 @@ from which the figures are computed instead of from the raw events.
   whether it showed intent or ordered, the revenue of its orders, and the customer's
   previous day with activity, with intent and with an order. A customer's first such day in
   a period is the one whose previous day lies before the period, so "customers active in
-  the period" is a count of rows, not a count of distinct customers over every event.
+  the period" is a count of rows, not a count of distinct customers over every event. Each
+  row also carries its customer's latest class and the day it took effect (their class at
+  any D from that day on, with no join to the class intervals) and the customer's columns.
 
 Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
 same definition. Facts are per customer. In the store, the writes that change canonical
@@ -57,9 +59,25 @@ SOURCES: tuple[str, ...] = (
 )
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
-DEFINITION = 5
+DEFINITION = 7
+
+# A record's key for the noise of published counts (metrics/perturbation.py): a hash of its
+# id, modulo MODULUS. The store's interval facts, from which every count of customers at D
+# starts, carry their customer's (the column RECORD_KEY), so a view sums a column instead of
+# hashing every id it counts.
+MODULUS = 2**32
+RECORD_KEY = "record_key"
+KEYED: tuple[str, ...] = (CONSENT_INTERVALS, CLASS_INTERVALS, ACTIVITY_DAYS)
+# The order each fact is written in: a period's activity days then lie in a few row groups,
+# which a scan for the period reads while it skips the others by their day ranges.
+WRITE_ORDER: dict[str, tuple[str, ...]] = {ACTIVITY_DAYS: ("day",)}
 
 _LEVELS = len(schema.RESTRICTIVENESS)
+
+
+def record_key(ident: ir.StringValue) -> ir.IntegerValue:
+    """A record's key: a hash of its id (the same person's key wherever they are counted)."""
+    return ident.hash() % MODULUS
 
 
 def decision_key(e: ir.Table) -> ir.IntegerValue:
@@ -247,16 +265,45 @@ def activity_days(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
     )
 
 
-def definitions(table: Callable[[str], ir.Table]) -> dict[str, ir.Table]:
-    """Every fact, as an expression over the canonical tables (`table(name)`)."""
+def latest_class(classes: ir.Table) -> ir.Table:
+    """(customer_id, latest_cls, latest_from, and the customer's columns): each customer's
+    class interval that is still open, from `class_intervals`. From latest_from on, their
+    class at any date is latest_cls."""
+    last = classes.filter(classes.valid_to.isnull())
+    return last.select(
+        "customer_id", *CUSTOMER_COLUMNS, latest_cls=last.cls, latest_from=last.valid_from
+    )
+
+
+def with_latest_class(days: ir.Table, classes: ir.Table) -> ir.Table:
+    """The activity days of `activity_days`, each with its customer's `latest_class` (nulls
+    for a customer the customers table does not hold)."""
+    joined = days.left_join(latest_class(classes), "customer_id")
+    return joined.drop("customer_id_right")
+
+
+def definitions(table: Callable[[str], ir.Table], *, keyed: bool = False) -> dict[str, ir.Table]:
+    """Every fact, as an expression over the canonical tables (`table(name)`); `keyed` adds
+    the record key to the facts of KEYED (the store's facts: the DuckDB that reads them hashes
+    ids the same way, where another engine's hash would differ)."""
     consent = consent_intervals(table("consent_events"), table("customers"))
-    return {
+    classes = class_intervals(consent, table("privacy_requests"), table("customers"))
+    built = {
         CONSENT_INTERVALS: consent,
-        CLASS_INTERVALS: class_intervals(
-            consent, table("privacy_requests"), table("customers"), CLASS_PURPOSES
+        CLASS_INTERVALS: classes,
+        ACTIVITY_DAYS: with_latest_class(
+            activity_days(table("touchpoints"), table("orders")), classes
         ),
-        ACTIVITY_DAYS: activity_days(table("touchpoints"), table("orders")),
     }
+    if keyed:
+        for name in KEYED:
+            built[name] = built[name].mutate(**{RECORD_KEY: record_key(built[name].customer_id)})
+    return {name: _ordered(name, fact) for name, fact in built.items()}
+
+
+def _ordered(name: str, fact: ir.Table) -> ir.Table:
+    order = WRITE_ORDER.get(name)
+    return fact.order_by(list(order)) if order else fact
 
 
 # --------------------------------------------------------------------------- in the store
@@ -305,7 +352,7 @@ def build_into(
     """Every fact of the canonical tables `table(name)` (all of some customers' rows),
     written into `<prefix><fact>`: created, or appended to (facts are per customer, so the
     facts of disjoint sets of customers add up to those of all of them)."""
-    for name, expr in definitions(table).items():
+    for name, expr in definitions(table, keyed=True).items():
         sql = ibis.to_sql(expr, dialect="duckdb")
         if create:
             con.execute(f'CREATE OR REPLACE TABLE "{prefix}{name}" AS {sql}')
@@ -373,7 +420,7 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
         # Facts are per customer: those of the pending customers are redone from their rows.
         return table if whole else table.semi_join(pending, "customer_id")
 
-    built = definitions(canonical)
+    built = definitions(canonical, keyed=True)
     con.execute("BEGIN TRANSACTION")
     try:
         for name, expr in built.items():
