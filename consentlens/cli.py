@@ -291,8 +291,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    """Build the fact tables of a Parquet folder, on DuckDB or Spark, into its `_facts/`."""
+    """Build the fact tables of a Parquet folder, on DuckDB or Spark, into its `_facts/`;
+    without a folder, bring the store's facts up to date."""
     from data.storage.engines import FACTS_FOLDER
+
+    if args.folder is None:
+        if args.engine != "duckdb":
+            raise SystemExit("consentlens facts: a store's facts are built by DuckDB")
+        done = service.refresh_facts(_me(), turn=_turn(args), db=args.db)
+        print("facts rebuilt: they are of the data as it is" if done else "facts already current")
+        return EXIT_OK
 
     def told(name: str) -> None:
         _say(f"consentlens: building {name}")
@@ -522,9 +530,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     fac = sub.add_parser(
         "facts",
-        help="build the fact tables of a Parquet folder (into DIR/_facts), for fast figures",
+        help="build the fact tables of a Parquet folder (into DIR/_facts), or without DIR "
+        "bring the store's facts up to date, for fast figures",
+        parents=[common, writer],
     )
-    fac.add_argument("folder", metavar="DIR", help="a folder of Parquet files, one per table")
+    fac.add_argument(
+        "folder",
+        metavar="DIR",
+        nargs="?",
+        default=None,
+        help="a folder of Parquet files, one per table (default: the store)",
+    )
     engine_options(fac, "what builds the facts")
     fac.set_defaults(func=cmd_facts)
 

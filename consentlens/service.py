@@ -26,7 +26,7 @@ from data.intake.ingest import Outcome
 from data.intake.mapping import ColumnMapping
 from data.intake.problems import Problem
 from data.rights.erasure import ErasureError, ErasureResult, erase
-from data.storage import audit, history
+from data.storage import audit, facts, history
 from data.storage.engines import SourceError, StoreSource, open_source
 from data.storage.export import export
 from data.storage.history import ImportRecord, UndoError
@@ -537,6 +537,17 @@ def build_facts(
     identity.require("settings")
     with open_source(source=str(folder), engine=engine, spark_master=spark_master) as data:
         return data.write_facts(progress=progress)
+
+
+def refresh_facts(
+    identity: Identity, *, turn: Turn = DASHBOARD, db: str | Path | None = None
+) -> bool:
+    """Bring the store's facts up to date in a writer's turn (after an upgrade that changed
+    their definition, or a write that was stopped before them); returns whether anything had
+    to be done. Until then readers compute from the canonical tables, correct but slower."""
+    identity.require("settings")
+    with open_store(db, **turn.opening("a facts rebuild")) as store:
+        return facts.refresh(store.con, store.backend)
 
 
 # The audit trail, sign-ins, templates.
