@@ -16,6 +16,7 @@ from metrics.perturbation import customer_key, key_sums
 from metrics.rules import (
     Tables,
     class_fact_serves,
+    class_intervals_at,
     classes,
     consent_states,
     customer_attribute,
@@ -31,9 +32,29 @@ from metrics.rules import (
 
 def customer_count(t: Tables, p: Params) -> ir.Table:
     """customers: number of customers at D."""
-    c = customers_at(t, p)
-    keys = key_sums(p.perturbed, customers=(c.customer_id, None))
+    # From the facts: every customer at D has one class interval holding D (their first
+    # starts the day they were created), which carries their columns and record key.
+    c = class_intervals_at(t, p) if facts.CLASS_INTERVALS in t.facts else customers_at(t, p)
+    keys = key_sums(p.perturbed, customers=(customer_key(c), None))
     return c.aggregate(customers=c.count(), **keys)
+
+
+def consent_counts(t: Tables, p: Params) -> ir.Table:
+    """(purpose, state, segment, customers) at D: the customers at D who decided, by purpose,
+    the state their decisions left and segment (with the sum of their record keys where
+    counts are perturbed). The counts by state and the opted-in by segment add these up, so
+    that the metrics JSON reads the consent states once for both."""
+    if "consent_counts" in t.computed:
+        return t.computed["consent_counts"]
+    s = consent_states(t, p, ("segment",))
+    keys = key_sums(p.perturbed, customers=(customer_key(s), None))
+    return s.group_by(["purpose", "state", "segment"]).aggregate(customers=s.count(), **keys)
+
+
+def _added(counts: ir.Table, by: list[str], name: str, perturbed: bool) -> ir.Table:
+    """`consent_counts` added up by `by`, its counts named `name` (and `name`_key)."""
+    keys = {f"{name}_key": counts.customers_key.sum()} if perturbed else {}
+    return counts.group_by(by).aggregate(**{name: counts.customers.sum().cast("int64")}, **keys)
 
 
 def consent_by_state(t: Tables, p: Params) -> ir.Table:
@@ -42,19 +63,18 @@ def consent_by_state(t: Tables, p: Params) -> ir.Table:
     no_decision is not a row: it is customers at D minus the decided ones.
     """
     purposes = t.consent_events.select("purpose").distinct()
-    s = consent_states(t, p)
-    keys = key_sums(p.perturbed, customers=(customer_key(s), None))
-    counts = s.group_by(["purpose", "state"]).aggregate(customers=s.count(), **keys)
+    counts = _added(consent_counts(t, p), ["purpose", "state"], "customers", p.perturbed)
+    keys = ["customers_key"] if p.perturbed else []
     out = purposes.left_join(counts, "purpose")
     return out.select("purpose", "state", "customers", *keys)
 
 
 def granted_by_segment(t: Tables, p: Params) -> ir.Table:
     """(purpose, segment, granted) at D for every purpose and every segment of customers at D."""
-    s = consent_states(t, p, ("segment",))
+    s = consent_counts(t, p)
     granted = s.filter(s.state == schema.GRANTED)
-    keys = key_sums(p.perturbed, granted=(customer_key(granted), None))
-    counts = granted.group_by(["purpose", "segment"]).aggregate(granted=granted.count(), **keys)
+    counts = _added(granted, ["purpose", "segment"], "granted", p.perturbed)
+    keys = ["granted_key"] if p.perturbed else []
     c = customers_at(t, p)
     segments = c.select(segment=customer_attribute(c, "segment")).distinct()
     grid = t.consent_events.select("purpose").distinct().cross_join(segments)

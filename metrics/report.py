@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +18,7 @@ from metrics import figures as F
 from metrics.figures import JSON_FIGURES
 from metrics.params import Params
 from metrics.perturbation import key_in
+from metrics.queries import consent_counts
 from metrics.rules import Tables, consent_states, requests
 from metrics.suppression import Cells
 
@@ -47,18 +48,18 @@ def run_queries(tables: Tables, params: Params) -> dict[str, pd.DataFrame]:
     for figure in JSON_FIGURES:
         unique.setdefault(figure.query.rsplit(".", 1)[1], figure.compute)
     states = consent_states(tables, params)
-    shared_rules = {
-        "consent_states": (
-            nullcontext(states)
-            if facts.CONSENT_INTERVALS in tables.facts
-            else tables.materialize(states)
+    shared_rules: dict[str, Callable[[Tables], AbstractContextManager[ir.Table]]] = {
+        "consent_states": lambda t: (
+            nullcontext(states) if facts.CONSENT_INTERVALS in t.facts else t.materialize(states)
         ),
-        "requests": tables.materialize(requests(tables, params)),
+        "requests": lambda t: t.materialize(requests(t, params)),
+        # Small: the decided customers by purpose, state and segment, which two queries add up.
+        "consent_counts": lambda t: t.materialize(consent_counts(t, params)),
     }
     with ExitStack() as stack:
         shared = tables
         for name, holder in shared_rules.items():
-            shared = shared.with_computed(name, stack.enter_context(holder))
+            shared = shared.with_computed(name, stack.enter_context(holder(shared)))
         # Through Arrow: Ibis's own pandas conversion trips a pandas 3 deprecation.
         return {
             label: query(shared, params).to_pyarrow().to_pandas() for label, query in unique.items()

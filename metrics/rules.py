@@ -183,6 +183,13 @@ def erasure_requesters(t: Tables, p: Params) -> ir.Table:
     return r.filter(r.received_at.date() <= p.as_of).select("customer_id").distinct()
 
 
+def class_intervals_at(t: Tables, p: Params) -> ir.Table:
+    """The rows of the class facts in force at D for the customers at D under p's filters:
+    one per customer (each carries its customer's columns)."""
+    f = t.facts[facts.CLASS_INTERVALS]
+    return f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+
+
 def class_fact_serves(t: Tables, p: Params) -> bool:
     """Whether the class at D comes from the class facts: they are of the default marketing
     purposes, and p's are those."""
@@ -200,9 +207,7 @@ def latest_class_holds(f: ir.Table, p: Params) -> ir.BooleanValue:
 def classes(t: Tables, p: Params) -> ir.Table:
     """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
     if class_fact_serves(t, p):
-        # The interval of the class in force at D; it carries its customer's columns.
-        f = t.facts[facts.CLASS_INTERVALS]
-        f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+        f = class_intervals_at(t, p)
         return f.select("customer_id", "cls", *_keyed(f))
     s = consent_states(t, p)
     s = s.filter(s.purpose.isin(p.marketing_purposes))
@@ -268,9 +273,11 @@ def requests(t: Tables, p: Params) -> ir.Table:
         return t.computed["requests"]
     r = t.privacy_requests
     c = t.customers
-    people = c.select(customer_id=c.customer_id, person_jurisdiction=customer_jurisdiction(c))
+    # The customer's jurisdiction is worked out after the join: for the requesters only.
+    people = c.select("customer_id", "country", "state", person_jurisdiction=c.jurisdiction)
     r = r.left_join(people, "customer_id")
-    jurisdiction = r.jurisdiction.fill_null(r.person_jurisdiction).fill_null(schema.OTHER)
+    person = r.person_jurisdiction.fill_null(derived_jurisdiction(r.country, r.state))
+    jurisdiction = r.jurisdiction.fill_null(person).fill_null(schema.OTHER)
     received = r.received_at.date()
     r = r.select(
         "request_id",
