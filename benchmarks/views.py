@@ -1,9 +1,29 @@
-"""New dashboard views in Chromium, as a new user meets them: each in a fresh browser session,
-on a random page with a random period and sidebar filter, timed from the address being
-opened to the page's figures drawn; alone and with several sessions at once; with the
-dashboard server's memory.
+"""New dashboard views in Chromium, cold and with a warm browser cache.
 
-The baseline, measured the same way in the same run: a Streamlit page of constant figures
+Each view is a new Streamlit session on a random page with a random period and sidebar
+filter, timed from the address being opened to the page's figures drawn; alone and with
+several sessions at once; with the dashboard server's memory.
+
+Cold: each view in a fresh browser context, as a first visit. The cache is empty, so every
+view also downloads and compiles Streamlit's and Plotly's JavaScript.
+
+Warm cache: as a returning user, whose browser has opened the dashboard before. Each
+simulated user is a Chromium of its own with a profile on disk (a fresh temporary folder,
+removed at the end), as an ordinary browser window has: an HTTP cache and a cache of
+compiled scripts. Not timed, the user first opens the server's root page twice, each time
+in a tab of its own until it has settled and loaded all it asks for: the first visit fills
+the HTTP cache, and Chromium stores a script's compiled code only once it has seen the
+script more than once. Each timed view then opens in a new tab of that browser, closed once
+measured. Streamlit's scripts are content-hashed and come from the disk cache, not the
+server, but every tab is still a new Streamlit session: a new websocket, the page's script
+run anew and, on the dashboard, figures the server has not computed. The warm views are
+drawn with another random seed than the cold ones (other addresses), and each measurement
+starts a server of its own, so no timed view finds its figures in the server's cache.
+Whether Chromium also reuses the stored compiled code depends on its version: Chromium 156
+stores it for Streamlit's scripts but, as they are ES modules, compiles them again all the
+same (it reuses it with --disable-features=BackgroundResourceFetch, not used here).
+
+The baseline, measured both ways in the same run: a Streamlit page of constant figures
 with a dashboard page's parts (a title, four tiles, three Plotly charts, a table) and no
 data behind it, served with the dashboard's own Streamlit settings. It is the floor that
 Streamlit and Chromium set on this machine, whatever the figures cost.
@@ -24,8 +44,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +53,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import Browser, async_playwright  # noqa: E402
+from playwright.async_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    Playwright,
+    async_playwright,
+)
 
 from benchmarks.load import ERRORS, PAGES, TIMEOUT_MS, rss_mib, settled  # noqa: E402
 from metrics import api  # noqa: E402
@@ -50,6 +75,11 @@ for title in ("Opted in by month", "Funnel", "Requests by jurisdiction"):
     st.plotly_chart(px.bar(x=["Jan", "Feb", "Mar", "Apr"], y=[3, 1, 4, 1], title=title))
 st.dataframe({"purpose": ["email", "sms", "ads"], "granted": [5_100, 3_900, 2_750]})
 """
+
+VIEWPORT = {"width": 1400, "height": 1000}
+DRAWN = '[data-testid="stMetricValue"], .js-plotly-plot'
+# The random views' seeds: the warm views are other addresses than the cold ones.
+COLD_SEED, WARM_SEED = 11, 12
 
 
 @dataclass
@@ -102,16 +132,20 @@ def _month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-async def open_view(browser: Browser, base: str, view: str, seen: Views) -> None:
-    """One new session opening one view; the time until its figures are drawn."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+async def open_view(
+    browser: Browser, base: str, view: str, seen: Views, user: BrowserContext | None = None
+) -> None:
+    """One new session opening one view; the time until its figures are drawn. Without
+    `user`, in a fresh context of `browser` (an empty cache), closed afterwards; with it, in
+    a new tab of that user's browser (its profile on disk as it is), closed afterwards."""
+    context = user or await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     started = time.perf_counter()
     try:
         await page.goto(f"{base}/{view}", timeout=TIMEOUT_MS)
         await settled(page)
-        await page.locator('[data-testid="stMetricValue"], .js-plotly-plot').first.wait_for()
+        await page.locator(DRAWN).first.wait_for()
         seen.times.append(time.perf_counter() - started)
         errors = page.locator(ERRORS)
         for i in range(await errors.count()):
@@ -120,7 +154,56 @@ async def open_view(browser: Browser, base: str, view: str, seen: Views) -> None
     except Exception as error:  # noqa: BLE001 - a failed view is counted and named
         seen.failures.append(f"{view}: {type(error).__name__}: {str(error).splitlines()[0]}")
     finally:
+        if user is None:
+            await context.close()
+        else:
+            await page.close()
+
+
+async def returning_user(playwright: Playwright, base: str, profile: Path) -> BrowserContext:
+    """A Chromium with its profile on disk in `profile` (an empty folder) that has opened the
+    server's root page twice, each time in a new tab until it settled and loaded all it
+    asked for, then closed: its HTTP cache holds the page's scripts and its code cache their
+    compiled code (Chromium stores it once it has seen a script more than once)."""
+    context = await playwright.chromium.launch_persistent_context(
+        user_data_dir=profile,
+        executable_path=shutil.which("chromium"),
+        args=CHROMIUM_FLAGS,
+        viewport=VIEWPORT,
+    )
+    try:
+        for _ in range(2):
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(f"{base}/", timeout=TIMEOUT_MS)
+            await settled(page)
+            await page.locator(DRAWN).first.wait_for()
+            await page.wait_for_load_state("networkidle")
+            await page.close()
+    except BaseException:
         await context.close()
+        raise
+    return context
+
+
+@asynccontextmanager
+async def _users(
+    playwright: Playwright, base: str, n: int, warm: bool
+) -> AsyncIterator[list[BrowserContext | None]]:
+    """`n` simulated users: returning ones (warm), each a Chromium with a profile of its own
+    in a fresh temporary folder, closed and removed on leaving; or None for a fresh browser
+    context per view."""
+    if not warm:
+        yield [None] * n
+        return
+    async with AsyncExitStack() as stack:
+        users: list[BrowserContext | None] = []
+        for _ in range(n):
+            profile = stack.enter_context(tempfile.TemporaryDirectory(prefix="consentlens-user-"))
+            user = await returning_user(playwright, base, Path(profile))
+            stack.push_async_callback(user.close)
+            users.append(user)
+        yield users
 
 
 def _watch_memory(pid: int, seen: Views, stop: threading.Event) -> None:
@@ -128,11 +211,37 @@ def _watch_memory(pid: int, seen: Views, stop: threading.Event) -> None:
         seen.peak_rss_mib = max(seen.peak_rss_mib, rss_mib(pid))
 
 
-async def measure(db: Path, views: int, sessions: int) -> tuple[Views, Views]:
+async def _timed(
+    playwright: Playwright,
+    browser: Browser,
+    base: ServerURL,
+    runs: Sequence[tuple[Views, int, list[str]]],
+    warm: bool,
+) -> None:
+    """Each run (what it saw, how many users at once, its views) in turn: its users made
+    first (not timed), then its views opened while the server's memory is watched."""
+    for seen, sessions, views in runs:
+        async with _users(playwright, base, sessions, warm) as users:
+            stop = threading.Event()
+            watcher = threading.Thread(target=_watch_memory, args=(base.pid, seen, stop))
+            watcher.start()
+            try:
+                await _open_all(browser, base, views, seen, users)
+            finally:
+                stop.set()
+                watcher.join()
+
+
+async def measure(
+    db: Path, views: int, sessions: int, *, warm: bool = False
+) -> tuple[Views, Views]:
     """New views one at a time, then `sessions` sessions at once (each opening `views` //
-    `sessions` new views, at least 2), on a dashboard server over `db`."""
+    `sessions` new views, at least 2), on a dashboard server of its own over `db`: cold (a
+    fresh browser context per view), or with `warm` in new tabs of returning users' browsers,
+    each with its profile on disk (other random views than the cold ones)."""
     alone, together = Views(), Views()
-    addresses = random_views(db, views + sessions * max(2, views // sessions), seed=11)
+    seed = WARM_SEED if warm else COLD_SEED
+    addresses = random_views(db, views + sessions * max(2, views // sessions), seed=seed)
     with streamlit_server(db) as base:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
@@ -141,18 +250,8 @@ async def measure(db: Path, views: int, sessions: int) -> tuple[Views, Views]:
             # Warm the server's imports and the operating system's file cache: the figures
             # are of views no one has asked for yet, not of the first start.
             await open_view(browser, base, "?start=2026-01-01", Views())
-            for seen, run in ((alone, _one_at_a_time), (together, _at_once)):
-                stop = threading.Event()
-                watcher = threading.Thread(target=_watch_memory, args=(base.pid, seen, stop))
-                watcher.start()
-                try:
-                    chosen, addresses = (
-                        (addresses[:views], addresses[views:]) if seen is alone else (addresses, [])
-                    )
-                    await run(browser, base, chosen, seen, sessions)
-                finally:
-                    stop.set()
-                    watcher.join()
+            runs = ((alone, 1, addresses[:views]), (together, sessions, addresses[views:]))
+            await _timed(playwright, browser, base, runs, warm)
             await browser.close()
     return alone, together
 
@@ -167,9 +266,9 @@ def floor_server() -> Iterator[ServerURL]:
             yield url
 
 
-async def measure_floor(views: int, sessions: int) -> tuple[Views, Views]:
+async def measure_floor(views: int, sessions: int, *, warm: bool = False) -> tuple[Views, Views]:
     """The baseline page opened as `measure` opens views: `views` times one at a time, then
-    by `sessions` sessions at once, each in a fresh browser session."""
+    by `sessions` sessions at once; cold, or with `warm` as returning users."""
     alone, together = Views(), Views()
     with floor_server() as base:
         async with async_playwright() as playwright:
@@ -177,24 +276,23 @@ async def measure_floor(views: int, sessions: int) -> tuple[Views, Views]:
                 executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS
             )
             await open_view(browser, base, "", Views())
-            await _one_at_a_time(browser, base, [""] * views, alone, sessions)
             many = [""] * (sessions * max(2, views // sessions))
-            await _at_once(browser, base, many, together, sessions)
+            runs = ((alone, 1, [""] * views), (together, sessions, many))
+            await _timed(playwright, browser, base, runs, warm)
             await browser.close()
     return alone, together
 
 
-async def _one_at_a_time(browser, base, views, seen, sessions) -> None:
-    for view in views:
-        await open_view(browser, base, view, seen)
+async def _open_all(
+    browser: Browser, base: str, views: list[str], seen: Views, users: list[BrowserContext | None]
+) -> None:
+    """The views shared out among the users, all users at once, each user's one at a time."""
 
+    async def one(i: int, user: BrowserContext | None) -> None:
+        for view in views[i :: len(users)]:
+            await open_view(browser, base, view, seen, user)
 
-async def _at_once(browser, base, views, seen, sessions) -> None:
-    async def one(i: int) -> None:
-        for view in views[i::sessions]:
-            await open_view(browser, base, view, seen)
-
-    await asyncio.gather(*(one(i) for i in range(sessions)))
+    await asyncio.gather(*(one(i, user) for i, user in enumerate(users)))
 
 
 def main() -> None:
@@ -207,11 +305,20 @@ def main() -> None:
         sys.exit("needs Debian's chromium: run `make e2e` first (installs it as root)")
     alone, together = asyncio.run(measure(args.db, args.views, args.sessions))
     floor_alone, floor_together = asyncio.run(measure_floor(args.views, args.sessions))
+    warm_alone, warm_together = asyncio.run(measure(args.db, args.views, args.sessions, warm=True))
+    floor_warm_alone, floor_warm_together = asyncio.run(
+        measure_floor(args.views, args.sessions, warm=True)
+    )
+    sessions = f"{args.sessions} sessions"
     for label, seen, served in (
         ("one at a time", alone, True),
-        (f"{args.sessions} sessions", together, True),
+        (sessions, together, True),
         ("baseline page, one at a time", floor_alone, False),
-        (f"baseline page, {args.sessions} sessions", floor_together, False),
+        (f"baseline page, {sessions}", floor_together, False),
+        ("warm cache, one at a time", warm_alone, True),
+        (f"warm cache, {sessions}", warm_together, True),
+        ("warm cache, baseline page, one at a time", floor_warm_alone, False),
+        (f"warm cache, baseline page, {sessions}", floor_warm_together, False),
     ):
         memory = f"; server memory peak {seen.peak_rss_mib:.0f} MiB" if served else ""
         print(
