@@ -62,9 +62,8 @@ STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are 
 DEFINITION = 7
 
 # A record's key for the noise of published counts (metrics/perturbation.py): a hash of its
-# id, modulo MODULUS. The store's interval facts, from which every count of customers at D
-# starts, carry their customer's (the column RECORD_KEY), so a view sums a column instead of
-# hashing every id it counts.
+# id, modulo MODULUS. The store's facts carry their customer's (the column RECORD_KEY), so a
+# view sums a column instead of hashing every id it counts.
 MODULUS = 2**32
 RECORD_KEY = "record_key"
 KEYED: tuple[str, ...] = (CONSENT_INTERVALS, CLASS_INTERVALS, ACTIVITY_DAYS)
