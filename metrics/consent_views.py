@@ -350,7 +350,7 @@ def opted_in_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
     )
     # Customers at each end: counted per day of creation, then added up to each end.
     c = filtered_customers(t, p)
-    created = c.group_by(created=c.created_at.date()).aggregate(
+    created = c.group_by(created=facts.created_day(c)).aggregate(
         customers=c.count(), **key_sums(p.perturbed, customers=(c.customer_id, None))
     )
     x = created.join(days, created.created <= days.day)
@@ -365,7 +365,7 @@ def opted_in_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
         f = f.filter(f.consent_state == schema.GRANTED, *filter_conditions(f, p))
         spans = f.group_by(
             "purpose",
-            valid_from=ibis.greatest(f.valid_from, f.created_at.date()),
+            valid_from=ibis.greatest(f.valid_from, facts.created_day(f)),
             valid_to=f.valid_to,
         ).aggregate(granted=f.count(), **key_sums(p.perturbed, granted=(customer_key(f), None)))
         y = spans.join(days, facts.holds(spans, days.day))

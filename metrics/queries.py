@@ -24,6 +24,7 @@ from metrics.rules import (
     customers_at,
     day_in_period,
     erasure_requests,
+    keyed_columns,
     latest_class_holds,
     median_days_to_complete,
     requests,
@@ -115,15 +116,14 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         # Only rows that count someone or bring revenue need their customer's class.
         a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0))
         outcome = ["customer_id", "revenue", *STAGES]
-        keyed = [k for k in [facts.RECORD_KEY] if k in a.columns and k in c.columns]
+        keyed = [k for k in keyed_columns(a) if k in c.columns]
         parts = []
-        if class_fact_serves(t, p) and "latest_cls" in a.columns:
+        if class_fact_serves(t, p) and facts.LATEST_CLASS in a.columns:
             # A customer whose latest class took effect by D has it at D: read off the row.
             # The others' class at D is joined from the class intervals.
-            parts.append(
-                a.filter(latest_class_holds(a, p)).select(*outcome, *keyed, cls=a.latest_cls)
-            )
-            a = a.filter(a.latest_from.isnull() | (a.latest_from > p.as_of))
+            latest, since = a[facts.LATEST_CLASS], a[facts.LATEST_FROM]
+            parts.append(a.filter(latest_class_holds(a, p)).select(*outcome, *keyed, cls=latest))
+            a = a.filter(since.isnull() | (since > p.as_of))
         a = a.select(*outcome)
         if p.currency is not None:
             r = customer_revenue(t, p)

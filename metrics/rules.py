@@ -120,7 +120,7 @@ def filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
 
 def _at_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
     """Customer at D: created on or before D, and matching the filters of p."""
-    return [c.created_at.date() <= p.as_of, *filter_conditions(c, p)]
+    return [facts.created_day(c) <= p.as_of, *filter_conditions(c, p)]
 
 
 def filtered_customers(t: Tables, p: Params) -> ir.Table:
@@ -148,7 +148,7 @@ def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir
         f = t.facts[facts.CONSENT_INTERVALS]
         f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
         attributes_of = {a: customer_attribute(f, a) for a in attributes}
-        return f.select(*columns[:-1], *_keyed(f), state=f.consent_state, **attributes_of)
+        return f.select(*columns[:-1], *keyed_columns(f), state=f.consent_state, **attributes_of)
     if "consent_states" in t.computed:
         states = t.computed["consent_states"]
     else:
@@ -171,7 +171,7 @@ def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir
     return states.join(people, "customer_id")
 
 
-def _keyed(fact: ir.Table) -> tuple[str, ...]:
+def keyed_columns(fact: ir.Table) -> tuple[str, ...]:
     """The record key column of a fact that keeps it (see metrics.perturbation.customer_key),
     carried on so that the counts of its rows need not hash their ids."""
     return (facts.RECORD_KEY,) if facts.RECORD_KEY in fact.columns else ()
@@ -200,15 +200,16 @@ def class_fact_serves(t: Tables, p: Params) -> bool:
 
 def latest_class_holds(f: ir.Table, p: Params) -> ir.BooleanValue:
     """For a fact whose rows carry their customer's latest class (facts.latest_class): the
-    row's customer is a customer at D under p's filters, with that class at D."""
-    return ibis.and_(f.latest_from <= p.as_of, *_at_conditions(f, p))
+    row's customer is a customer at D under p's filters, with that class at D (latest_from
+    is on or after their creation)."""
+    return ibis.and_(f[facts.LATEST_FROM] <= p.as_of, *filter_conditions(f, p))
 
 
 def classes(t: Tables, p: Params) -> ir.Table:
     """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
     if class_fact_serves(t, p):
         f = class_intervals_at(t, p)
-        return f.select("customer_id", "cls", *_keyed(f))
+        return f.select("customer_id", "cls", *keyed_columns(f))
     s = consent_states(t, p)
     s = s.filter(s.purpose.isin(p.marketing_purposes))
     votes = s.group_by("customer_id").agg(

@@ -7,8 +7,8 @@ from which the figures are computed instead of from the raw events.
   interval holds D: one filter, where the raw events need a grouped arg-max over all of them.
 - `fact_class_intervals`: per customer, the yes/maybe/no class over the default marketing
   purposes from each day it may change (the customer's creation, a decision day of one of
-  those purposes, the first erasure request) until the next one; with the customer's
-  columns, the class at D is one filter. Other marketing purposes are computed from the
+  those purposes, the first erasure request) until the next one: the class at D is one
+  filter. Other marketing purposes are computed from the
   consent intervals.
 - `fact_activity_days`: per customer and day with any activity (a touchpoint or an order),
   whether it showed intent or ordered, the revenue of its orders, and the customer's
@@ -16,7 +16,10 @@ from which the figures are computed instead of from the raw events.
   a period is the one whose previous day lies before the period, so "customers active in
   the period" is a count of rows, not a count of distinct customers over every event. Each
   row also carries its customer's latest class and the day it took effect (their class at
-  any D from that day on, with no join to the class intervals) and the customer's columns.
+  any D from that day on, with no join to the class intervals) and the filter columns.
+
+The consent and class intervals carry their customer's creation day and the columns the
+sidebar filters by, so "customers at D" under any filters is a filter of one fact.
 
 Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
 same definition. Facts are per customer. In the store, the writes that change canonical
@@ -59,7 +62,7 @@ SOURCES: tuple[str, ...] = (
 )
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
-DEFINITION = 7
+DEFINITION = 8
 
 # A record's key for the noise of published counts (metrics/perturbation.py): a hash of its
 # id, modulo MODULUS. The store's facts carry their customer's (the column RECORD_KEY), so a
@@ -129,22 +132,27 @@ def holds(interval: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
     return (interval.valid_from <= day) & (interval.valid_to.isnull() | (interval.valid_to > day))
 
 
-# The customer's columns "customer at D" and the sidebar's filters read.
-CUSTOMER_COLUMNS = (
-    "created_at",
-    "country",
-    "state",
-    "jurisdiction",
-    "acquisition_channel",
-    "segment",
-)
+# The customer's columns the sidebar's filters read, which the facts carry, and the day
+# they were created (a date: a fact needs no more of created_at, and a day packs far smaller).
+FILTER_COLUMNS = ("country", "state", "jurisdiction", "acquisition_channel", "segment")
+CREATED = "created_on"
+
+
+def created_day(t: ir.Table) -> ir.DateValue:
+    """The UTC day a customer was created, from the customers table or a fact carrying it."""
+    return t[CREATED] if CREATED in t.columns else t.created_at.date()
+
+
+def customer_columns(customers: ir.Table) -> ir.Table:
+    """(customer_id, created_on and the filter columns): what a fact keeps of its customer,
+    so that "customer at D" and the filters need no join."""
+    return customers.select("customer_id", *FILTER_COLUMNS, **{CREATED: created_day(customers)})
 
 
 def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
     """(customer_id, purpose, consent_state, method, prompt_variant, valid_from, valid_to,
-    and the customer's columns the filters and "customer at D" read): the winning decision
-    of each decision day, valid from that date until the next decision day (exclusive; null
-    when none followed)."""
+    and the customer's `customer_columns`): the winning decision of each decision day, valid
+    from that date until the next decision day (exclusive; null when none followed)."""
     e = events.mutate(key=decision_key(events), day=events.occurred_at.date())
     days = e.group_by(["customer_id", "purpose", "day"]).agg(
         key=e.key.max(),
@@ -161,8 +169,7 @@ def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
         valid_from=days.day,
         valid_to=days.day.lead().over(following),
     )
-    people = customers.select("customer_id", *CUSTOMER_COLUMNS)
-    return intervals.join(people, "customer_id")
+    return intervals.join(customer_columns(customers), "customer_id")
 
 
 def class_intervals(
@@ -171,16 +178,16 @@ def class_intervals(
     customers: ir.Table,
     purposes: tuple[str, ...] = CLASS_PURPOSES,
 ) -> ir.Table:
-    """(customer_id, cls, valid_from, valid_to, and the customer's columns): the class over
-    `purposes` from every day it may change until the next one, from the consent intervals
-    (`consent_intervals`) and the erasure requests."""
+    """(customer_id, cls, valid_from, valid_to, and the customer's `customer_columns`): the
+    class over `purposes` from every day it may change until the next one, from the consent
+    intervals (`consent_intervals`) and the erasure requests."""
     m = intervals.filter(intervals.purpose.isin(list(purposes)))
     m = m.select(who="customer_id", state="consent_state", since="valid_from", until="valid_to")
     asked = erasure_requests(requests)
     asked = asked.group_by("customer_id").agg(asked=asked.received_at.date().min())
-    people = customers.select("customer_id", *CUSTOMER_COLUMNS)
+    people = customer_columns(customers)
     days = (
-        people.select("customer_id", day=people.created_at.date())
+        people.select("customer_id", day=people[CREATED])
         .union(m.select(customer_id="who", day="since"))
         .union(asked.select("customer_id", day="asked"))
         .distinct()
@@ -245,7 +252,10 @@ def activity_days(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
     activity, with intent and with an order (null when there was none)."""
     a = activity(touchpoints, orders)
     days = a.group_by(["customer_id", "day"]).agg(
-        intent=a.intent.any(), ordered=a.ordered.any(), revenue=a.revenue.sum()
+        # A day's revenue fits MONEY; the sum's wider decimal would take twice the space.
+        intent=a.intent.any(),
+        ordered=a.ordered.any(),
+        revenue=a.revenue.sum().cast(MONEY),
     )
     before = ibis.window(group_by=days.customer_id, order_by=days.day, rows=(None, -1))
 
@@ -264,13 +274,18 @@ def activity_days(touchpoints: ir.Table, orders: ir.Table) -> ir.Table:
     )
 
 
+LATEST_CLASS = "latest_cls"
+LATEST_FROM = "latest_from"
+
+
 def latest_class(classes: ir.Table) -> ir.Table:
-    """(customer_id, latest_cls, latest_from, and the customer's columns): each customer's
-    class interval that is still open, from `class_intervals`. From latest_from on, their
-    class at any date is latest_cls."""
+    """(customer_id, latest_cls, latest_from, and the filter columns): each customer's class
+    interval that is still open, from `class_intervals`. From latest_from on they are a
+    customer (their creation day starts an interval, so the last one starts no earlier) and
+    their class is latest_cls."""
     last = classes.filter(classes.valid_to.isnull())
     return last.select(
-        "customer_id", *CUSTOMER_COLUMNS, latest_cls=last.cls, latest_from=last.valid_from
+        "customer_id", *FILTER_COLUMNS, **{LATEST_CLASS: last.cls, LATEST_FROM: last.valid_from}
     )
 
 

@@ -155,6 +155,41 @@ def test_orders_touchpoints_and_requests_redo_their_customers_facts(tmp_path):
         _agree(db, settings)
 
 
+def test_decisions_and_activity_before_a_customers_creation(tmp_path):
+    """A customer is counted from the day they were created, even where their decisions or
+    activity are dated earlier (an extract's clocks disagree): their latest class holds from
+    the later of the two days, and at an earlier D they are nobody's customer yet."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = {
+        "customers.csv": "customer_id,created_at,country,segment\n"
+        "C01,2026-03-01T12:00:00Z,DE,retail\n"
+        "C02,2026-01-01,DE,retail\n"
+        "C03,2026-03-20,FR,premium\n",
+        "consent_events.csv": "customer_id,purpose,decision,occurred_at\n"
+        "C01,email_marketing,granted,2026-01-10\n"
+        "C02,email_marketing,denied,2026-01-05\n"
+        "C03,sms_marketing,granted,2026-03-25\n",
+        "touchpoints.csv": "customer_id,occurred_at,type\n"
+        "C01,2026-02-15T10:00:00Z,cart_add\n"
+        "C01,2026-03-05T10:00:00Z,visit\n"
+        "C02,2026-02-15T10:00:00Z,visit\n",
+        "orders.csv": "order_id,customer_id,ordered_at,revenue\nO1,C01,2026-02-16,80.00\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as store:
+        import_files(store, sorted(folder.glob("*.csv")))
+    period = {"start": date(2026, 2, 1), "end": date(2026, 3, 31), "min_cell": 1}
+    before = _agree(db, {**period, "as_of": date(2026, 2, 20)})
+    assert before["customers"] == 1  # C02 alone: C01 is created on 1 March
+    after = _agree(db, {**period, "as_of": date(2026, 3, 10)})
+    assert after["customers"] == 2
+    _agree(db, {**period, "as_of": date(2026, 3, 1)})
+    _agree(db, {**period, "filters": Filters(countries=("DE",))})
+
+
 @pytest.mark.parametrize("as_of", [date(2024, 3, 1), date(2025, 7, 15), date(2026, 9, 30)])
 def test_every_customers_class_from_the_facts_is_the_canonical_one(demo, as_of):
     with StoreSource(demo) as source:
