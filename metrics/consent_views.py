@@ -33,6 +33,7 @@ from metrics.rules import (
     filtered_customers,
     in_period,
     period_label,
+    period_start,
     refused,
 )
 from metrics.suppression import Cells
@@ -119,13 +120,13 @@ def decisions_by(t: Tables, p: Params, dimension: str) -> ir.Table:
     deciding events for prompt_variant and method. A missing value counts as unknown."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    s = consent_states(t, p)
     if dimension in CUSTOMER_DIMENSIONS:
+        # From the facts the consent states carry their customer's columns: no join.
+        s = consent_states(t, p, (dimension,)).rename(value=dimension)
         c = customers_at(t, p)
-        people = c.select("customer_id", value=customer_attribute(c, dimension))
-        s = s.join(people, "customer_id")
-        values = people.select("value").distinct()
+        values = c.select(value=customer_attribute(c, dimension)).distinct()
     else:
+        s = consent_states(t, p)
         s = s.mutate(value=s[dimension].fill_null(UNKNOWN))
         values = s.select("value").distinct()
     flags = {"granted": s.state == schema.GRANTED, "refused": refused(s.state)}
@@ -255,12 +256,14 @@ def decisions_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
         raise ValueError(f"unknown grain {grain!r}")
     e = t.consent_events
     e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
+    # Grouped by the period's first day; each group's label is written once, at the end.
     e = e.select(
-        "customer_id", "purpose", "decision", period=period_label(e.occurred_at.date(), grain)
+        "customer_id", "purpose", "decision", first=period_start(e.occurred_at.date(), grain)
     ).distinct()
-    return e.group_by(["period", "purpose", "decision"]).aggregate(
+    counts = e.group_by(["first", "purpose", "decision"]).aggregate(
         customers=e.count(), **key_sums(p.perturbed, customers=(e.customer_id, None))
     )
+    return counts.mutate(period=period_label(counts.first, grain)).drop("first")
 
 
 def consent_decisions_weekly(t: Tables, p: Params) -> ir.Table:

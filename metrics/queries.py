@@ -33,9 +33,7 @@ from metrics.rules import (
 
 def customer_count(t: Tables, p: Params) -> ir.Table:
     """customers: number of customers at D."""
-    # From the facts: every customer at D has one class interval holding D (their first
-    # starts the day they were created), which carries their columns and record key.
-    c = class_intervals_at(t, p) if facts.CLASS_INTERVALS in t.facts else customers_at(t, p)
+    c = customers_at(t, p)
     keys = key_sums(p.perturbed, customers=(customer_key(c), None))
     return c.aggregate(customers=c.count(), **keys)
 
@@ -118,12 +116,16 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         outcome = ["customer_id", "revenue", *STAGES]
         keyed = [k for k in keyed_columns(a) if k in c.columns]
         parts = []
+        joined = c
         if class_fact_serves(t, p) and facts.LATEST_CLASS in a.columns:
             # A customer whose latest class took effect by D has it at D: read off the row.
-            # The others' class at D is joined from the class intervals.
+            # The others' class at D is joined from the class intervals: one that has ended.
             latest, since = a[facts.LATEST_CLASS], a[facts.LATEST_FROM]
             parts.append(a.filter(latest_class_holds(a, p)).select(*outcome, *keyed, cls=latest))
             a = a.filter(since.isnull() | (since > p.as_of))
+            if p.currency is None:  # (revenue in one currency joins every buyer below)
+                ended = class_intervals_at(t, p)
+                joined = ended.filter(ended.valid_to.notnull())
         a = a.select(*outcome)
         if p.currency is not None:
             r = customer_revenue(t, p)
@@ -136,7 +138,7 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
                     converted=ibis.literal(False),
                 )
             )
-        a = a.join(c, "customer_id")
+        a = a.join(joined.select("customer_id", "cls", *keyed), "customer_id")
         a = ibis.union(*parts, a.select(*outcome, *keyed, "cls"))
         active = a.group_by("cls").aggregate(
             engaged=a.engaged.cast("int64").sum(),

@@ -85,14 +85,17 @@ def in_period(ts: ir.TimestampValue, p: Params) -> ir.BooleanValue:
     return day_in_period(ts.date(), p)
 
 
+def period_start(day: ir.DateValue, grain: str) -> ir.DateValue:
+    """The first day of the week (Monday to Sunday, ISO 8601) or calendar month that `day`
+    falls in: what to group by, the label (`period_label`) written once per group."""
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
+    return day.truncate("W" if grain == "week" else "M")
+
+
 def period_label(day: ir.DateValue, grain: str) -> ir.StringValue:
     """The week (ISO date of its Monday) or calendar month (YYYY-MM) that `day` falls in."""
-    if grain == "week":
-        # Weeks run Monday to Sunday (ISO 8601) and are named after their Monday.
-        return day.truncate("W").strftime("%Y-%m-%d")
-    if grain == "month":
-        return day.strftime("%Y-%m")
-    raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
+    return period_start(day, grain).strftime("%Y-%m-%d" if grain == "week" else "%Y-%m")
 
 
 def customer_attribute(c: ir.Table, name: str) -> ir.StringValue:
@@ -130,7 +133,11 @@ def filtered_customers(t: Tables, p: Params) -> ir.Table:
 
 
 def customers_at(t: Tables, p: Params) -> ir.Table:
-    """Customers at D: created on or before D (and matching the filters)."""
+    """Customers at D: created on or before D (and matching the filters). From the class
+    facts where there are: one row per customer, with the columns the facts keep of them
+    (the id, sign-up day, filter columns and record key)."""
+    if facts.CLASS_INTERVALS in t.facts:
+        return class_intervals_at(t, p)
     return t.customers.filter(*_at_conditions(t.customers, p))
 
 
@@ -225,44 +232,11 @@ def classes(t: Tables, p: Params) -> ir.Table:
     return c.select("customer_id", cls=cls)
 
 
-def derived_jurisdiction(country: ir.StringValue, state: ir.StringValue) -> ir.StringValue:
-    """Jurisdiction from country and state (spec section 3), as schema.JURISDICTION_RULE
-    states it."""
-    cases = []
-    for countries, in_state, jurisdiction in schema.JURISDICTION_RULE:
-        met = country.isin(sorted(countries))
-        cases.append((met if in_state is None else met & (state == in_state), jurisdiction))
-    return ibis.cases(*cases, else_=schema.OTHER)
-
-
-def customer_jurisdiction(c: ir.Table) -> ir.StringValue:
-    """The customer's own jurisdiction when given, else derived from country and state."""
-    return c.jurisdiction.fill_null(derived_jurisdiction(c.country, c.state))
-
-
-def _add(day: ir.DateValue, deadline: schema.Deadline) -> ir.DateValue:
-    if deadline.months:
-        return day + ibis.interval(months=deadline.months)
-    return day + ibis.interval(days=deadline.days)
-
-
-def due_date(
-    received: ir.DateValue, jurisdiction: ir.StringValue, extended: ir.BooleanValue
-) -> ir.DateValue:
-    """Legal due date: date received plus the jurisdiction's period (spec section 3).
-
-    Calendar months end on the same day number, or the month's last day when it has none.
-    A jurisdiction the spec does not name gets OTHER's period.
-    """
-    branches = []
-    for name, (normal, longer) in schema.DEADLINES.items():
-        if name == schema.OTHER:
-            continue
-        branches.append(((jurisdiction == name) & extended, _add(received, longer)))
-        branches.append(((jurisdiction == name) & ~extended, _add(received, normal)))
-    normal, longer = schema.DEADLINES[schema.OTHER]
-    branches.append((extended, _add(received, longer)))
-    return ibis.cases(*branches, else_=_add(received, normal))
+# The jurisdiction and deadline rules (spec section 3), defined with the facts that resolve
+# every request's once per write.
+derived_jurisdiction = facts.derived_jurisdiction
+customer_jurisdiction = facts.customer_jurisdiction
+due_date = facts.due_date
 
 
 def requests(t: Tables, p: Params) -> ir.Table:
@@ -272,26 +246,10 @@ def requests(t: Tables, p: Params) -> ir.Table:
     """
     if "requests" in t.computed:
         return t.computed["requests"]
-    r = t.privacy_requests
-    c = t.customers
-    # The customer's jurisdiction is worked out after the join: for the requesters only.
-    people = c.select("customer_id", "country", "state", person_jurisdiction=c.jurisdiction)
-    r = r.left_join(people, "customer_id")
-    person = r.person_jurisdiction.fill_null(derived_jurisdiction(r.country, r.state))
-    jurisdiction = r.jurisdiction.fill_null(person).fill_null(schema.OTHER)
-    received = r.received_at.date()
-    r = r.select(
-        "request_id",
-        "customer_id",
-        "type",
-        "status",
-        "channel",
-        extended=r.extended.fill_null(False),
-        jurisdiction=jurisdiction,
-        received=received,
-        completed_on=r.completed_at.date(),
-        due=due_date(received, jurisdiction, r.extended.fill_null(False)),
-    )
+    if facts.REQUESTS in t.facts:
+        r = t.facts[facts.REQUESTS]
+    else:
+        r = facts.resolved_requests(t.privacy_requests, t.customers)
     if p.filters.jurisdictions:
         r = r.filter(r.jurisdiction.isin(p.filters.jurisdictions))
     if p.filters.by_customer:

@@ -18,15 +18,20 @@ from which the figures are computed instead of from the raw events.
   row also carries its customer's latest class and the day it took effect (their class at
   any D from that day on, with no join to the class intervals) and the filter columns.
 
+- `fact_requests`: every privacy request with its jurisdiction resolved (its own, else its
+  customer's, else OTHER), its dates and its legal due date: the join with the customers that
+  resolving takes is done once per write instead of in every view.
+
 The consent and class intervals carry their customer's creation day and the columns the
 sidebar filters by, so "customers at D" under any filters is a filter of one fact.
 
 Each fact is an Ibis expression over the canonical tables, so any engine builds it by the
-same definition. Facts are per customer. In the store, the writes that change canonical
-tables mark the data as changed inside their own transaction, naming the customers they
-touched (an import's rows, an undone import's rows, the erased people) or everyone (a demo,
-a replacing import); the writer redoes the facts of those customers, or all of them, before
-it lets go of the store, which is before readers are given the new copy. A store whose facts
+same definition. Facts are per customer (a request of nobody is redone by every write). In
+the store, the writes that change canonical tables mark the data as changed inside their
+own transaction, naming the customers they touched (an import's rows, an undone import's
+rows, the erased people) or everyone (a demo, a replacing import); the writer redoes the
+facts of those customers, or all of them, before it lets go of the store, which is before
+readers are given the new copy. A store whose facts
 are not of its current data (a writer killed between the two) is read from the canonical
 tables until the next write brings them up to date.
 """
@@ -48,7 +53,11 @@ if TYPE_CHECKING:  # the store's side only: the definitions above are engine-fre
 CONSENT_INTERVALS = "fact_consent_intervals"
 CLASS_INTERVALS = "fact_class_intervals"
 ACTIVITY_DAYS = "fact_activity_days"
-FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS, CLASS_INTERVALS, ACTIVITY_DAYS)
+REQUESTS = "fact_requests"
+FACT_TABLES: tuple[str, ...] = (CONSENT_INTERVALS, CLASS_INTERVALS, ACTIVITY_DAYS, REQUESTS)
+# Facts that also hold rows of nobody (a request of an unknown or erased person), from this
+# canonical table: no customer names them, so every refresh redoes them (they are few).
+NOBODYS: dict[str, str] = {REQUESTS: "privacy_requests"}
 # The marketing purposes the class intervals are of: the default ones.
 CLASS_PURPOSES: tuple[str, ...] = schema.DEFAULT_MARKETING_PURPOSES
 PENDING_TABLE = "store_facts_pending"  # customers whose facts a write made out of date
@@ -62,7 +71,7 @@ SOURCES: tuple[str, ...] = (
 )
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
-DEFINITION = 8
+DEFINITION = 9
 
 # A record's key for the noise of published counts (metrics/perturbation.py): a hash of its
 # id, modulo MODULUS. The store's facts carry their customer's (the column RECORD_KEY), so a
@@ -220,6 +229,74 @@ def class_intervals(
     return out.join(people, "customer_id")
 
 
+def derived_jurisdiction(country: ir.StringValue, state: ir.StringValue) -> ir.StringValue:
+    """Jurisdiction from country and state (spec section 3), as schema.JURISDICTION_RULE
+    states it."""
+    cases = []
+    for countries, in_state, jurisdiction in schema.JURISDICTION_RULE:
+        met = country.isin(sorted(countries))
+        cases.append((met if in_state is None else met & (state == in_state), jurisdiction))
+    return ibis.cases(*cases, else_=schema.OTHER)
+
+
+def customer_jurisdiction(c: ir.Table) -> ir.StringValue:
+    """The customer's own jurisdiction when given, else derived from country and state."""
+    return c.jurisdiction.fill_null(derived_jurisdiction(c.country, c.state))
+
+
+def _added_to(day: ir.DateValue, deadline: schema.Deadline) -> ir.DateValue:
+    if deadline.months:
+        return day + ibis.interval(months=deadline.months)
+    return day + ibis.interval(days=deadline.days)
+
+
+def due_date(
+    received: ir.DateValue, jurisdiction: ir.StringValue, extended: ir.BooleanValue
+) -> ir.DateValue:
+    """Legal due date: date received plus the jurisdiction's period (spec section 3).
+
+    Calendar months end on the same day number, or the month's last day when it has none.
+    A jurisdiction the spec does not name gets OTHER's period.
+    """
+    branches = []
+    for name, (normal, longer) in schema.DEADLINES.items():
+        if name == schema.OTHER:
+            continue
+        branches.append(((jurisdiction == name) & extended, _added_to(received, longer)))
+        branches.append(((jurisdiction == name) & ~extended, _added_to(received, normal)))
+    normal, longer = schema.DEADLINES[schema.OTHER]
+    branches.append((extended, _added_to(received, longer)))
+    # A date on every engine: DuckDB's date plus an interval is a timestamp, which Ibis
+    # types as a date (so a cast to date alone would be left out of the SQL).
+    return ibis.cases(*branches, else_=_added_to(received, normal)).cast("timestamp").date()
+
+
+def resolved_requests(requests: ir.Table, customers: ir.Table) -> ir.Table:
+    """(request_id, customer_id, type, status, channel, extended, jurisdiction, received,
+    completed_on, due): every privacy request with its jurisdiction (its own, else its
+    customer's, else OTHER), its dates and its legal due date."""
+    r = requests
+    c = customers
+    # The customer's jurisdiction is worked out after the join: for the requesters only.
+    people = c.select("customer_id", "country", "state", person_jurisdiction=c.jurisdiction)
+    r = r.left_join(people, "customer_id")
+    person = r.person_jurisdiction.fill_null(derived_jurisdiction(r.country, r.state))
+    jurisdiction = r.jurisdiction.fill_null(person).fill_null(schema.OTHER)
+    received = r.received_at.date()
+    return r.select(
+        "request_id",
+        "customer_id",
+        "type",
+        "status",
+        "channel",
+        extended=r.extended.fill_null(False),
+        jurisdiction=jurisdiction,
+        received=received,
+        completed_on=r.completed_at.date(),
+        due=due_date(received, jurisdiction, r.extended.fill_null(False)),
+    )
+
+
 MONEY = "decimal(18, 4)"  # revenue as the figures add it up
 
 
@@ -308,6 +385,7 @@ def definitions(table: Callable[[str], ir.Table], *, keyed: bool = False) -> dic
         ACTIVITY_DAYS: with_latest_class(
             activity_days(table("touchpoints"), table("orders")), classes
         ),
+        REQUESTS: resolved_requests(table("privacy_requests"), table("customers")),
     }
     if keyed:
         for name in KEYED:
@@ -431,8 +509,14 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
 
     def canonical(name: str) -> ir.Table:
         table = canonical_columns(backend.table(name), name)
-        # Facts are per customer: those of the pending customers are redone from their rows.
-        return table if whole else table.semi_join(pending, "customer_id")
+        if whole:
+            return table
+        # Facts are per customer: those of the pending customers are redone from their rows
+        # (and the rows of nobody, where a fact keeps them).
+        mine = table.semi_join(pending, "customer_id")
+        if name in NOBODYS.values():
+            mine = mine.union(table.filter(table.customer_id.isnull()))
+        return mine
 
     built = definitions(canonical, keyed=True)
     con.execute("BEGIN TRANSACTION")
@@ -442,9 +526,10 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
             if whole:
                 con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
             else:
+                nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
                 con.execute(
                     f'DELETE FROM "{name}" WHERE customer_id IN '
-                    f"(SELECT customer_id FROM {PENDING_TABLE})"
+                    f"(SELECT customer_id FROM {PENDING_TABLE}){nobody}"
                 )
                 con.execute(f'INSERT INTO "{name}" {sql}')
         con.execute(f"DELETE FROM {PENDING_TABLE}")

@@ -139,7 +139,10 @@ def test_orders_touchpoints_and_requests_redo_their_customers_facts(tmp_path):
         encoding="utf-8",
     )
     (folder / "privacy_requests.csv").write_text(
-        "request_id,customer_id,type,received_at\nR-X,0000014,erasure,2026-09-15T10:00:00Z\n",
+        "request_id,customer_id,type,received_at,jurisdiction\n"
+        "R-X,0000014,erasure,2026-09-15T10:00:00Z,\n"
+        # A request of nobody the store knows: no customer names it, every refresh redoes it.
+        "R-Y,,access,2026-09-16T10:00:00Z,LGPD\n",
         encoding="utf-8",
     )
     before = _agree(db, {"min_cell": 1, "start": date(2026, 9, 1)})
@@ -151,6 +154,11 @@ def test_orders_touchpoints_and_requests_redo_their_customers_facts(tmp_path):
         assert pending == [("0000011",), ("0000012",), ("0000013",), ("0000014",)]
     after = _agree(db, {"min_cell": 1, "start": date(2026, 9, 1)})
     assert after["ymn"] != before["ymn"] or after["conversion"] != before["conversion"]
+    with StoreSource(db) as source:
+        resolved = source.facts()[facts.REQUESTS]
+        nobodys = resolved.filter(resolved.customer_id.isnull()).to_pyarrow().to_pylist()
+        assert ("R-Y", "LGPD") in [(r["request_id"], r["jurisdiction"]) for r in nobodys]
+        assert resolved.count().execute() == source.table("privacy_requests").count().execute()
     for settings in ({"min_cell": 1}, {"min_cell": 1, "as_of": date(2026, 9, 14)}):
         _agree(db, settings)
 
