@@ -496,21 +496,29 @@ def current(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0][0])
 
 
+# A whole rebuild goes by parts of about this many customers (split by their record key),
+# each written into new tables in its own transaction: its memory does not grow with the
+# store (in one statement, 10 million customers' facts held 11 GB).
+CUSTOMERS_PER_PART = 1_000_000
+REBUILD_PREFIX = "_rebuild_"  # a whole rebuild's tables until they are swapped in
+
+
 def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
-    """Bring the facts up to date if the data changed since they were built, in one
-    transaction: those of the pending customers, or all of them; returns whether anything
-    was done."""
+    """Bring the facts up to date if the data changed since they were built: those of the
+    pending customers in one transaction, or all of them (`rebuild`); returns whether
+    anything was done."""
     if current(con):
         return False
     [(whole,)] = con.execute(
         f"SELECT whole OR definition IS DISTINCT FROM ? FROM {STATE_TABLE}", [DEFINITION]
     ).fetchall()
+    if whole:
+        rebuild(con, backend)
+        return True
     pending = backend.table(PENDING_TABLE)
 
     def canonical(name: str) -> ir.Table:
         table = canonical_columns(backend.table(name), name)
-        if whole:
-            return table
         # Facts are per customer: those of the pending customers are redone from their rows
         # (and the rows of nobody, where a fact keeps them).
         mine = table.semi_join(pending, "customer_id")
@@ -523,23 +531,74 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
     try:
         for name, expr in built.items():
             sql = ibis.to_sql(expr, dialect="duckdb")
-            if whole:
-                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
-            else:
-                nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
-                con.execute(
-                    f'DELETE FROM "{name}" WHERE customer_id IN '
-                    f"(SELECT customer_id FROM {PENDING_TABLE}){nobody}"
-                )
-                con.execute(f'INSERT INTO "{name}" {sql}')
-        con.execute(f"DELETE FROM {PENDING_TABLE}")
-        con.execute(f"UPDATE {STATE_TABLE} SET whole = false")
-        con.execute(
-            f"UPDATE {STATE_TABLE} SET facts_version = data_version, definition = ?",
-            [DEFINITION],
-        )
+            nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
+            con.execute(
+                f'DELETE FROM "{name}" WHERE customer_id IN '
+                f"(SELECT customer_id FROM {PENDING_TABLE}){nobody}"
+            )
+            con.execute(f'INSERT INTO "{name}" {sql}')
+        _now_current(con)
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
     return True
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> None:
+    """Every fact anew: part by part (customers split by record key, the rows of nobody
+    with the first part), each part committed into new tables, which one last transaction
+    swaps in. Until then the facts in place stay as they were; a rebuild stopped half-way
+    leaves new tables that `drop_rebuild` removes."""
+    [(customers,)] = con.execute("SELECT count(*) FROM customers").fetchall()
+    parts = max(1, -(-customers // CUSTOMERS_PER_PART))
+    drop_rebuild(con)
+    try:
+        for part in range(parts):
+
+            def canonical(name: str, part: int = part) -> ir.Table:
+                table = canonical_columns(backend.table(name), name)
+                if parts == 1:
+                    return table
+                # (SQL's % keeps the sign of a negative key: folded back first; and DuckDB
+                # hashes a null, so the rows of nobody are set apart first)
+                nobody = table.customer_id.isnull()
+                mine = ~nobody & ((record_key(table.customer_id) % parts + parts) % parts == part)
+                if part == 0 and name in NOBODYS.values():
+                    mine = mine | nobody
+                return table.filter(mine)
+
+            con.execute("BEGIN TRANSACTION")
+            try:
+                build_into(con, canonical, REBUILD_PREFIX, create=part == 0)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name in FACT_TABLES:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(f'ALTER TABLE "{REBUILD_PREFIX}{name}" RENAME TO "{name}"')
+            _now_current(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        drop_rebuild(con)
+
+
+def drop_rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables of a whole rebuild that did not finish."""
+    for name in FACT_TABLES:
+        con.execute(f'DROP TABLE IF EXISTS "{REBUILD_PREFIX}{name}"')
+
+
+def _now_current(con: duckdb.DuckDBPyConnection) -> None:
+    """In the caller's transaction: the facts are of the data as it is, by this definition."""
+    con.execute(f"DELETE FROM {PENDING_TABLE}")
+    con.execute(f"UPDATE {STATE_TABLE} SET whole = false")
+    con.execute(
+        f"UPDATE {STATE_TABLE} SET facts_version = data_version, definition = ?", [DEFINITION]
+    )

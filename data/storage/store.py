@@ -210,6 +210,7 @@ def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{STAGING_PREFIX}{name}"')
     for name in TABLE_ORDER:
         con.execute(f'DROP TABLE IF EXISTS temp."{CHUNK_PREFIX}{name}"')
+    facts.drop_rebuild(con)
 
 
 def _create_schema(con: duckdb.DuckDBPyConnection) -> None:

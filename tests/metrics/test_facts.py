@@ -292,7 +292,13 @@ def test_the_figures_are_computed_once_per_version_of_the_data(tmp_path):
         assert to_json(fresh)["customers"] == to_json(shared)["customers"] - 1
 
 
-def test_facts_built_chunk_by_chunk_by_the_demo_equal_the_whole_build(tmp_path):
+@pytest.mark.parametrize("per_part", [1_000_000, 700], ids=["one part", "four parts"])
+def test_facts_built_chunk_by_chunk_by_the_demo_equal_the_whole_build(
+    tmp_path, monkeypatch, per_part
+):
+    """The demo's facts, built chunk by chunk, equal a whole rebuild, in one part or in
+    several (customers split by record key, the requests of nobody with the first)."""
+    monkeypatch.setattr(facts, "CUSTOMERS_PER_PART", per_part)
     db = tmp_path / "s.duckdb"
     with open_store(db) as store:
         store.replace_all(generate_chunks(2_400, seed=37, block=600))
@@ -307,6 +313,9 @@ def test_facts_built_chunk_by_chunk_by_the_demo_equal_the_whole_build(tmp_path):
     with open_store(db) as store, store.transaction() as con:
         facts.changed(con)  # everyone: the next close rebuilds them whole
     assert {name: rows(name) for name in facts.FACT_TABLES} == chunked
+    with open_store(db, read_only=True) as store:
+        left = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, ?)"
+        assert store.con.execute(left, [facts.REBUILD_PREFIX]).fetchall() == [(0,)]
     _agree(db, {"min_cell": 1})
 
 
