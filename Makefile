@@ -32,9 +32,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-# Every test but the browser tests, the Spark parity suite included (`make parity` alone).
+# Every test but the browser tests, the Spark parity suite included (`make parity` alone),
+# one worker per core (pytest-xdist), each test file on one worker (its fixtures built once).
 test: lint $(SPARK_STAMP) java
-	$(BIN)/python -m pytest --ignore=tests/e2e
+	$(BIN)/python -m pytest -n auto --dist loadfile --ignore=tests/e2e
 
 parity: $(SPARK_STAMP) java
 	$(BIN)/python -m pytest --ignore=tests/e2e -m spark
