@@ -3,7 +3,9 @@ refused, erasure requested, yes/maybe/no class, jurisdiction, legal due date, op
 and completed requests, orders and revenue in the period, customer attributes and the
 week or month a day falls in.
 
-Every metric is built from these, so a rule changes in one place only.
+Every metric is built from these, so a rule changes in one place only. The rules the facts
+apply when they are built (the tie rule, refused, the class, a request's jurisdiction and
+due date) are written in data/storage/facts.py, and read here from there.
 """
 
 from __future__ import annotations
