@@ -214,7 +214,8 @@ def test_facts_of_a_folder_serve_its_figures_until_its_files_change_and_erasure_
     canonical = json.loads(cli(db, "metrics", *args, "--source", str(out)).stdout)
     run = cli(db, "facts", str(out))
     assert run.returncode == 0, run.stderr
-    assert "fact_class_intervals" in run.stdout and "built 3 fact table(s) on duckdb" in run.stdout
+    built = f"built {len(facts.FACT_TABLES)} fact table(s) on duckdb"
+    assert "fact_requests" in run.stdout and built in run.stdout
     assert sorted(p.name for p in (out / FACTS_FOLDER).iterdir()) == sorted(
         [FACTS_RECORD, *(f"{name}.parquet" for name in facts.FACT_TABLES)]
     )
