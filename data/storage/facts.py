@@ -38,7 +38,8 @@ tables until the next write brings them up to date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import ibis
@@ -527,8 +528,7 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
         return mine
 
     built = definitions(canonical, keyed=True)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(con):
         for name, expr in built.items():
             sql = ibis.to_sql(expr, dialect="duckdb")
             nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
@@ -538,10 +538,6 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
             )
             con.execute(f'INSERT INTO "{name}" {sql}')
         _now_current(con)
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
     return True
 
 
@@ -568,23 +564,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> None:
                     mine = mine | nobody
                 return table.filter(mine)
 
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con):
                 build_into(con, canonical, REBUILD_PREFIX, create=part == 0)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             for name in FACT_TABLES:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 con.execute(f'ALTER TABLE "{REBUILD_PREFIX}{name}" RENAME TO "{name}"')
             _now_current(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     finally:
         drop_rebuild(con)
 
@@ -593,6 +579,18 @@ def drop_rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the tables of a whole rebuild that did not finish."""
     for name in FACT_TABLES:
         con.execute(f'DROP TABLE IF EXISTS "{REBUILD_PREFIX}{name}"')
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction on `con`: committed, or rolled back if the block raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _now_current(con: duckdb.DuckDBPyConnection) -> None:
