@@ -95,39 +95,47 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
     if facts.ACTIVITY_DAYS in t.facts:
         # A customer's first day with activity (intent, an order) in the period is the one
         # whose previous such day lies before it: counting those rows counts the customers.
-        a = t.facts[facts.ACTIVITY_DAYS]
+        fact = t.facts[facts.ACTIVITY_DAYS]
+        money = fact.revenue.type()
+        # Revenue in one currency comes from the orders, as rows beside the day rows (which
+        # then bring none).
+        in_rows = p.currency is None
 
         def first(flag: ir.BooleanValue, previous: ir.DateValue) -> ir.BooleanValue:
             return flag & (previous.isnull() | (previous < p.start))
 
-        a = a.filter(day_in_period(a.day, p))
-        money = a.revenue.type()
-        # Revenue in one currency comes from the orders, as rows beside the day rows (which
-        # then bring none).
-        revenue = a.revenue if p.currency is None else ibis.literal(0).cast(money)
-        a = a.mutate(
-            revenue=revenue,
-            engaged=first(ibis.literal(True), a.previous),
-            intent=first(a.intent, a.previous_intent),
-            converted=first(a.ordered, a.previous_order),
-        )
-        # Only rows that count someone or bring revenue need their customer's class.
-        a = a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0))
+        def outcomes(*which: ir.BooleanValue) -> ir.Table:
+            """The period's rows that count someone or bring revenue, among `which`: each
+            branch filters the fact itself, so none is computed once for both and stored."""
+            a = fact.filter(day_in_period(fact.day, p), *which)
+            a = a.mutate(
+                revenue=a.revenue if in_rows else ibis.literal(0).cast(money),
+                engaged=first(ibis.literal(True), a.previous),
+                intent=first(a.intent, a.previous_intent),
+                converted=first(a.ordered, a.previous_order),
+            )
+            # Only rows that count someone or bring revenue need their customer's class.
+            return a.filter(a.engaged | a.intent | a.converted | (a.revenue != 0))
+
         outcome = ["customer_id", "revenue", *STAGES]
-        keyed = [k for k in keyed_columns(a) if k in c.columns]
+        keyed = [k for k in keyed_columns(fact) if k in c.columns]
+        # What the counts need of each row's customer: the record key, else the id.
+        who = keyed or ["customer_id"]
         parts = []
         joined = c
-        if class_fact_serves(t, p) and facts.LATEST_CLASS in a.columns:
+        a = outcomes()
+        if class_fact_serves(t, p) and facts.LATEST_CLASS in fact.columns:
             # A customer whose latest class took effect by D has it at D: read off the row.
             # The others' class at D is joined from the class intervals: one that has ended.
-            latest, since = a[facts.LATEST_CLASS], a[facts.LATEST_FROM]
-            parts.append(a.filter(latest_class_holds(a, p)).select(*outcome, *keyed, cls=latest))
-            a = a.filter(since.isnull() | (since > p.as_of))
-            if p.currency is None:  # (revenue in one currency joins every buyer below)
+            since = fact[facts.LATEST_FROM]
+            held = outcomes(latest_class_holds(fact, p))
+            parts.append(held.select(*outcome[1:], *who, cls=held[facts.LATEST_CLASS]))
+            a = outcomes(since.isnull() | (since > p.as_of))
+            if in_rows:  # (revenue in one currency joins every buyer below)
                 ended = class_intervals_at(t, p)
                 joined = ended.filter(ended.valid_to.notnull())
         a = a.select(*outcome)
-        if p.currency is not None:
+        if not in_rows:
             r = customer_revenue(t, p)
             a = a.union(
                 r.select(
@@ -139,7 +147,7 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
                 )
             )
         a = a.join(joined.select("customer_id", "cls", *keyed), "customer_id")
-        a = ibis.union(*parts, a.select(*outcome, *keyed, "cls"))
+        a = ibis.union(*parts, a.select(*outcome[1:], *who, "cls"))
         active = a.group_by("cls").aggregate(
             engaged=a.engaged.cast("int64").sum(),
             intent=a.intent.cast("int64").sum(),
