@@ -163,6 +163,7 @@ def demo(
     chunks = generate_chunks(customers, seed, scenario, progress=step, done=done)
     opened = {"memory_limit": memory_limit} if memory_limit else {}
     with open_store(db, **opened, **turn.opening("demo data")) as store:
+        store.progress = say
         say(f"writing to {store.path}, block by block")
         written = store.replace_all(
             ahead(chunks),

@@ -18,7 +18,7 @@ import duckdb
 from data.intake.mapping import SAVED_TABLE
 from data.storage import audit, export, facts, history, schema, snapshots
 from data.storage.keys import SUPPRESSION_TABLE, keyed_hash, require_key
-from data.storage.store import Store, StoreError, open_store, writing
+from data.storage.store import Store, StoreError, compact, open_store, writing
 
 PERSONAL = [c.name for c in schema.TABLES["customers"].columns if c.personal]
 # Values shorter than this are too common as bytes to prove anything by a scan of the file;
@@ -118,38 +118,6 @@ def _stamp_jurisdictions(con: duckdb.DuckDBPyConnection) -> None:
             "WHERE customer_id = ? AND jurisdiction IS NULL",
             [own, customer_id],
         )
-
-
-REWRITE_MEMORY = "2GB"  # DuckDB's share of the rewrite's memory
-
-
-def compact(path: Path) -> tuple[int, int]:
-    """Rewrite the store into a fresh file and swap it in: deleted rows leave no bytes."""
-    fresh = path.with_name(path.name + ".compact")
-    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    before = path.stat().st_size
-    # No progress bar: DuckDB would draw it on the command's output during a long rewrite.
-    con = duckdb.connect(config={"autoload_known_extensions": False})
-    try:
-        con.execute("SET enable_progress_bar = false")
-        # Without a limit DuckDB holds gigabytes while it copies a large store (7.8 GB at 10M
-        # customers); beyond this it spills into the store's own spill folder, which the
-        # erasure's proof scans too.
-        con.execute("SET memory_limit = ?", [REWRITE_MEMORY])
-        con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
-        con.execute("ATTACH ? AS old (READ_ONLY)", [str(path)])
-        con.execute("ATTACH ? AS fresh", [str(fresh)])
-        con.execute("COPY FROM DATABASE old TO fresh")
-        con.execute("DETACH old")
-        con.execute("DETACH fresh")
-    finally:
-        con.close()
-    with open(fresh, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(fresh, path)
-    path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    return before, path.stat().st_size
 
 
 def _files(path: Path) -> list[Path]:

@@ -30,7 +30,16 @@ STAGING_PREFIX = "_staging_"  # a replacement's tables until they are swapped in
 CHUNK_PREFIX = "_chunk_"  # one chunk of a replacement, while its facts are built
 
 
-__all__ = ["StoreBusyError", "StoreError", "Store", "open_store", "resolve_path", "writing"]
+__all__ = [
+    "StoreBusyError",
+    "StoreError",
+    "Store",
+    "compact",
+    "compact_if_sparse",
+    "open_store",
+    "resolve_path",
+    "writing",
+]
 
 
 def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -55,10 +64,14 @@ class Store:
     _closed: bool = field(default=False, repr=False)
     # A read's copy of the data (a new one after every write); empty for a writer.
     version: str = ""
+    # Hears what a writer does on closing beyond the caller's work (a rewrite of its file).
+    progress: Callable[[str], None] | None = field(default=None, repr=False)
 
-    def close(self) -> None:
+    def close(self, *, completed: bool = True) -> None:
         """Close the connection; a writer publishes what it wrote and lets the next one in
-        (close it in the thread that opened it: the lock is that thread's)."""
+        (close it in the thread that opened it: the lock is that thread's). A writer whose
+        work `completed` first rewrites its file if the work left much of it free
+        (`compact_if_sparse`); if that fails, the store stays as it was written."""
         if self._closed:
             return
         self._closed = True
@@ -72,6 +85,9 @@ class Store:
         finally:
             try:
                 self.con.close()
+                if completed and not self.read_only:
+                    with contextlib.suppress(duckdb.Error, OSError, MemoryError):
+                        compact_if_sparse(self.path, self.progress)
             finally:
                 release, self._release = self._release, None
                 if release is not None:
@@ -80,8 +96,8 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.close(completed=kind is None)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -331,6 +347,76 @@ def _publish(path: Path) -> None:
             f"the store {path} was written, but its copy for readers could not be made "
             f"({error.strerror or type(error).__name__}); the next reader will retry"
         ) from None
+
+
+REWRITE_MEMORY = "2GB"  # DuckDB's share of the rewrite's memory
+
+
+def compact(path: Path) -> tuple[int, int]:
+    """Rewrite the store into a fresh file and swap it in: deleted rows leave no bytes, and
+    the blocks freed by tables written anew are gone. Returns the file's sizes before and
+    after; a rewrite that fails leaves the store as it was. (The caller holds the writer
+    lock, with every connection to the store closed.)"""
+    fresh = path.with_name(path.name + ".compact")
+    leftovers = (fresh, fresh.with_name(fresh.name + ".wal"))
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    before = path.stat().st_size
+    # No progress bar: DuckDB would draw it on the command's output during a long rewrite.
+    con = duckdb.connect(config={"autoload_known_extensions": False})
+    try:
+        con.execute("SET enable_progress_bar = false")
+        # Without a limit DuckDB holds gigabytes while it copies a large store (7.8 GB at 10M
+        # customers); beyond this it spills into the store's own spill folder, which the
+        # erasure's proof scans too.
+        con.execute("SET memory_limit = ?", [REWRITE_MEMORY])
+        con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
+        con.execute("ATTACH ? AS old (READ_ONLY)", [str(path)])
+        con.execute("ATTACH ? AS fresh", [str(fresh)])
+        con.execute("COPY FROM DATABASE old TO fresh")
+        con.execute("DETACH old")
+        con.execute("DETACH fresh")
+        con.close()
+        with open(fresh, "rb") as handle:
+            os.fsync(handle.fileno())
+    except BaseException:
+        con.close()
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        raise
+    os.replace(fresh, path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    return before, path.stat().st_size
+
+
+# A write that leaves more than this share of the file free is followed by a rewrite (a demo
+# or a whole rebuild of the facts writes its tables beside the old ones, whose blocks stay
+# as free space: up to half the file, and every copy for readers as large), when that is
+# at least SPARSE_BYTES: a small store is not worth it.
+SPARSE_SHARE = 1 / 3
+SPARSE_BYTES = 64 * 2**20
+
+
+def compact_if_sparse(path: Path, progress: Callable[[str], None] | None = None) -> bool:
+    """`compact` the store if a write left much of its file free; returns whether it did."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        [(block, total, free)] = con.execute(
+            "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+            "WHERE database_name = current_database()"
+        ).fetchall()
+    finally:
+        con.close()
+    spare = block * free
+    if not total or free / total <= SPARSE_SHARE or spare < SPARSE_BYTES:
+        return False
+    if progress is not None:
+        progress(
+            f"compacting the store: {spare / 1e9:.1f} GB of its {block * total / 1e9:.1f} GB "
+            "are blocks of the data it replaced"
+        )
+    compact(path)
+    return True
 
 
 def _open_writable(

@@ -148,3 +148,47 @@ def test_a_store_from_before_recorded_keys_without_erasures_gets_a_key(tmp_path)
     path.with_name("old.duckdb.key").unlink()
     open_store(path).close()
     assert path.with_name("old.duckdb.key").exists()
+
+
+def test_a_demo_over_a_demo_leaves_a_file_of_one_demo(tmp_path, monkeypatch):
+    """A replacement writes its tables beside the old ones, whose blocks it frees: the store
+    then rewrites its file, so neither the file nor the copy for readers keeps the old data
+    (its blocks or its bytes). A small write rewrites nothing, nor one whose caller failed."""
+    from data.storage import snapshots
+    from data.storage import store as store_module
+    from data.synthetic.generator import generate_chunks
+
+    monkeypatch.setattr(store_module, "SPARSE_BYTES", 0)  # the rule's floor is for big stores
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate_chunks(3_000, seed=1, block=1_000))
+        [(old_email,)] = store.con.execute(
+            "SELECT email FROM customers WHERE email IS NOT NULL ORDER BY customer_id LIMIT 1"
+        ).fetchall()
+    one = path.stat().st_size
+    heard: list[str] = []
+    with open_store(path) as store:
+        store.progress = heard.append
+        written = store.replace_all(generate_chunks(3_000, seed=2, block=1_000))
+        assert store.con.execute(
+            "SELECT count(*) FROM customers WHERE email = ?", [old_email]
+        ).fetchone() == (0,)
+    assert path.stat().st_size <= 1.25 * one
+    assert snapshots.current(path).stat().st_size == path.stat().st_size
+    assert old_email.encode() not in path.read_bytes()
+    assert len(heard) == 1 and heard[0].startswith("compacting the store")
+
+    # A small write leaves the file as it is; so does a write whose caller failed after it
+    # (the next write that completes rewrites what it left).
+    inode = path.stat().st_ino
+    with open_store(path) as store, store.transaction():
+        store.write_info({"note": "a small write"})
+    assert path.stat().st_ino == inode
+    with pytest.raises(RuntimeError, match="stopped"), open_store(path) as store:
+        written = store.replace_all(generate_chunks(3_000, seed=3, block=1_000))
+        raise RuntimeError("the caller stopped")
+    assert path.stat().st_ino == inode and path.stat().st_size > 1.5 * one
+    with open_store(path) as store, store.transaction():
+        store.write_info({"note": "a small write"})
+        assert store.row_counts() == written
+    assert path.stat().st_ino != inode and path.stat().st_size <= 1.25 * one
