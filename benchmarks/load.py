@@ -45,6 +45,7 @@ PAGES = {  # url path -> heading
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT_MS = 240_000
+SETTLE_MS = 300  # how long a finished run must stay finished to count as the last
 BATCH = 25
 
 
@@ -69,7 +70,7 @@ class Round:
 async def settled(page: Page) -> None:
     """Until the script run has finished and nothing is still drawing."""
     await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-    await page.wait_for_timeout(300)
+    await page.wait_for_timeout(SETTLE_MS)
     await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
 
 
