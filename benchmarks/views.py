@@ -1,8 +1,9 @@
 """New dashboard views in Chromium, cold and with a warm browser cache.
 
 Each view is a new Streamlit session on a random page with a random period and sidebar
-filter, timed from the address being opened until the page's first figure is drawn and
-its script run has finished (seen finished, and still finished 0.3 s later: that check is
+filter, timed from the address being opened until the page is drawn: its script run has
+finished and the page has not changed since (Streamlit draws the last charts after the
+run's end), up to its last change (the 0.3 s without change that show it was the last are
 not timed); alone and with several sessions at once; with the dashboard server's memory.
 
 Cold: each view in a fresh browser context, as a first visit. The cache is empty, so every
@@ -57,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.async_api import (  # noqa: E402
     Browser,
     BrowserContext,
+    Page,
     Playwright,
     async_playwright,
 )
@@ -141,6 +143,32 @@ def _month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# Resolves once the page has not changed for `quiet` ms, with the ms since its last change.
+QUIET = """(quiet) => new Promise((done) => {
+  let last = performance.now();
+  const seen = new MutationObserver(() => { last = performance.now(); });
+  seen.observe(document.body, {subtree: true, childList: true, characterData: true});
+  const check = () => {
+    const now = performance.now();
+    if (now - last >= quiet) { seen.disconnect(); done(now - last); }
+    else { setTimeout(check, 25); }
+  };
+  setTimeout(check, quiet);
+})"""
+
+
+async def _drawn(page: Page) -> float:
+    """When the view was drawn: its script run has finished and the page has not changed
+    since (Streamlit draws the last charts after the run ends), as the time.perf_counter()
+    of its last change. The quiet pause that shows it was the last is not the view's."""
+    while True:
+        await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
+        since = await page.evaluate(QUIET, SETTLE_MS)
+        ended = time.perf_counter() - since / 1000
+        if await page.locator(IDLE).count():  # (else a later run began: wait for it too)
+            return ended
+
+
 async def open_view(
     browser: Browser, base: str, view: str, seen: Views, user: BrowserContext | None = None
 ) -> None:
@@ -154,16 +182,7 @@ async def open_view(
     try:
         await page.goto(f"{base}/{view}", timeout=TIMEOUT_MS)
         await page.locator(DRAWN).first.wait_for()
-        drawn = time.perf_counter()
-        # The view is done when its figures are drawn and its script run has finished: the
-        # pause that then shows that no other run follows (as in `settled`) is not the view's.
-        await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-        finished = time.perf_counter()
-        await page.wait_for_timeout(SETTLE_MS)
-        if not await page.locator(IDLE).count():  # a later run: the view ends with it
-            await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-            finished = time.perf_counter()
-        seen.times.append(max(drawn, finished) - started)
+        seen.times.append(await _drawn(page) - started)
         errors = page.locator(ERRORS)
         for i in range(await errors.count()):
             text = " ".join((await errors.nth(i).inner_text()).split())
