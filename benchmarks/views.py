@@ -143,14 +143,16 @@ def _month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-# Resolves once the page has not changed for `quiet` ms, with the ms since its last change.
-QUIET = """(quiet) => new Promise((done) => {
-  let last = performance.now();
+# Resolves once the page has not changed for `quiet` ms (or, a page that never rests, after
+# `limit` ms), with the ms since its last change.
+QUIET = """([quiet, limit]) => new Promise((done) => {
+  const began = performance.now();
+  let last = began;
   const seen = new MutationObserver(() => { last = performance.now(); });
   seen.observe(document.body, {subtree: true, childList: true, characterData: true});
   const check = () => {
     const now = performance.now();
-    if (now - last >= quiet) { seen.disconnect(); done(now - last); }
+    if (now - last >= quiet || now - began >= limit) { seen.disconnect(); done(now - last); }
     else { setTimeout(check, 25); }
   };
   setTimeout(check, quiet);
@@ -163,7 +165,7 @@ async def _drawn(page: Page) -> float:
     of its last change. The quiet pause that shows it was the last is not the view's."""
     while True:
         await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-        since = await page.evaluate(QUIET, SETTLE_MS)
+        since = await page.evaluate(QUIET, [SETTLE_MS, TIMEOUT_MS])
         ended = time.perf_counter() - since / 1000
         if await page.locator(IDLE).count():  # (else a later run began: wait for it too)
             return ended
