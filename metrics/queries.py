@@ -123,7 +123,6 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
         who = keyed or ["customer_id"]
         parts = []
         joined = c
-        a = outcomes()
         if class_fact_serves(t, p) and facts.LATEST_CLASS in fact.columns:
             # A customer whose latest class took effect by D has it at D: read off the row.
             # The others' class at D is joined from the class intervals: one that has ended.
@@ -134,6 +133,8 @@ def class_outcomes(t: Tables, p: Params) -> ir.Table:
             if in_rows:  # (revenue in one currency joins every buyer below)
                 ended = class_intervals_at(t, p)
                 joined = ended.filter(ended.valid_to.notnull())
+        else:
+            a = outcomes()
         a = a.select(*outcome)
         if not in_rows:
             r = customer_revenue(t, p)
