@@ -38,8 +38,7 @@ tables until the next write brings them up to date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import ibis
@@ -47,6 +46,7 @@ import ibis.expr.types as ir
 
 from data.storage import schema
 from data.storage.engines import canonical_columns
+from data.storage.transaction import transaction
 
 if TYPE_CHECKING:  # the store's side only: the definitions above are engine-free
     import duckdb
@@ -528,7 +528,7 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
         return mine
 
     built = definitions(canonical, keyed=True)
-    with _transaction(con):
+    with transaction(con):
         for name, expr in built.items():
             sql = ibis.to_sql(expr, dialect="duckdb")
             nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
@@ -564,9 +564,9 @@ def rebuild(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> None:
                     mine = mine | nobody
                 return table.filter(mine)
 
-            with _transaction(con):
+            with transaction(con):
                 build_into(con, canonical, REBUILD_PREFIX, create=part == 0)
-        with _transaction(con):
+        with transaction(con):
             for name in FACT_TABLES:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 con.execute(f'ALTER TABLE "{REBUILD_PREFIX}{name}" RENAME TO "{name}"')
@@ -579,18 +579,6 @@ def drop_rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the tables of a whole rebuild that did not finish."""
     for name in FACT_TABLES:
         con.execute(f'DROP TABLE IF EXISTS "{REBUILD_PREFIX}{name}"')
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction on `con`: committed, or rolled back if the block raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _now_current(con: duckdb.DuckDBPyConnection) -> None:

@@ -21,6 +21,7 @@ import duckdb
 
 from data.storage import audit, facts
 from data.storage.schema import IMPORT_ID, TABLE_ORDER
+from data.storage.transaction import transaction
 
 IMPORTS_TABLE = "imports"
 REPLACED_PREFIX = "_replaced_"
@@ -175,8 +176,7 @@ def undo_last(con: duckdb.DuckDBPyConnection) -> ImportRecord:
     if not last.undoable:
         reason = last.note or "a later change to the store (demo data or an erasure)"
         raise UndoError(f"import {last.import_id} can no longer be undone: {reason}")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if last.mode == "replace":
             facts.changed(con)
             for name in reversed(TABLE_ORDER):
@@ -192,10 +192,6 @@ def undo_last(con: duckdb.DuckDBPyConnection) -> ImportRecord:
             f"UPDATE {IMPORTS_TABLE} SET undoable = false, undone_at = ? WHERE import_id = ?",
             [datetime.now(UTC).replace(tzinfo=None), last.import_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return last
 
 

@@ -20,6 +20,7 @@ from data.storage.audit import log_path
 from data.storage.errors import StoreBusyError, StoreError
 from data.storage.keys import SUPPRESSION_TABLE, create_key, fingerprint, load_key
 from data.storage.schema import IMPORT_ID, TABLE_ORDER, TABLES
+from data.storage.transaction import transaction
 
 ENV_VAR = "CONSENTLENS_DB"
 DEFAULT_PATH = Path("var") / "consentlens.duckdb"
@@ -102,13 +103,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: committed on success, rolled back on any error."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        with transaction(self.con) as con:
+            yield con
 
     def row_counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
