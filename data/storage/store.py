@@ -36,7 +36,6 @@ __all__ = [
     "StoreError",
     "Store",
     "compact",
-    "compact_if_sparse",
     "open_store",
     "resolve_path",
     "writing",
@@ -72,7 +71,7 @@ class Store:
         """Close the connection; a writer publishes what it wrote and lets the next one in
         (close it in the thread that opened it: the lock is that thread's). A writer whose
         work `completed` first rewrites its file if the work left much of it free
-        (`compact_if_sparse`); if that fails, the store stays as it was written."""
+        (see SPARSE_SHARE); if that fails, the store stays as it was written."""
         if self._closed:
             return
         self._closed = True
@@ -85,10 +84,14 @@ class Store:
                     facts.refresh(self.con, self.backend)
         finally:
             try:
-                self.con.close()
+                sparse = None
                 if completed and not self.read_only:
+                    with contextlib.suppress(duckdb.Error):
+                        sparse = _sparse(self.con)
+                self.con.close()
+                if sparse is not None:
                     with contextlib.suppress(duckdb.Error, OSError, MemoryError):
-                        compact_if_sparse(self.path, self.progress)
+                        _compact_sparse(self.path, sparse, self.progress)
             finally:
                 release, self._release = self._release, None
                 if release is not None:
@@ -393,26 +396,31 @@ SPARSE_SHARE = 1 / 3
 SPARSE_BYTES = 64 * 2**20
 
 
-def compact_if_sparse(path: Path, progress: Callable[[str], None] | None = None) -> bool:
-    """`compact` the store if a write left much of its file free; returns whether it did."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        [(block, total, free)] = con.execute(
-            "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
-            "WHERE database_name = current_database()"
-        ).fetchall()
-    finally:
-        con.close()
+def _sparse(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
+    """A writer's store after its work (checkpointed, so that the blocks it freed count):
+    (free bytes, file bytes) if a `compact` would be worth it, else None."""
+    con.execute("CHECKPOINT")
+    [(block, total, free)] = con.execute(
+        "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
     spare = block * free
     if not total or free / total <= SPARSE_SHARE or spare < SPARSE_BYTES:
-        return False
+        return None
+    return spare, block * total
+
+
+def _compact_sparse(
+    path: Path, sizes: tuple[int, int], progress: Callable[[str], None] | None
+) -> None:
+    """`compact` a store `_sparse` found worth it, telling `progress` why."""
     if progress is not None:
+        spare, size = sizes
         progress(
-            f"compacting the store: {spare / 1e9:.1f} GB of its {block * total / 1e9:.1f} GB "
+            f"compacting the store: {spare / 1e9:.1f} GB of its {size / 1e9:.1f} GB "
             "are blocks of the data it replaced"
         )
     compact(path)
-    return True
 
 
 def _open_writable(
