@@ -435,18 +435,27 @@ def changed(
         )
 
 
+def statements(table: Callable[[str], ir.Table]) -> dict[str, str]:
+    """Each fact of the store (`definitions`, keyed) as DuckDB's SQL over the canonical
+    tables `table(name)`. The text names the tables only: compiled once, it serves every
+    chunk of a write whose tables have the same names."""
+    return {
+        name: ibis.to_sql(expr, dialect="duckdb")
+        for name, expr in definitions(table, keyed=True).items()
+    }
+
+
 def build_into(
     con: duckdb.DuckDBPyConnection,
-    table: Callable[[str], ir.Table],
+    compiled: Mapping[str, str],
     prefix: str,
     *,
     create: bool,
 ) -> None:
-    """Every fact of the canonical tables `table(name)` (all of some customers' rows),
-    written into `<prefix><fact>`: created, or appended to (facts are per customer, so the
-    facts of disjoint sets of customers add up to those of all of them)."""
-    for name, expr in definitions(table, keyed=True).items():
-        sql = ibis.to_sql(expr, dialect="duckdb")
+    """Every fact, as `statements` compiled it over some tables (all of some customers'
+    rows), written into `<prefix><fact>`: created, or appended to (facts are per customer,
+    so the facts of disjoint sets of customers add up to those of all of them)."""
+    for name, sql in compiled.items():
         if create:
             con.execute(f'CREATE OR REPLACE TABLE "{prefix}{name}" AS {sql}')
         else:
@@ -565,7 +574,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> None:
                 return table.filter(mine)
 
             with transaction(con):
-                build_into(con, canonical, REBUILD_PREFIX, create=part == 0)
+                build_into(con, statements(canonical), REBUILD_PREFIX, create=part == 0)
         with transaction(con):
             for name in FACT_TABLES:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')

@@ -161,8 +161,12 @@ class Store:
                 self.con.execute(TABLES[name].ddl(staged[name]))
             # The facts of each chunk's customers are built from the chunk as it is written
             # (every chunk holds all the rows of its customers), so no step holds them all.
-            facts.build_into(self.con, canonical(staged), STAGING_PREFIX, create=True)
+            facts.build_into(
+                self.con, facts.statements(canonical(staged)), STAGING_PREFIX, create=True
+            )
             written: dict[str, int] = {}
+            # Every chunk's tables have the same names: its facts' SQL is compiled once.
+            chunk_facts: dict[str, str] | None = None
             for chunk in chunks:
                 unknown = set(chunk) - set(TABLES)
                 if unknown:
@@ -177,7 +181,8 @@ class Store:
                         self.con.execute(
                             f'INSERT INTO "{staged[name]}" SELECT * FROM "{chunk_of[name]}"'
                         )
-                    facts.build_into(self.con, canonical(chunk_of), STAGING_PREFIX, create=False)
+                    chunk_facts = chunk_facts or facts.statements(canonical(chunk_of))
+                    facts.build_into(self.con, chunk_facts, STAGING_PREFIX, create=False)
                     for name in TABLE_ORDER:
                         self.con.execute(f'DROP TABLE "{chunk_of[name]}"')
             with self.transaction() as con:
