@@ -26,9 +26,11 @@ from metrics.rules import (
     REFUSED_STATES,
     UNKNOWN,
     Tables,
+    at_conditions,
     consent_states,
     customer_attribute,
     customers_at,
+    day_in_period,
     filter_conditions,
     filtered_customers,
     in_period,
@@ -254,16 +256,53 @@ def decisions_per_period(t: Tables, p: Params, grain: str) -> ir.Table:
     decision dated in the period (and in [start, end]), per week or month."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
-    e = t.consent_events
-    e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
     # Grouped by the period's first day; each group's label is written once, at the end.
-    e = e.select(
-        "customer_id", "purpose", "decision", first=period_start(e.occurred_at.date(), grain)
-    ).distinct()
-    counts = e.group_by(["first", "purpose", "decision"]).aggregate(
-        customers=e.count(), **key_sums(p.perturbed, customers=(e.customer_id, None))
-    )
+    if facts.CONSENT_INTERVALS in t.facts:
+        counts = _decided_from_facts(t, p, grain)
+    else:
+        e = t.consent_events
+        e = e.filter(in_period(e.occurred_at, p)).semi_join(customers_at(t, p), "customer_id")
+        e = e.select(
+            "customer_id", "purpose", "decision", first=period_start(e.occurred_at.date(), grain)
+        ).distinct()
+        counts = e.group_by(["first", "purpose", "decision"]).aggregate(
+            customers=e.count(), **key_sums(p.perturbed, customers=(e.customer_id, None))
+        )
     return counts.mutate(period=period_label(counts.first, grain)).drop("first")
+
+
+def _decided_from_facts(t: Tables, p: Params, grain: str) -> ir.Table:
+    """`decisions_per_period`'s counts from the consent intervals: a customer is counted on
+    the first day in the period (and in [start, end]) they made the decision, the row whose
+    last earlier day of it lies before that, so counting customers is counting rows."""
+    f = t.facts[facts.CONSENT_INTERVALS]
+    f = f.filter(day_in_period(f.valid_from, p), *at_conditions(f, p))
+    f = f.mutate(first=period_start(f.valid_from, grain))
+    since = ibis.greatest(f.first, ibis.literal(p.start))
+    firsts = {}
+    for decision in schema.DECISIONS:
+        earlier = f[facts.previously(decision)]
+        firsts[decision] = f[decision] & (earlier.isnull() | (earlier < since))
+    # One pass over the rows; then a row per decision, where someone made it.
+    sums = {
+        d: key_sums(p.perturbed, customers=(customer_key(f), made)) for d, made in firsts.items()
+    }
+    by = f.group_by(["first", "purpose"]).aggregate(
+        **{decision: made.sum() for decision, made in firsts.items()},
+        **{f"{decision}_key": s["customers_key"] for decision, s in sums.items() if s},
+    )
+    return ibis.union(
+        *(
+            by.filter(by[decision] > 0).select(
+                "first",
+                "purpose",
+                decision=ibis.literal(decision),
+                customers=by[decision].cast("int64"),
+                **({"customers_key": by[f"{decision}_key"]} if p.perturbed else {}),
+            )
+            for decision in schema.DECISIONS
+        )
+    )
 
 
 def consent_decisions_weekly(t: Tables, p: Params) -> ir.Table:

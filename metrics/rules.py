@@ -123,7 +123,7 @@ def filter_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
     return conditions
 
 
-def _at_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
+def at_conditions(c: ir.Table, p: Params) -> list[ir.BooleanValue]:
     """Customer at D: created on or before D, and matching the filters of p."""
     return [facts.created_day(c) <= p.as_of, *filter_conditions(c, p)]
 
@@ -140,7 +140,7 @@ def customers_at(t: Tables, p: Params) -> ir.Table:
     (the id, sign-up day, filter columns and record key)."""
     if facts.CLASS_INTERVALS in t.facts:
         return class_intervals_at(t, p)
-    return t.customers.filter(*_at_conditions(t.customers, p))
+    return t.customers.filter(*at_conditions(t.customers, p))
 
 
 def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir.Table:
@@ -155,7 +155,7 @@ def consent_states(t: Tables, p: Params, attributes: tuple[str, ...] = ()) -> ir
         # The interval of each customer's latest decision day on or before D; each row
         # carries its customer's columns, so "customer at D" needs no join.
         f = t.facts[facts.CONSENT_INTERVALS]
-        f = f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+        f = f.filter(facts.holds(f, p.as_of), *at_conditions(f, p))
         attributes_of = {a: customer_attribute(f, a) for a in attributes}
         return f.select(*columns[:-1], *keyed_columns(f), state=f.consent_state, **attributes_of)
     if "consent_states" in t.computed:
@@ -196,7 +196,7 @@ def class_intervals_at(t: Tables, p: Params) -> ir.Table:
     """The rows of the class facts in force at D for the customers at D under p's filters:
     one per customer (each carries its customer's columns)."""
     f = t.facts[facts.CLASS_INTERVALS]
-    return f.filter(facts.holds(f, p.as_of), *_at_conditions(f, p))
+    return f.filter(facts.holds(f, p.as_of), *at_conditions(f, p))
 
 
 def class_fact_serves(t: Tables, p: Params) -> bool:

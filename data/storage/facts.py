@@ -72,7 +72,7 @@ SOURCES: tuple[str, ...] = (
 )
 STATE_TABLE = "store_facts"  # one row: the data version, the one the facts are of, and
 # the definition they were built by (raise DEFINITION when a fact's definition changes)
-DEFINITION = 9
+DEFINITION = 10
 
 # A record's key for the noise of published counts (metrics/perturbation.py): a hash of its
 # id, modulo MODULUS. The store's facts carry their customer's (the column RECORD_KEY), so a
@@ -159,17 +159,33 @@ def customer_columns(customers: ir.Table) -> ir.Table:
     return customers.select("customer_id", *FILTER_COLUMNS, **{CREATED: created_day(customers)})
 
 
+def previously(decision: str) -> str:
+    """The consent intervals' column of the last earlier day with a `decision`."""
+    return f"previous_{decision}"
+
+
 def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
     """(customer_id, purpose, consent_state, method, prompt_variant, valid_from, valid_to,
-    and the customer's `customer_columns`): the winning decision of each decision day, valid
-    from that date until the next decision day (exclusive; null when none followed)."""
+    the day's decisions, the last earlier day of each, and the customer's
+    `customer_columns`): the winning decision of each decision day, valid from that date
+    until the next decision day (exclusive; null when none followed).
+
+    Every decision (schema.DECISIONS) is a column too: whether one was made that day,
+    winning or not; and `previously(decision)` the last earlier day one was (null when none
+    was). A customer deciding in a period is counted on the first such day in it: the row
+    whose previous day of that decision lies before the period, so no count needs a distinct.
+    """
     e = events.mutate(key=decision_key(events), day=events.occurred_at.date())
     days = e.group_by(["customer_id", "purpose", "day"]).agg(
         key=e.key.max(),
         method=e.method.argmax(e.key),
         prompt_variant=e.prompt_variant.argmax(e.key),
+        **{decision: (e.decision == decision).any() for decision in schema.DECISIONS},
     )
     following = ibis.window(group_by=[days.customer_id, days.purpose], order_by=days.day)
+    before = ibis.window(
+        group_by=[days.customer_id, days.purpose], order_by=days.day, rows=(None, -1)
+    )
     intervals = days.select(
         "customer_id",
         "purpose",
@@ -178,6 +194,13 @@ def consent_intervals(events: ir.Table, customers: ir.Table) -> ir.Table:
         prompt_variant=days.prompt_variant,
         valid_from=days.day,
         valid_to=days.day.lead().over(following),
+        **{decision: days[decision] for decision in schema.DECISIONS},
+        **{
+            previously(decision): ibis.ifelse(days[decision], days.day, ibis.null())
+            .max()
+            .over(before)
+            for decision in schema.DECISIONS
+        },
     )
     return intervals.join(customer_columns(customers), "customer_id")
 

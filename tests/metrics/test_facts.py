@@ -17,6 +17,7 @@ from data.storage.engines import StoreSource
 from data.storage.store import open_store
 from data.synthetic.generator import generate, generate_chunks
 from metrics import api
+from metrics.consent_views import decisions_per_period
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables, classes
@@ -196,6 +197,59 @@ def test_decisions_and_activity_before_a_customers_creation(tmp_path):
     assert after["customers"] == 2
     _agree(db, {**period, "as_of": date(2026, 3, 1)})
     _agree(db, {**period, "filters": Filters(countries=("DE",))})
+
+
+def test_customers_deciding_per_period_are_counted_once_from_the_facts(tmp_path):
+    """Customers deciding per period from the consent intervals: each customer once per
+    decision and period, also where a day holds several decisions (the losing one counts
+    too) and where the view starts within a period (a decision made earlier in the month
+    does not count); equal to the canonical tables' distinct count, by week and by month,
+    with noise too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = {
+        "customers.csv": "customer_id,created_at,country\n"
+        "C01,2026-01-01,DE\nC02,2026-01-01,DE\nC03,2026-01-01,FR\n",
+        "consent_events.csv": "customer_id,purpose,decision,occurred_at\n"
+        # C01: a tie on 2 March (before the view starts), then granted again on 20 March.
+        "C01,email_marketing,granted,2026-03-02T10:00:00Z\n"
+        "C01,email_marketing,denied,2026-03-02T10:00:00Z\n"
+        "C01,email_marketing,granted,2026-03-20T10:00:00Z\n"
+        # C02: granted twice in March, withdrawn in April.
+        "C02,email_marketing,granted,2026-03-12T10:00:00Z\n"
+        "C02,email_marketing,granted,2026-03-25T10:00:00Z\n"
+        "C02,email_marketing,withdrawn,2026-04-02T10:00:00Z\n"
+        # C03: granted and, later the same day, denied (which wins the day).
+        "C03,email_marketing,granted,2026-03-15T09:00:00Z\n"
+        "C03,email_marketing,denied,2026-03-15T17:00:00Z\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    with open_store(db) as store:
+        import_files(store, sorted(folder.glob("*.csv")))
+
+    def counted(tables: Tables, params, grain: str) -> dict:
+        rows = decisions_per_period(tables, params, grain).to_pyarrow().to_pylist()
+        return {(r["period"], r["purpose"], r["decision"]): r for r in rows}
+
+    with StoreSource(db) as source:
+        tables = Tables.from_source(source)
+        assert facts.CONSENT_INTERVALS in tables.facts
+        view = {"start": date(2026, 3, 10), "end": date(2026, 4, 30), "min_cell": 1}
+        for perturbed in (False, True):
+            params = dataclasses.replace(
+                resolve_params(source.date_range(), **view), perturbed=perturbed
+            )
+            for grain in ("week", "month"):
+                oracle = counted(tables.canonical_only(), params, grain)
+                assert counted(tables, params, grain) == oracle, (grain, perturbed)
+        monthly = counted(tables, params, "month")
+    assert {key: row["customers"] for key, row in monthly.items()} == {
+        ("2026-03", "email_marketing", "granted"): 3,
+        ("2026-03", "email_marketing", "denied"): 1,
+        ("2026-04", "email_marketing", "withdrawn"): 1,
+    }
 
 
 @pytest.mark.parametrize("as_of", [date(2024, 3, 1), date(2025, 7, 15), date(2026, 9, 30)])
