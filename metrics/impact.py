@@ -54,15 +54,18 @@ from metrics import figures
 from metrics import figures as F
 from metrics.figures import Figure
 from metrics.params import Params
-from metrics.perturbation import key_in, key_sums
+from metrics.perturbation import customer_key, key_in, key_sums
 from metrics.report import CUSTOMERS, Computed, compute
 from metrics.rules import (
     Tables,
+    class_fact_serves,
+    class_intervals_at,
     classes,
     consent_states,
     customer_attribute,
     customer_revenue,
     customers_at,
+    keyed_columns,
 )
 from metrics.suppression import Cells, publishable
 
@@ -93,22 +96,29 @@ STRATA = ("channel", "country")
 def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
     """Per (group, channel, country): customers, converters, revenue and its sum of squares.
 
-    `members` holds (customer_id, group) for customers at D under the filters.
+    `members` holds (customer_id, group) for customers at D under the filters, and their
+    channel and country where it comes from the facts, which carry them (and the record
+    key): then no join with the customers is needed.
     """
-    c = t.customers
-    strata = c.select(
+    if not {"acquisition_channel", "country"} <= set(members.columns):
+        members = members.join(
+            t.customers.select("customer_id", "acquisition_channel", "country"), "customer_id"
+        )
+    x = members.select(
         "customer_id",
-        channel=customer_attribute(c, "acquisition_channel"),
-        country=customer_attribute(c, "country"),
+        "group",
+        *keyed_columns(members),
+        channel=customer_attribute(members, "acquisition_channel"),
+        country=customer_attribute(members, "country"),
     )
-    x = members.join(strata, "customer_id").left_join(customer_revenue(t, p), "customer_id")
+    x = x.left_join(customer_revenue(t, p), "customer_id")
     # A buyer's revenue is never null (orders carry a revenue), so a null marks a non-buyer;
     # an order of revenue 0 still makes a converter.
     spent = x.revenue.cast("float64")
     keys = key_sums(
         p.perturbed,
-        customers=(x.customer_id, None),
-        converters=(x.customer_id, x.revenue.notnull()),
+        customers=(customer_key(x), None),
+        converters=(customer_key(x), x.revenue.notnull()),
     )
     out = x.group_by(["group", *STRATA]).aggregate(
         customers=x.count(),
@@ -130,6 +140,9 @@ def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
 
 def class_strata(t: Tables, p: Params) -> ir.Table:
     """(group, channel, country, customers, converters, revenue, revenue_sq) per class at D."""
+    if class_fact_serves(t, p):
+        f = class_intervals_at(t, p)
+        return _by_stratum(t, p, f.mutate(group=f.cls))
     c = classes(t, p)
     return _by_stratum(t, p, c.select("customer_id", group=c.cls))
 
@@ -140,10 +153,11 @@ def state_strata(
     """(group, channel, country, customers, converters, revenue, revenue_sq) per consent state
     of `purpose` at D (no_decision for customers without one)."""
     s = consent_states(t, p)
-    s = s.filter(s.purpose == purpose).select("customer_id", "state")
-    c = customers_at(t, p).select("customer_id").left_join(s, "customer_id")
-    state = c.state.fill_null(ibis.literal(schema.NO_DECISION))
-    return _by_stratum(t, p, c.select("customer_id", group=state))
+    s = s.filter(s.purpose == purpose).select(who="customer_id", consent="state")
+    c = customers_at(t, p)
+    c = c.left_join(s, c.customer_id == s.who)
+    state = c.consent.fill_null(ibis.literal(schema.NO_DECISION))
+    return _by_stratum(t, p, c.mutate(group=state).drop("who", "consent"))
 
 
 # --------------------------------------------------------------------------------------------
