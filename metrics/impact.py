@@ -58,8 +58,6 @@ from metrics.perturbation import customer_key, key_in, key_sums
 from metrics.report import CUSTOMERS, Computed, compute
 from metrics.rules import (
     Tables,
-    class_fact_serves,
-    class_intervals_at,
     classes,
     consent_states,
     customer_attribute,
@@ -96,9 +94,9 @@ STRATA = ("channel", "country")
 def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
     """Per (group, channel, country): customers, converters, revenue and its sum of squares.
 
-    `members` holds (customer_id, group) for customers at D under the filters, and their
-    channel and country where it comes from the facts, which carry them (and the record
-    key): then no join with the customers is needed.
+    `members` holds (customer_id, group) for customers at D under the filters; where its
+    rows carry their customer's channel and country (the customers at D, or the facts' rows,
+    with the record key too), no join with the customers is needed.
     """
     if not {"acquisition_channel", "country"} <= set(members.columns):
         members = members.join(
@@ -140,11 +138,8 @@ def _by_stratum(t: Tables, p: Params, members: ir.Table) -> ir.Table:
 
 def class_strata(t: Tables, p: Params) -> ir.Table:
     """(group, channel, country, customers, converters, revenue, revenue_sq) per class at D."""
-    if class_fact_serves(t, p):
-        f = class_intervals_at(t, p)
-        return _by_stratum(t, p, f.mutate(group=f.cls))
     c = classes(t, p)
-    return _by_stratum(t, p, c.select("customer_id", group=c.cls))
+    return _by_stratum(t, p, c.mutate(group=c.cls))
 
 
 def state_strata(

@@ -215,10 +215,11 @@ def latest_class_holds(f: ir.Table, p: Params) -> ir.BooleanValue:
 
 
 def classes(t: Tables, p: Params) -> ir.Table:
-    """(customer_id, class) at D: yes, maybe or no over the marketing purposes M."""
+    """(customer_id, class) at D: yes, maybe or no over the marketing purposes M; from the
+    class facts also the customer's record key and the columns the filters read."""
     if class_fact_serves(t, p):
         f = class_intervals_at(t, p)
-        return f.select("customer_id", "cls", *keyed_columns(f))
+        return f.select("customer_id", "cls", *keyed_columns(f), *facts.FILTER_COLUMNS)
     s = consent_states(t, p)
     s = s.filter(s.purpose.isin(p.marketing_purposes))
     votes = s.group_by("customer_id").agg(
