@@ -559,10 +559,8 @@ def refresh(con: duckdb.DuckDBPyConnection, backend: ibis.BaseBackend) -> bool:
             mine = mine.union(table.filter(table.customer_id.isnull()))
         return mine
 
-    built = definitions(canonical, keyed=True)
     with transaction(con):
-        for name, expr in built.items():
-            sql = ibis.to_sql(expr, dialect="duckdb")
+        for name, sql in statements(canonical).items():
             nobody = " OR customer_id IS NULL" if name in NOBODYS else ""
             con.execute(
                 f'DELETE FROM "{name}" WHERE customer_id IN '
