@@ -284,12 +284,9 @@ def _decided_from_facts(t: Tables, p: Params, grain: str) -> ir.Table:
         earlier = f[facts.previously(decision)]
         firsts[decision] = f[decision] & (earlier.isnull() | (earlier < since))
     # One pass over the rows; then a row per decision, where someone made it.
-    sums = {
-        d: key_sums(p.perturbed, customers=(customer_key(f), made)) for d, made in firsts.items()
-    }
     by = f.group_by(["first", "purpose"]).aggregate(
         **{decision: made.sum() for decision, made in firsts.items()},
-        **{f"{decision}_key": s["customers_key"] for decision, s in sums.items() if s},
+        **key_sums(p.perturbed, **{d: (customer_key(f), made) for d, made in firsts.items()}),
     )
     return ibis.union(
         *(
