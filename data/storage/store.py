@@ -6,7 +6,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,11 +103,9 @@ class Store:
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self.close(completed=kind is None)
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """One transaction: committed on success, rolled back on any error."""
-        with transaction(self.con) as con:
-            yield con
+        return transaction(self.con)
 
     def row_counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
