@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from ahocorasick_rs import BytesAhoCorasick
 
 from data.intake.mapping import SAVED_TABLE
 from data.storage import audit, export, facts, history, schema, snapshots
@@ -131,15 +132,25 @@ def _files(path: Path) -> list[Path]:
     return found
 
 
-def _still_held(store: Store, value: str) -> bool:
-    """Whether any remaining text value in the store contains `value` (someone else's)."""
-    for table in schema.TABLES.values():
-        text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]
-        condition = " OR ".join(f'contains("{c}", ?)' for c in text)
-        sql = f'SELECT count(*) FROM "{table.name}" WHERE {condition}'
-        if _count(store.con, sql, [value] * len(text)):
-            return True
-    return False
+def _still_held(store: Store, values: Sequence[str]) -> set[str]:
+    """The values that some remaining text value in the store contains (someone else's): an
+    id inside an order number, a common name. A query stops at the first such row, and the
+    smallest tables go first, so a value held is most often found before the largest are
+    read."""
+    sizes = dict(
+        store.con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
+    )
+    tables = sorted(schema.TABLES.values(), key=lambda t: sizes.get(t.name, 0))
+    held: set[str] = set()
+    for value in values:
+        for table in tables:
+            text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]
+            condition = " OR ".join(f'contains("{c}", ?)' for c in text)
+            sql = f'SELECT 1 FROM "{table.name}" WHERE {condition} LIMIT 1'
+            if store.con.execute(sql, [value] * len(text)).fetchall():
+                held.add(value)
+                break
+    return held
 
 
 def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
@@ -156,11 +167,11 @@ def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
             raise ErasureError(f"verification failed: {left} row(s) remain in {name}")
     if export.still_holding(store.path, ids):
         raise ErasureError("verification failed: a Parquet export of the store still holds them")
-    for value in _in_files(_files(store.path), values):
-        if not _still_held(store, value):
-            raise ErasureError(
-                "verification failed: an erased value is still readable in the store's files"
-            )
+    readable = _in_files(_files(store.path), values)
+    if readable - _still_held(store, sorted(readable)):
+        raise ErasureError(
+            "verification failed: an erased value is still readable in the store's files"
+        )
     return len(values)
 
 
@@ -168,25 +179,55 @@ def _readable(path: Path, values: Sequence[str]) -> list[str]:
     """The values found as plain bytes in the store's files now: the scan after erasure can
     only prove the absence of what it could see before (DuckDB compresses some strings)."""
     candidates = {v for v in values if len(v.encode("utf-8")) >= MIN_SCAN_BYTES}
-    return sorted(_in_files(_files(path), candidates))
+    # The readers' copy of the store as it is now holds its very bytes: read them once.
+    same = set(snapshots.copies_as_is(path))
+    return sorted(_in_files([p for p in _files(path) if p not in same], candidates))
 
 
 def _in_files(paths: Sequence[Path], values: Iterable[str]) -> set[str]:
     """The values that occur as plain UTF-8 bytes in any of the files. The files are mapped,
-    not read into memory: a store of millions of customers is gigabytes."""
-    left = {v: v.encode("utf-8") for v in values}
+    not read into memory (a store of millions of customers is gigabytes), and searched for
+    every value at once, one pass over each window (Aho-Corasick): a search per value would
+    read each file once per value."""
+    left = {v.encode("utf-8"): v for v in values if v}
     found: set[str] = set()
     for path in paths:
         if not left:
             break
         with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
                 continue
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                for value, needle in list(left.items()):
-                    if mapped.find(needle) != -1:
-                        found.add(value)
-                        del left[value]
+                found |= _in_mapped(memoryview(mapped), size, left)
+    return found
+
+
+# The bytes searched at a time: a value that occurs often in them is listed once per
+# occurrence before it is set aside, so the list stays as small as the window.
+SCAN_WINDOW = 64 * 2**20
+
+
+def _in_mapped(view: memoryview, size: int, left: dict[bytes, str]) -> set[str]:
+    """The values among `left` (by their bytes) that occur in `view`; those found are taken
+    out of `left`, so later files are not searched for them."""
+    found: set[str] = set()
+    with view:
+        search = BytesAhoCorasick(list(left))
+        # Windows overlap by a value's length less one: no occurrence falls between two.
+        overlap = max(map(len, left)) - 1
+        for start in range(0, size, SCAN_WINDOW):
+            with view[start : start + SCAN_WINDOW + overlap] as window:
+                hits = search.find_matches_as_indexes(window, overlapping=True)
+            if not hits:
+                continue
+            needles = list(left)
+            for needle in {needles[index] for index, _start, _end in hits}:
+                found.add(left.pop(needle))
+            if not left:
+                break
+            search = BytesAhoCorasick(list(left))
+            overlap = max(map(len, left)) - 1
     return found
 
 

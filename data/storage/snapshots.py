@@ -99,6 +99,14 @@ def publish(store: Path) -> Path:
     return target
 
 
+def copies_as_is(store: Path) -> list[Path]:
+    """The readers' copy of the store file as it is now, and its log: byte for byte the
+    store's own (copied under the writer lock, and the store unchanged since, or its version
+    would differ). Empty when there is none."""
+    target = _copy_path(store, version(store))
+    return [p for p in (target, _wal(target)) if p.is_file()] if target.is_file() else []
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)

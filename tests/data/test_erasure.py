@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from data.rights import erasure
 from data.storage import audit
 from data.storage.schema import TABLES
 from data.storage.store import open_store
@@ -200,3 +201,43 @@ def test_a_person_known_only_from_a_request_can_be_erased(tmp_path):
     assert rows == [("r1", None, "completed"), ("r2", "kept-1", "open")]
     assert b"former-customer-77" not in db.read_bytes()
     assert cli(db, "erase", "nobody-at-all").returncode == 2
+
+
+def test_the_proof_finds_every_value_in_the_files_wherever_it_lies(tmp_path, monkeypatch):
+    # The proof's search: all values in one pass a window, the windows of a file overlapping
+    # so that a value across their border is found; one value inside another is found too.
+    monkeypatch.setattr(erasure, "SCAN_WINDOW", 64)
+    first, second, empty = tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "c.bin"
+    filler = bytes(range(256)) * 2
+    first.write_bytes(filler[:60] + b"jane.doe@example.org" + filler + b"C-0042")
+    second.write_bytes(filler + "Zoë Example-Name".encode() + filler[:3])
+    empty.write_bytes(b"")
+    values = ["jane.doe@example.org", "doe@example", "C-0042", "Zoë Example-Name", "C-0043"]
+    found = erasure._in_files([first, empty, second], values)
+    assert found == {"jane.doe@example.org", "doe@example", "C-0042", "Zoë Example-Name"}
+    assert erasure._in_files([first, second], ["absent value", "C-0043"]) == set()
+
+
+def test_a_value_left_inside_someone_elses_is_not_taken_for_the_person(tmp_path):
+    # Both the id and the e-mail address of the person erased lie within those of someone
+    # kept: the byte scan finds them, and the proof must see that they are another's.
+    db = tmp_path / "store" / "s.duckdb"
+    files = write_csvs(
+        tmp_path / "x",
+        {
+            "customers": "customer_id,created_at,email\n"
+            "member-7,2026-01-01,al@example.org\nmember-77,2026-01-02,sal@example.org\n",
+        },
+    )
+    assert cli(db, "import", *map(str, files)).returncode == 0
+    run = cli(db, "erase", "member-7")
+    assert run.returncode == 0, run.stderr
+    with open_store(db, read_only=True) as store:
+        assert store.con.execute("SELECT customer_id, email FROM customers").fetchall() == [
+            ("member-77", "sal@example.org")
+        ]
+    with open_store(db) as store:
+        assert erasure._still_held(store, ["member-7", "al@example.org", "member-8"]) == {
+            "member-7",
+            "al@example.org",
+        }

@@ -192,3 +192,22 @@ def test_a_demo_over_a_demo_leaves_a_file_of_one_demo(tmp_path, monkeypatch):
         store.write_info({"note": "a small write"})
         assert store.row_counts() == written
     assert path.stat().st_ino != inode and path.stat().st_size <= 1.25 * one
+
+
+def test_the_readers_copy_of_the_store_as_it_is_is_known_for_a_byte_copy(tmp_path):
+    from data.storage import snapshots
+
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store, store.transaction():
+        store.write_info({"note": "first"})
+    copy = snapshots.current(path)
+    assert snapshots.copies_as_is(path) == [copy]
+    assert copy.read_bytes() == path.read_bytes()
+    # Every write publishes its copy; the file changed behind the store's back has none.
+    with open_store(path) as store, store.transaction():
+        store.write_info({"note": "second"})
+    assert snapshots.copies_as_is(path) == [snapshots.current(path)] != [copy]
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE elsewhere (x INTEGER)")
+    assert snapshots.copies_as_is(path) == []
+    assert snapshots.copies_as_is(tmp_path / "missing.duckdb") == []
