@@ -199,8 +199,21 @@ def _in_files(paths: Sequence[Path], values: Iterable[str]) -> set[str]:
             if size == 0:
                 continue
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                found |= _in_mapped(memoryview(mapped), size, left)
+                found |= _in_mapped(mapped, size, left)
     return found
+
+
+def _release(mapped: mmap.mmap, released: int, scanned: int) -> int:
+    """Let the pages of a mapped file that were scanned, up to `scanned`, leave the process
+    (not the page cache: a later read finds them there), from `released` on, where the last
+    call stopped; returns where this one stopped (a page boundary, or the end). A scan of
+    gigabytes would otherwise hold them all as its resident memory until it unmaps the file."""
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    upto = scanned if scanned == len(mapped) else scanned - scanned % mmap.PAGESIZE
+    if advice is None or upto <= released:
+        return released
+    mapped.madvise(advice, released, upto - released)
+    return upto
 
 
 # The bytes searched at a time: a value that occurs often in them is listed once per
@@ -208,17 +221,19 @@ def _in_files(paths: Sequence[Path], values: Iterable[str]) -> set[str]:
 SCAN_WINDOW = 64 * 2**20
 
 
-def _in_mapped(view: memoryview, size: int, left: dict[bytes, str]) -> set[str]:
-    """The values among `left` (by their bytes) that occur in `view`; those found are taken
-    out of `left`, so later files are not searched for them."""
+def _in_mapped(mapped: mmap.mmap, size: int, left: dict[bytes, str]) -> set[str]:
+    """The values among `left` (by their bytes) that occur in the mapped file; those found
+    are taken out of `left`, so later files are not searched for them."""
     found: set[str] = set()
-    with view:
+    with memoryview(mapped) as view:
         search = BytesAhoCorasick(list(left))
         # Windows overlap by a value's length less one: no occurrence falls between two.
         overlap = max(map(len, left)) - 1
+        released = 0
         for start in range(0, size, SCAN_WINDOW):
             with view[start : start + SCAN_WINDOW + overlap] as window:
                 hits = search.find_matches_as_indexes(window, overlapping=True)
+            released = _release(mapped, released, min(start + SCAN_WINDOW, size))
             if not hits:
                 continue
             needles = list(left)

@@ -241,3 +241,17 @@ def test_a_value_left_inside_someone_elses_is_not_taken_for_the_person(tmp_path)
             "member-7",
             "al@example.org",
         }
+
+
+def test_the_scan_lets_go_of_the_pages_it_has_read_a_page_at_a_time(tmp_path):
+    import mmap
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (3 * mmap.PAGESIZE + 100))
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        # Only whole pages scanned go (where the last call stopped on), the tail at the end.
+        assert erasure._release(m, 0, 100) == 0
+        assert erasure._release(m, 0, mmap.PAGESIZE + 7) == mmap.PAGESIZE
+        assert erasure._release(m, mmap.PAGESIZE, len(m)) == len(m)
+        assert erasure._release(m, len(m), len(m)) == len(m)
+        assert m[:1] == b"x" and m[-1:] == b"x"  # still readable: the file's pages remain
