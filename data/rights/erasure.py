@@ -140,17 +140,16 @@ def _still_held(store: Store, values: Sequence[str]) -> set[str]:
     sizes = dict(
         store.con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall()
     )
-    tables = sorted(schema.TABLES.values(), key=lambda t: sizes.get(t.name, 0))
-    held: set[str] = set()
-    for value in values:
-        for table in tables:
-            text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]
-            condition = " OR ".join(f'contains("{c}", ?)' for c in text)
-            sql = f'SELECT 1 FROM "{table.name}" WHERE {condition} LIMIT 1'
-            if store.con.execute(sql, [value] * len(text)).fetchall():
-                held.add(value)
-                break
-    return held
+    queries = []  # (query, its number of text columns), smallest table first
+    for table in sorted(schema.TABLES.values(), key=lambda t: sizes.get(t.name, 0)):
+        text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]
+        condition = " OR ".join(f'contains("{c}", ?)' for c in text)
+        queries.append((f'SELECT 1 FROM "{table.name}" WHERE {condition} LIMIT 1', len(text)))
+    return {
+        value
+        for value in values
+        if any(store.con.execute(sql, [value] * n).fetchall() for sql, n in queries)
+    }
 
 
 def _verify(store: Store, ids: Sequence[str], values: Sequence[str]) -> int:
@@ -195,11 +194,10 @@ def _in_files(paths: Sequence[Path], values: Iterable[str]) -> set[str]:
         if not left:
             break
         with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size == 0:
+            if os.fstat(handle.fileno()).st_size == 0:
                 continue
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                found |= _in_mapped(mapped, size, left)
+                found |= _in_mapped(mapped, left)
     return found
 
 
@@ -221,28 +219,31 @@ def _release(mapped: mmap.mmap, released: int, scanned: int) -> int:
 SCAN_WINDOW = 64 * 2**20
 
 
-def _in_mapped(mapped: mmap.mmap, size: int, left: dict[bytes, str]) -> set[str]:
+def _in_mapped(mapped: mmap.mmap, left: dict[bytes, str]) -> set[str]:
     """The values among `left` (by their bytes) that occur in the mapped file; those found
     are taken out of `left`, so later files are not searched for them."""
+
+    def searching() -> tuple[list[bytes], BytesAhoCorasick, int]:
+        # One search for every value still unseen; windows overlap by a value's length less
+        # one, so no occurrence falls between two.
+        needles = list(left)
+        return needles, BytesAhoCorasick(needles), max(map(len, needles)) - 1
+
     found: set[str] = set()
+    size = len(mapped)
+    released = 0
+    needles, search, overlap = searching()
     with memoryview(mapped) as view:
-        search = BytesAhoCorasick(list(left))
-        # Windows overlap by a value's length less one: no occurrence falls between two.
-        overlap = max(map(len, left)) - 1
-        released = 0
         for start in range(0, size, SCAN_WINDOW):
             with view[start : start + SCAN_WINDOW + overlap] as window:
                 hits = search.find_matches_as_indexes(window, overlapping=True)
             released = _release(mapped, released, min(start + SCAN_WINDOW, size))
-            if not hits:
-                continue
-            needles = list(left)
-            for needle in {needles[index] for index, _start, _end in hits}:
-                found.add(left.pop(needle))
-            if not left:
-                break
-            search = BytesAhoCorasick(list(left))
-            overlap = max(map(len, left)) - 1
+            if hits:
+                for needle in {needles[index] for index, _start, _end in hits}:
+                    found.add(left.pop(needle))
+                if not left:
+                    break
+                needles, search, overlap = searching()
     return found
 
 
