@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -183,28 +184,51 @@ def _request_key(request_type: str) -> tuple[str, ...]:
 # draws several; the Overview also asks for the previous period): by version of the data,
 # the facts used and the parameters. Aggregates only, never a person's data.
 _computed: OrderedDict[tuple, Computed] = OrderedDict()
+# Results under way: a second caller of the same key (another session on the same view, or
+# another page's figures) waits for the first instead of running the queries beside it.
+_running: dict[tuple, Future] = {}
 _computed_lock = threading.Lock()
 COMPUTED_KEPT = 64
 
 
 def compute(tables: Tables, params: Params) -> Computed:
     """Run the queries and resolve suppression for the given parameters (once per version
-    of the data: see `_computed`)."""
-    key = None
-    if tables.version is not None and not tables.computed:
-        key = (tables.version, tuple(sorted(tables.facts)), params)
+    of the data: see `_computed`; callers of the same key at once share one run)."""
+    if tables.version is None or tables.computed:
+        return _computation(tables, params)
+    key = (tables.version, tuple(sorted(tables.facts)), params)
+    while True:
         with _computed_lock:
             if key in _computed:
                 _computed.move_to_end(key)
                 return _computed[key]
-    frames = run_queries(tables, params)
-    result = Computed(params, frames, build_cells(params, frames))
-    if key is not None:
+            running = _running.get(key)
+            if running is None:
+                running = _running[key] = Future()
+                break
+        # Another caller's run: its result, or, if it failed, a run of this caller's own
+        # (its error, or its being stopped, is not this caller's).
+        if (result := running.result()) is not None:
+            return result
+    try:
+        result = _computation(tables, params)
+    except BaseException:
         with _computed_lock:
-            _computed[key] = result
-            while len(_computed) > COMPUTED_KEPT:
-                _computed.popitem(last=False)
+            del _running[key]
+        running.set_result(None)
+        raise
+    with _computed_lock:
+        _computed[key] = result
+        while len(_computed) > COMPUTED_KEPT:
+            _computed.popitem(last=False)
+        del _running[key]
+    running.set_result(result)
     return result
+
+
+def _computation(tables: Tables, params: Params) -> Computed:
+    frames = run_queries(tables, params)
+    return Computed(params, frames, build_cells(params, frames))
 
 
 def to_json(result: Computed) -> dict[str, Any]:

@@ -1,11 +1,20 @@
-"""Suppression of the metrics JSON where a breakdown does not list every member."""
+"""The metrics JSON: suppression where a breakdown does not list every member, and one
+computation shared by callers of the same view at once."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
+import pytest
+
+from data.storage.store import open_store
+from data.synthetic.generator import generate
+from metrics import api
 from metrics.params import resolve_params
-from metrics.report import compute, to_json
+from metrics.report import Computed, compute, to_json
 from metrics.rules import Tables
 
 
@@ -37,3 +46,63 @@ def test_a_small_change_in_a_count_is_not_shown():
     assert Tile("c", "Customers", "count", 120, 100, "customers", 11).change == 20
     assert Tile("c", "Customers", "count", 120, 120, "customers", 11).change == 0
     assert Tile("r", "Rate", "rate", 0.5, 0.45, "x", 11).change == 0.5 - 0.45
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("shared") / "demo.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(2_000, seed=5))
+    return path
+
+
+def _span(path: Path) -> tuple[date, date]:
+    summary = api.summarize(path)
+    return summary.first, summary.last
+
+
+def _at_once(callers: int, run: Callable[[], object]) -> list[object]:
+    """`run` in `callers` threads started together: what each returned or raised."""
+    start = threading.Barrier(callers)
+    outcomes: list[object] = [None] * callers
+
+    def one(i: int) -> None:
+        start.wait()
+        try:
+            outcomes[i] = run()
+        except Exception as error:  # noqa: BLE001 - the outcome under test
+            outcomes[i] = error
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a caller never got an answer"
+    return outcomes
+
+
+def test_callers_of_the_same_view_at_once_share_one_computation(demo_store):
+    params = resolve_params(_span(demo_store), start=date(2026, 2, 3))
+
+    def view():  # as a page's figures are read: a reader of the store's own
+        with api.reader(demo_store) as source:
+            return compute(Tables.from_source(source), params)
+
+    outcomes = _at_once(4, view)
+    # One run for all four: the very same result, not four equal ones.
+    assert all(isinstance(o, Computed) for o in outcomes), outcomes
+    assert all(o is outcomes[0] for o in outcomes)
+    with api.reader(demo_store) as source:
+        alone = compute(Tables.from_source(source), params)
+    assert alone is outcomes[0]  # and then kept for the next caller
+
+
+def test_a_failed_computation_fails_each_caller_without_keeping_any_waiting(demo_store):
+    with api.reader(demo_store) as source:
+        tables = Tables.from_source(source)
+        params = resolve_params(_span(demo_store), start=date(2026, 2, 4))
+    # The reader is closed: every run of the queries fails, the first caller's and then each
+    # waiting caller's own.
+    outcomes = _at_once(3, lambda: compute(tables, params))
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
