@@ -1,4 +1,4 @@
-"""Shared fixtures: real stores in temporary folders, filled from CSV text."""
+"""Shared fixtures: real stores in temporary folders, filled from CSV text or a demo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from data.intake.loader import import_files
 from data.storage.store import Store, open_store
+from data.synthetic.generator import generate
 
 
 def write_csvs(folder: Path, files: dict[str, str]) -> list[Path]:
@@ -21,6 +22,14 @@ def write_csvs(folder: Path, files: dict[str, str]) -> list[Path]:
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def demo_file(folder: Path, customers: int, **options: object) -> Path:
+    """A store file in `folder` holding a seeded demo (`generate`'s options), closed."""
+    path = folder / "demo.duckdb"
+    with open_store(path) as store:
+        store.replace_all(generate(customers, **options))
+    return path
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from metrics.consent_views import decisions_per_period
 from metrics.params import Filters, resolve_params
 from metrics.report import compute, to_json
 from metrics.rules import Tables, classes
+from tests.conftest import demo_file
 from tests.data.test_erasure import cli
 from tests.engines.test_parity import _pages, plain
 from tests.test_spec_cases import CASES, first_difference
@@ -61,10 +62,7 @@ def _agree(db: Path, settings: dict, *, pages: bool = False) -> dict:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("facts") / "demo.duckdb"
-    with open_store(path) as store:
-        store.replace_all(generate(3_000, seed=13))
-    return path
+    return demo_file(tmp_path_factory.mktemp("facts"), 3_000, seed=13)
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=range(len(SETTINGS)))

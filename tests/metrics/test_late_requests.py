@@ -11,19 +11,15 @@ import pandas as pd
 import pytest
 
 from data.storage.engines import StoreSource
-from data.storage.store import open_store
-from data.synthetic.generator import generate
 from metrics import api
 from metrics.params import resolve_params
 from metrics.rules import Tables
+from tests.conftest import demo_file
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("late") / "s.duckdb"
-    with open_store(path) as s:
-        s.replace_all(generate(20_000, seed=5, scenario="erasure_surge"))
-    return path
+    return demo_file(tmp_path_factory.mktemp("late"), 20_000, seed=5, scenario="erasure_surge")
 
 
 def test_a_small_number_of_late_requests_withholds_the_on_time_rate(store):

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from data.storage.store import open_store
-from data.synthetic.generator import generate
 from metrics import api
 from metrics.params import resolve_params
 from metrics.report import Computed, compute, to_json
 from metrics.rules import Tables
+from tests.conftest import demo_file
 
 
 def test_completed_requests_of_unlisted_jurisdictions_cannot_be_read_off(store_with):
@@ -50,10 +49,7 @@ def test_a_small_change_in_a_count_is_not_shown():
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("shared") / "demo.duckdb"
-    with open_store(path) as store:
-        store.replace_all(generate(2_000, seed=5))
-    return path
+    return demo_file(tmp_path_factory.mktemp("shared"), 2_000, seed=5)
 
 
 def _span(path: Path) -> tuple[date, date]:
