@@ -4,6 +4,7 @@ in every table, are erased; nothing of them remains, everyone else is untouched.
 from __future__ import annotations
 
 import json
+import mmap
 import secrets
 import subprocess
 import sys
@@ -244,8 +245,6 @@ def test_a_value_left_inside_someone_elses_is_not_taken_for_the_person(tmp_path)
 
 
 def test_the_scan_lets_go_of_the_pages_it_has_read_a_page_at_a_time(tmp_path):
-    import mmap
-
     path = tmp_path / "big.bin"
     path.write_bytes(b"x" * (3 * mmap.PAGESIZE + 100))
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
